@@ -1,0 +1,196 @@
+import { ProduceError, classifyProduceError } from './errors.js';
+import type { KafkaRecord } from './record.js';
+
+/** Sends one produce request for the whole batch; resolves when Kafka acknowledged all of it. */
+export type BatchSender = (records: readonly KafkaRecord[]) => Promise<void>;
+
+export type ProduceCallback = (error: ProduceError | null) => void;
+
+export interface ProduceLaneOptions {
+  /** How long the first record of a batch waits for company, in ms. */
+  readonly lingerMs: number;
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  /** A record not acknowledged this long after it was queued fails as retriable `timeout`. */
+  readonly deliveryTimeoutMs: number;
+}
+
+interface Pending {
+  readonly record: KafkaRecord;
+  readonly bytes: number;
+  readonly deadline: number;
+  done: ProduceCallback | undefined;
+  /** Sent in a request of its own: its batch was refused and the culprit is not known yet. */
+  solo: boolean;
+}
+
+/** How often queued and in-flight records are checked against their deadline. */
+const SWEEP_INTERVAL_MS = 250;
+
+/**
+ * Collects records from every connection into produce requests: one request in flight at a time
+ * (which keeps records of one key in order and suits the idempotent producer), the next batch
+ * filling meanwhile. Each record's callback runs exactly once: Kafka's answer, or a timeout.
+ */
+export class ProduceLane {
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
+  private inFlight: Pending[] | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly send: BatchSender,
+    private readonly options: ProduceLaneOptions,
+  ) {}
+
+  produce(record: KafkaRecord, done: ProduceCallback): void {
+    if (this.closed) {
+      done(new ProduceError('shutting-down', 'the producer is shutting down'));
+      return;
+    }
+    const bytes = recordSize(record);
+    this.queue.push({ record, bytes, deadline: Date.now() + this.options.deliveryTimeoutMs, done, solo: false });
+    this.queuedBytes += bytes;
+    this.ensureSweeping();
+    if (this.inFlight !== undefined) return;
+    if (this.queue.length >= this.options.maxRecords || this.queuedBytes >= this.options.maxBytes) {
+      this.flush();
+    } else if (this.lingerTimer === undefined) {
+      this.lingerTimer = setTimeout(() => this.flush(), this.options.lingerMs);
+    }
+  }
+
+  /** Records queued or in flight. */
+  get size(): number {
+    return this.queue.length + (this.inFlight?.length ?? 0);
+  }
+
+  /** Resolves once every record given so far has been answered. */
+  whenIdle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Refuses new records; those already queued still go out. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private flush(): void {
+    if (this.lingerTimer !== undefined) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    if (this.inFlight !== undefined || this.queue.length === 0) return;
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < this.options.maxRecords) {
+      const { bytes: next, solo } = this.queue[count]!;
+      if (count > 0 && (solo || bytes + next > this.options.maxBytes)) break;
+      if (solo) {
+        bytes += next;
+        count++;
+        break;
+      }
+      bytes += next;
+      count++;
+    }
+    const batch = this.queue.splice(0, count);
+    this.queuedBytes -= bytes;
+    this.inFlight = batch;
+    const records = batch.map((p) => p.record);
+    this.send(records).then(
+      () => this.complete(batch, null),
+      (error: unknown) => this.complete(batch, classifyProduceError(error)),
+    );
+  }
+
+  private complete(batch: Pending[], error: ProduceError | null): void {
+    this.inFlight = undefined;
+    if (error !== null && !error.retriable && batch.length > 1) {
+      // Kafka refused the request for one record (too large, topic gone...): send each again on
+      // its own so only the culprit is refused, not every device that shared the request.
+      const unanswered = batch.filter((pending) => pending.done !== undefined);
+      for (const pending of unanswered) {
+        pending.solo = true;
+        this.queuedBytes += pending.bytes;
+      }
+      this.queue.unshift(...unanswered);
+      this.flush();
+      this.becameIdleMaybe();
+      return;
+    }
+    for (const pending of batch) answer(pending, error);
+    if (this.queue.length > 0) {
+      // What queued behind a request has already waited at least as long as any linger.
+      this.flush();
+    } else {
+      this.becameIdleMaybe();
+    }
+  }
+
+  private ensureSweeping(): void {
+    if (this.sweepTimer !== undefined) return;
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Fails records past their deadline; a stuck request keeps the lane but not the devices waiting. */
+  private sweep(): void {
+    const now = Date.now();
+    if (this.inFlight !== undefined) {
+      for (const pending of this.inFlight) {
+        if (pending.deadline <= now) answer(pending, timeoutError(this.options.deliveryTimeoutMs));
+      }
+    }
+    if (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
+      const kept: Pending[] = [];
+      for (const pending of this.queue) {
+        if (pending.deadline <= now) {
+          this.queuedBytes -= pending.bytes;
+          answer(pending, timeoutError(this.options.deliveryTimeoutMs));
+        } else {
+          kept.push(pending);
+        }
+      }
+      this.queue = kept;
+    }
+    this.becameIdleMaybe();
+  }
+
+  private becameIdleMaybe(): void {
+    if (this.size > 0) return;
+    if (this.sweepTimer !== undefined) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function answer(pending: Pending, error: ProduceError | null): void {
+  const done = pending.done;
+  if (done === undefined) return;
+  pending.done = undefined;
+  done(error);
+}
+
+function timeoutError(ms: number): ProduceError {
+  return new ProduceError('timeout', `Kafka did not acknowledge within ${ms} ms`);
+}
+
+/** Approximate wire size, for batch limits only. */
+function recordSize(record: KafkaRecord): number {
+  let size = record.value.length + 64;
+  if (record.key !== null) size += record.key.length;
+  for (const name in record.headers) {
+    const value = record.headers[name]!;
+    size += name.length + (Array.isArray(value) ? value.reduce((n, v) => n + v.length, 0) : value.length);
+  }
+  return size;
+}

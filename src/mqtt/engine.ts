@@ -1,0 +1,266 @@
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import type { LimitsConfig } from '../config/types.js';
+import { ReasonCode } from './reason-codes.js';
+import type {
+  InboundPublish,
+  MqttHooks,
+  MqttSession,
+  ProtocolVersion,
+  PublishProperties,
+  PublishReply,
+  QoS,
+} from './types.js';
+
+export interface ConnectionInfo {
+  readonly remoteAddress: string;
+  readonly listener: string;
+}
+
+export interface MqttEngineOptions {
+  readonly limits: LimitsConfig;
+  readonly logger: Logger;
+  readonly hooks: MqttHooks;
+}
+
+export interface MqttEngine {
+  /** Serves one client connection (a TCP socket or any duplex byte stream). */
+  handle(stream: Duplex, info: ConnectionInfo): void;
+  readonly connectedClients: number;
+  /** Prepares aedes' persistence; call before the first connection. */
+  start(): Promise<void>;
+  /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
+  disconnectAll(reasonCode: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** MQTT-3.1.3-5 requires at least 23; real fleets use longer ids (serial numbers, UUIDs). */
+const MAX_CLIENT_ID_LENGTH = 256;
+
+interface ClientState {
+  readonly info: ConnectionInfo;
+  session: MqttSession | undefined;
+  /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
+  readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
+}
+
+type AedesCallback = (error?: Error | null) => void;
+
+/**
+ * The MQTT front end: aedes, configured as an ingest-only server. It authenticates clients, turns
+ * each PUBLISH into an {@link InboundPublish} for the hooks and carries their answer back to the
+ * client. It knows nothing of Kafka.
+ */
+export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
+  const { hooks, logger, limits } = options;
+  const clients = new WeakMap<Client, ClientState>();
+  const streams = new WeakMap<Duplex, ConnectionInfo>();
+
+  const aedes = new Aedes({
+    maximumPacketSize: limits.maxPacketSize,
+    connectTimeout: limits.connectTimeoutSeconds * 1000,
+    maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
+    // No session outlives its connection: replicas are stateless, so CONNACK never claims one.
+    sessionExpiryIntervalLimit: 0,
+    preConnect(client, packet, done) {
+      packet.clean = true;
+      if (packet.properties?.sessionExpiryInterval !== undefined) {
+        packet.properties.sessionExpiryInterval = 0;
+      }
+      const info = streams.get(client.conn as Duplex);
+      if (info === undefined) {
+        done(new Error('connection not registered with the engine'), false);
+        return;
+      }
+      clients.set(client, { info, session: undefined, pendingQoS2: new Map() });
+      done(null, true);
+    },
+    authenticate(client, username, password, done) {
+      const state = clients.get(client);
+      if (state === undefined) {
+        done(authError('unknown connection'), false);
+        return;
+      }
+      const session: MqttSession = {
+        clientId: client.id,
+        username: username ?? undefined,
+        protocolVersion: protocolVersionOf(client),
+        remoteAddress: state.info.remoteAddress,
+        listener: state.info.listener,
+      };
+      state.session = session;
+      if (hooks.authenticate(session, password ?? undefined)) {
+        done(null, true);
+      } else {
+        done(authError('not authorized'), false);
+      }
+    },
+    authorizePublish(client, packet, callback) {
+      const state = client === null ? undefined : clients.get(client);
+      if (client === null || state === undefined || state.session === undefined) {
+        // A will left behind by another broker instance: this process never uses shared persistence.
+        callback(new Error('publish from an unknown session'));
+        return;
+      }
+      onPublish(client, state, state.session, packet, callback);
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      // An ingest proxy has nothing to deliver: refuse with SUBACK failure (0x80) and keep the client.
+      logger.debug({ clientId: client.id, filter: subscription.topic }, 'subscribe refused');
+      callback(null, null);
+    },
+  });
+
+  aedes.on('client', (client: Client) => {
+    const session = clients.get(client)?.session;
+    if (session !== undefined) hooks.onConnect?.(session);
+  });
+  aedes.on('clientDisconnect', (client: Client) => {
+    const session = clients.get(client)?.session;
+    if (session !== undefined) hooks.onDisconnect?.(session, 'disconnect');
+  });
+  aedes.on('clientError', (client: Client, error: Error) => {
+    logger.debug({ clientId: client.id, err: error.message }, 'client error');
+  });
+  aedes.on('connectionError', (client: Client, error: Error) => {
+    logger.debug({ remoteAddress: clients.get(client)?.info.remoteAddress, err: error.message }, 'connection error');
+  });
+
+  function onPublish(
+    client: Client,
+    state: ClientState,
+    session: MqttSession,
+    packet: PublishPacket,
+    callback: AedesCallback,
+  ): void {
+    const will = packet === (client as unknown as { will: unknown }).will || client.closed;
+    const qos = packet.qos as QoS;
+    const messageId = packet.messageId;
+
+    if (qos === 2 && !will && messageId !== undefined) {
+      const waiting = state.pendingQoS2.get(messageId);
+      if (waiting !== undefined) {
+        // A retransmission of a message still on its way to Kafka: answer it with the original.
+        waiting.push(callback);
+        return;
+      }
+      state.pendingQoS2.set(messageId, []);
+    }
+
+    const message: InboundPublish = {
+      topic: packet.topic,
+      payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+      qos,
+      retain: packet.retain,
+      will,
+      properties: publishPropertiesOf(packet),
+      receivedAt: Date.now(),
+    };
+
+    const answer = (error: Error | null): void => {
+      if (qos === 2 && messageId !== undefined && !will) {
+        const followers = state.pendingQoS2.get(messageId);
+        state.pendingQoS2.delete(messageId);
+        callback(error);
+        if (followers !== undefined) for (const follower of followers) follower(error);
+        return;
+      }
+      callback(error);
+    };
+
+    let answered = false;
+    const reply: PublishReply = {
+      accept() {
+        if (answered) return;
+        answered = true;
+        // Retained messages are Kafka's to keep: aedes must not build a retained store.
+        packet.retain = false;
+        answer(null);
+      },
+      reject(reasonCode, reason) {
+        if (answered) return;
+        answered = true;
+        if (session.protocolVersion === 5) {
+          answer(Object.assign(new Error(reason), { reasonCode }));
+        } else {
+          // 3.1.1 has no negative acknowledgement: an error here makes aedes close the connection.
+          answer(new Error(reason));
+        }
+      },
+      fail(reasonCode, reason) {
+        if (answered) return;
+        answered = true;
+        if (qos === 2 && messageId !== undefined) state.pendingQoS2.delete(messageId);
+        // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
+        dropClient(client, session, reasonCode, reason);
+      },
+    };
+
+    hooks.onPublish(session, message, reply);
+  }
+
+  function dropClient(client: Client, session: MqttSession, reasonCode: number, reason: string): void {
+    if (client.closed) return;
+    if (session.protocolVersion === 5) {
+      client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
+    } else {
+      client.conn.destroy();
+    }
+  }
+
+  return {
+    start: () => aedes.listen(),
+    handle(stream, info) {
+      streams.set(stream, info);
+      aedes.handle(stream);
+    },
+    get connectedClients() {
+      return aedes.connectedClients;
+    },
+    async disconnectAll(reasonCode) {
+      const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
+      const closing: Array<Promise<void>> = [];
+      for (const client of Object.values(all)) {
+        closing.push(
+          new Promise<void>((resolve) => {
+            if (client.version === 5) {
+              client.disconnect({ reasonCode }, () => resolve());
+            } else {
+              client.close(() => resolve());
+            }
+          }),
+        );
+      }
+      await Promise.all(closing);
+    },
+    close() {
+      return new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}
+
+function protocolVersionOf(client: Client): ProtocolVersion {
+  const version = client.version;
+  return version === 5 ? 5 : version === 3 ? 3 : 4;
+}
+
+function authError(message: string): Error & { returnCode: number } {
+  // 5 = not authorized (3.1.1); aedes maps it to 0x87 for MQTT 5.
+  return Object.assign(new Error(message), { returnCode: 5 });
+}
+
+function publishPropertiesOf(packet: PublishPacket): PublishProperties | undefined {
+  const p = packet.properties;
+  if (p === undefined) return undefined;
+  return {
+    contentType: p.contentType,
+    payloadFormatIndicator: p.payloadFormatIndicator,
+    responseTopic: p.responseTopic,
+    correlationData: p.correlationData,
+    userProperties: p.userProperties,
+    messageExpiryInterval: p.messageExpiryInterval,
+  };
+}
+
+export { ReasonCode };

@@ -1,0 +1,15 @@
+/** MQTT 5 reason codes the proxy sends (MQTT 5.0 section 2.4). */
+export const ReasonCode = {
+  Success: 0x00,
+  UnspecifiedError: 0x80,
+  ImplementationSpecificError: 0x83,
+  NotAuthorized: 0x87,
+  ServerBusy: 0x89,
+  ServerShuttingDown: 0x8b,
+  TopicNameInvalid: 0x90,
+  PacketTooLarge: 0x95,
+  QuotaExceeded: 0x97,
+  PayloadFormatInvalid: 0x99,
+} as const;
+
+export type ReasonCodeValue = (typeof ReasonCode)[keyof typeof ReasonCode];

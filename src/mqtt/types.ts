@@ -1,0 +1,65 @@
+import type { ReasonCodeValue } from './reason-codes.js';
+
+/** MQTT protocol level as sent in CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0. */
+export type ProtocolVersion = 3 | 4 | 5;
+
+export type QoS = 0 | 1 | 2;
+
+/** One connected client, as the rest of the proxy sees it. */
+export interface MqttSession {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly protocolVersion: ProtocolVersion;
+  readonly remoteAddress: string;
+  /** Name of the listener the client came through, e.g. `tcp:1883`. */
+  readonly listener: string;
+}
+
+/** MQTT 5 PUBLISH properties that travel on to Kafka. Absent on 3.1.1. */
+export interface PublishProperties {
+  readonly contentType?: string;
+  readonly payloadFormatIndicator?: boolean;
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly userProperties?: Readonly<Record<string, string | readonly string[]>>;
+  readonly messageExpiryInterval?: number;
+}
+
+export interface InboundPublish {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** True for the client's Last Will, published by the server when the client went away. */
+  readonly will: boolean;
+  readonly properties: PublishProperties | undefined;
+  /** Milliseconds since the epoch when the PUBLISH was received. */
+  readonly receivedAt: number;
+}
+
+/**
+ * The answer to one PUBLISH. Exactly one method is called, once. For QoS 1 and 2 the engine sends
+ * the acknowledgements in the order the PUBLISHes arrived, so the pipeline may answer in any order.
+ */
+export interface PublishReply {
+  /** The message is safe: PUBACK / PUBREC with success. */
+  accept(): void;
+  /**
+   * The message will never be accepted as sent: MQTT 5 gets a negative PUBACK / PUBREC with this
+   * reason code; 3.1.1 (which has no negative acknowledgement) is disconnected.
+   */
+  reject(reasonCode: ReasonCodeValue, reason: string): void;
+  /**
+   * The message could not be taken now but may be later: no acknowledgement; the client is
+   * disconnected (MQTT 5 with this reason code) so that it retransmits.
+   */
+  fail(reasonCode: ReasonCodeValue, reason: string): void;
+}
+
+export interface MqttHooks {
+  /** Decides whether a client may connect. Resolves to false to refuse with "not authorized". */
+  authenticate(session: MqttSession, password: Buffer | undefined): boolean;
+  onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void;
+  onConnect?(session: MqttSession): void;
+  onDisconnect?(session: MqttSession, reason: string): void;
+}

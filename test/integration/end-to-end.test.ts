@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
+import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
+
+const telemetryTopic = uniqueName('e2e.telemetry');
+const keylessTopic = uniqueName('e2e.keyless');
+const orderTopic = uniqueName('e2e.order');
+const lateTopic = uniqueName('e2e.late');
+
+const config = `
+mappings:
+  - name: telemetry
+    match: '^devices/(?<deviceId>[^/]+)/telemetry$'
+    topic: ${telemetryTopic}
+    key: '\${deviceId}'
+  - name: keyless
+    match: '^keyless/(.+)$'
+    topic: ${keylessTopic}
+    key: null
+  - name: by-segment
+    match: '^route/([^/]+)$'
+    topic: 'e2e.$1'
+unmapped: reject
+auth: { anonymous: true }
+http: { port: 0 }
+`;
+
+let proxy: RunningProxy;
+
+before(async () => {
+  await createTopics([telemetryTopic, keylessTopic, orderTopic]);
+  proxy = await startProxy(config);
+  await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+});
+
+after(async () => {
+  await proxy.stop();
+});
+
+async function connect(protocolVersion: 4 | 5, clientId: string): Promise<mqtt.MqttClient> {
+  return mqtt.connectAsync(proxy.url, { protocolVersion, clientId, reconnectPeriod: 0, connectTimeout: 5000 });
+}
+
+describe('publishes land in the mapped Kafka topic', () => {
+  test('QoS 0, 1 and 2 over MQTT 3.1.1 and 5: topic, key, value and headers', async () => {
+    const sent: Array<{ deviceId: string; qos: 0 | 1 | 2; version: 4 | 5; payload: Buffer; retain: boolean }> = [];
+    for (const version of [4, 5] as const) {
+      const client = await connect(version, `e2e-v${version}`);
+      for (const qos of [0, 1, 2] as const) {
+        const deviceId = `dev-v${version}-q${qos}`;
+        // Bytes that are not UTF-8 must arrive unchanged.
+        const payload = Buffer.from([0x00, 0xff, 0x10, version, qos, 0xc3, 0x28]);
+        const retain = qos === 1;
+        await client.publishAsync(`devices/${deviceId}/telemetry`, payload, { qos, retain });
+        sent.push({ deviceId, qos, version, payload, retain });
+      }
+      await client.endAsync();
+    }
+
+    const records = await readRecords(telemetryTopic, sent.length);
+    assert.equal(records.length, sent.length, 'one record per publish, no more');
+    for (const expected of sent) {
+      const record = records.find((r) => r.key?.toString() === expected.deviceId);
+      assert.ok(record, `record for ${expected.deviceId}`);
+      assert.deepEqual(record.value, expected.payload);
+      assert.equal(headerText(record.headers, 'mqtt.topic'), `devices/${expected.deviceId}/telemetry`);
+      assert.equal(headerText(record.headers, 'mqtt.qos'), String(expected.qos));
+      assert.equal(headerText(record.headers, 'mqtt.retain'), String(expected.retain));
+      assert.equal(headerText(record.headers, 'mqtt.client_id'), `e2e-v${expected.version}`);
+      const age = Date.now() - Number(record.timestamp);
+      assert.ok(age >= 0 && age < 60000, `timestamp is the receive time (age ${age} ms)`);
+    }
+  });
+
+  test('MQTT 5 properties travel as headers', async () => {
+    const client = await connect(5, 'e2e-props');
+    const correlationData = Buffer.from([1, 2, 3, 0xfe]);
+    await client.publishAsync('devices/props-1/telemetry', '{"t":21.5}', {
+      qos: 1,
+      properties: {
+        contentType: 'application/json',
+        payloadFormatIndicator: true,
+        responseTopic: 'replies/props-1',
+        correlationData,
+        userProperties: { site: 'plant-7', tag: ['a', 'b'] },
+      },
+    });
+    await client.endAsync();
+    const records = (await readRecords(telemetryTopic, 7)).filter((r) => r.key?.toString() === 'props-1');
+    assert.equal(records.length, 1);
+    const headers = records[0]!.headers;
+    assert.equal(headerText(headers, 'mqtt.content_type'), 'application/json');
+    assert.equal(headerText(headers, 'mqtt.payload_format_indicator'), '1');
+    assert.equal(headerText(headers, 'mqtt.response_topic'), 'replies/props-1');
+    assert.deepEqual(headers['mqtt.correlation_data'], correlationData);
+    assert.equal(headerText(headers, 'site'), 'plant-7');
+    assert.deepEqual(headerText(headers, 'tag'), ['a', 'b']);
+    assert.equal(records[0]!.value?.toString(), '{"t":21.5}');
+  });
+
+  test('key: null produces records without a key', async () => {
+    const client = await connect(4, 'e2e-keyless');
+    await client.publishAsync('keyless/anything', 'x', { qos: 1 });
+    await client.endAsync();
+    const [record] = await readRecords(keylessTopic, 1);
+    assert.ok(record);
+    assert.equal(record.key, null);
+    assert.equal(record.value?.toString(), 'x');
+  });
+});
+
+describe('what cannot be produced is refused, never lost silently', () => {
+  test('unmapped topic: MQTT 5 gets PUBACK 0x90 and stays connected', async () => {
+    const client = await connect(5, 'e2e-unmapped-v5');
+    await assert.rejects(client.publishAsync('nobody/maps/this', 'x', { qos: 1 }), (error: Error & { code?: number }) => {
+      assert.equal(error.code, 0x90);
+      return true;
+    });
+    assert.ok(client.connected, 'still connected after a negative PUBACK');
+    await client.publishAsync('devices/after-unmapped/telemetry', 'ok', { qos: 1 });
+    await client.endAsync();
+    assert.ok(proxy.logs.some((l) => l.reason === 'unmapped' && l.topic === 'nobody/maps/this' && l.clientId === 'e2e-unmapped-v5'));
+  });
+
+  test('unmapped topic: MQTT 3.1.1 is disconnected without a PUBACK', async () => {
+    const client = await connect(4, 'e2e-unmapped-v4');
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    let acked = false;
+    client.publish('nobody/maps/this', 'x', { qos: 1 }, (error) => {
+      if (!error) acked = true;
+    });
+    await closed;
+    assert.equal(acked, false);
+    client.end(true);
+  });
+
+  test('a rendered Kafka topic Kafka would refuse is rejected (0x90), not produced', async () => {
+    const client = await connect(5, 'e2e-badtopic');
+    await assert.rejects(client.publishAsync('route/has space', 'x', { qos: 1 }), (error: Error & { code?: number }) => error.code === 0x90);
+    await client.endAsync();
+    assert.ok(proxy.logs.some((l) => l.reason === 'invalid-kafka-topic' && l.rule === 'by-segment'));
+  });
+
+  test('a Kafka topic that does not exist: MQTT 5 gets a negative PUBACK (0x83)', async () => {
+    const client = await connect(5, 'e2e-missing');
+    await assert.rejects(client.publishAsync('route/doesnotexist', 'x', { qos: 1 }), (error: Error & { code?: number }) => error.code === 0x83);
+    await client.endAsync();
+    assert.ok(proxy.logs.some((l) => l.reason === 'topic-missing' && l.kafkaTopic === 'e2e.doesnotexist'));
+  });
+});
+
+/** A raw MQTT connection: the exact bytes a device sends, and every packet the server answers. */
+async function rawClient(protocolVersion: 4 | 5, clientId: string) {
+  const socket = net.connect(proxy.port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const parser = mqttPacket.parser({ protocolVersion });
+  const packets: mqttPacket.Packet[] = [];
+  parser.on('packet', (packet) => packets.push(packet));
+  socket.on('data', (data) => parser.parse(data));
+  const bytes = (packet: mqttPacket.Packet): Buffer => mqttPacket.generate(packet, { protocolVersion });
+  socket.write(bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 30 } as mqttPacket.IConnectPacket));
+  await waitFor(() => packets.some((p) => p.cmd === 'connack'), 5000, 'CONNACK');
+  return {
+    packets,
+    send: (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map(bytes))),
+    close: () => socket.destroy(),
+  };
+}
+
+function publishPacket(topic: string, messageId: number, qos: 1 | 2, payload: string, dup = false): mqttPacket.IPublishPacket {
+  return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, dup, retain: false, messageId };
+}
+
+describe('QoS 2 exactly once within a connection', () => {
+  test('a DUP retransmission before PUBREL is not produced again', async () => {
+    const client = await rawClient(5, 'e2e-qos2-dup');
+    // Original and DUP in one segment (the DUP arrives while the original is still on its way to Kafka)...
+    client.send(publishPacket('devices/qos2-same-segment/telemetry', 7, 2, 'once'), publishPacket('devices/qos2-same-segment/telemetry', 7, 2, 'once', true));
+    await waitFor(() => client.packets.filter((p) => p.cmd === 'pubrec').length === 2, 10000, 'two PUBRECs');
+    // ...and a DUP after the PUBREC, before the PUBREL.
+    client.send(publishPacket('devices/qos2-after-pubrec/telemetry', 8, 2, 'once'));
+    await waitFor(() => client.packets.filter((p) => p.cmd === 'pubrec').length === 3, 10000, 'third PUBREC');
+    client.send(publishPacket('devices/qos2-after-pubrec/telemetry', 8, 2, 'once', true));
+    await waitFor(() => client.packets.filter((p) => p.cmd === 'pubrec').length === 4, 10000, 'PUBREC for the DUP');
+    client.send({ cmd: 'pubrel', messageId: 7 } as mqttPacket.IPubrelPacket, { cmd: 'pubrel', messageId: 8 } as mqttPacket.IPubrelPacket);
+    await waitFor(() => client.packets.filter((p) => p.cmd === 'pubcomp').length === 2, 10000, 'PUBCOMPs');
+    for (const p of client.packets.filter((p) => p.cmd === 'pubrec')) {
+      assert.equal((p as mqttPacket.IPubrecPacket).reasonCode ?? 0, 0);
+    }
+    client.close();
+
+    const records = await readRecords(telemetryTopic, 100, { timeoutMs: 3000 });
+    assert.equal(records.filter((r) => r.key?.toString() === 'qos2-same-segment').length, 1);
+    assert.equal(records.filter((r) => r.key?.toString() === 'qos2-after-pubrec').length, 1);
+  });
+});
+
+describe('acknowledgements leave in arrival order', () => {
+  test('PUBACKs follow PUBLISH order when Kafka completes them out of order', async () => {
+    // The first PUBLISH targets a topic the proxy has not seen yet: it waits for a metadata
+    // lookup, so the second (a known topic) reaches Kafka and is acknowledged by Kafka first.
+    const warm = await connect(5, 'e2e-order-warm');
+    await warm.publishAsync(`route/${orderTopic.slice('e2e.'.length)}`, 'warm', { qos: 1 });
+    await warm.endAsync();
+    // Created after the proxy listed topics; waiting out the listing interval lets it be found.
+    await createTopics([lateTopic]);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    const client = await rawClient(4, 'e2e-order');
+    const firstLog = proxy.logs.length;
+    client.send(
+      publishPacket(`route/${lateTopic.slice('e2e.'.length)}`, 1, 1, 'first'),
+      publishPacket(`route/${orderTopic.slice('e2e.'.length)}`, 2, 1, 'second'),
+    );
+    await waitFor(() => client.packets.filter((p) => p.cmd === 'puback').length === 2, 10000, 'two PUBACKs');
+    client.close();
+
+    const produced = proxy.logs.slice(firstLog).filter((l) => l.msg === 'publish produced' && l.clientId === 'e2e-order');
+    assert.deepEqual(
+      produced.map((l) => l.kafkaTopic),
+      [orderTopic, lateTopic],
+      'Kafka acknowledged the second PUBLISH first (otherwise this test proves nothing)',
+    );
+    assert.deepEqual(
+      client.packets.filter((p) => p.cmd === 'puback').map((p) => (p as mqttPacket.IPubackPacket).messageId),
+      [1, 2],
+    );
+  });
+});

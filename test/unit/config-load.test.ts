@@ -1,0 +1,505 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, DEFAULTS, loadConfig, parseConfig, type ConfigOverrides, type ProxyConfig } from '../../src/config/index.js';
+import { compileRouter } from '../../src/mapping/router.js';
+
+// Tests run from dist/test/unit; the fixtures stay in the source tree.
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/configs/', import.meta.url));
+const fixture = (name: string): string => join(FIXTURES, name);
+
+/** The smallest valid text; tests add the part they are about. */
+const RULES_ONLY = `
+mappings:
+  - name: all
+    match: '^(.*)$'
+    topic: iot.all
+`;
+const VALID_BASE = `${RULES_ONLY}auth:
+  anonymous: true
+`;
+
+function parse(text: string, overrides?: ConfigOverrides): ProxyConfig {
+  return parseConfig(text, 'test.yaml', overrides);
+}
+
+function errorOf(action: () => unknown): ConfigError {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+/** The messages of every problem in `text`, one `FILE: PATH: PROBLEM` line each. */
+function problemsOf(text: string, overrides?: ConfigOverrides): string[] {
+  return errorOf(() => parse(text, overrides)).message.split('\n');
+}
+
+/** Asserts `text` is refused with exactly one problem at `path`, whose text matches `problem`. */
+function assertOneProblem(text: string, path: string, problem: RegExp | string, overrides?: ConfigOverrides): void {
+  const error = errorOf(() => parse(text, overrides));
+  assert.deepEqual(
+    error.problems.map((p) => p.path),
+    [path],
+    error.message,
+  );
+  if (typeof problem === 'string') assert.equal(error.problem, problem);
+  else assert.match(error.problem, problem);
+  assert.equal(error.file, 'test.yaml');
+  assert.ok(error.message.startsWith(`test.yaml: ${path}: `), error.message);
+}
+
+describe('config: valid files', () => {
+  it('parses the DESIGN.md sample', () => {
+    const config = loadConfig(fixture('design-sample.yaml'));
+    assert.deepEqual(config, {
+      source: fixture('design-sample.yaml'),
+      listeners: [{ protocol: 'tcp', host: '0.0.0.0', port: 1883 }],
+      kafka: {
+        brokers: ['127.0.0.1:9092'],
+        clientId: 'mqtt-kafka-proxy',
+        acks: { qos0: 1, qos1: 'all', qos2: 'all' },
+        lingerMs: 5,
+        batchMaxRecords: 1000,
+        batchMaxBytes: 1048576,
+        requestTimeoutMs: 30000,
+        connectionTimeoutMs: 3000,
+      },
+      mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
+      unmapped: { action: 'reject' },
+      auth: { anonymous: true },
+      http: { port: 9090 },
+      limits: { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 },
+      log: { level: 'info' },
+    });
+    const route = compileRouter(config).route({ topic: 'devices/d1/telemetry', clientId: 'c', username: undefined });
+    assert.deepEqual(route, { kind: 'mapped', rule: 'telemetry', kafkaTopic: 'iot.telemetry', key: 'd1' });
+  });
+
+  it('applies every documented default', () => {
+    const config = loadConfig(fixture('minimal.yaml'));
+    assert.deepEqual(config.listeners, [{ protocol: 'tcp', host: '0.0.0.0', port: 1883 }]);
+    assert.deepEqual(config.kafka, {
+      brokers: ['127.0.0.1:9092'],
+      clientId: 'mqtt-kafka-proxy',
+      acks: { qos0: 1, qos1: 'all', qos2: 'all' },
+      lingerMs: 5,
+      batchMaxRecords: 1000,
+      batchMaxBytes: 1048576,
+      requestTimeoutMs: 30000,
+      connectionTimeoutMs: 3000,
+    });
+    assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
+    assert.deepEqual(config.unmapped, { action: 'reject' });
+    assert.deepEqual(config.http, { port: 9090 });
+    assert.deepEqual(config.limits, { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 });
+    assert.deepEqual(config.log, { level: 'info' });
+  });
+
+  it('exports the defaults it applies, frozen', () => {
+    const config = loadConfig(fixture('minimal.yaml'));
+    assert.deepEqual(config.kafka, DEFAULTS.kafka);
+    assert.deepEqual(config.listeners, [DEFAULTS.listener]);
+    assert.deepEqual(config.limits, DEFAULTS.limits);
+    assert.deepEqual(config.http, DEFAULTS.http);
+    assert.deepEqual(config.log, DEFAULTS.log);
+    assert.deepEqual(config.unmapped, DEFAULTS.unmapped);
+    assert.equal(DEFAULTS.mappingKey, '${topic}');
+    assert.deepEqual(DEFAULTS.auth, { anonymous: false });
+    assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.kafka.acks) && Object.isFrozen(DEFAULTS.kafka.brokers));
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig(fixture('design-sample.yaml'));
+    const parts = [
+      config,
+      config.listeners,
+      config.listeners[0],
+      config.kafka,
+      config.kafka.brokers,
+      config.kafka.acks,
+      config.mappings,
+      config.mappings[0],
+      config.unmapped,
+      config.auth,
+      config.http,
+      config.limits,
+      config.log,
+    ];
+    for (const part of parts) assert.ok(Object.isFrozen(part));
+    assert.throws(() => {
+      (config.kafka.acks as { qos0: number }).qos0 = 0;
+    }, TypeError);
+    assert.throws(() => (config.kafka.brokers as string[]).push('x:1'), TypeError);
+  });
+
+  it('records the absolute path as source but names the file as given in messages', () => {
+    const relativePath = relative(process.cwd(), fixture('bad-template.yaml'));
+    const error = errorOf(() => loadConfig(relativePath));
+    assert.equal(error.file, relativePath);
+    const config = loadConfig(relative(process.cwd(), fixture('minimal.yaml')));
+    assert.ok(isAbsolute(config.source));
+    assert.equal(config.source, fixture('minimal.yaml'));
+    assert.equal(parse(VALID_BASE).source, 'test.yaml');
+  });
+
+  it('appends topic.regex.list rules after mappings', () => {
+    const config = loadConfig(fixture('confluent-regex-list.yaml'));
+    assert.deepEqual(
+      config.mappings.map((rule) => [rule.name, rule.topic, rule.match, rule.key]),
+      [
+        ['vip', 'cars.vip', '^car/vip/', '${topic}'],
+        ['topic.regex.list[0]', 'temperature', '^(?:.*temperature)$', '${topic}'],
+        ['topic.regex.list[1]', 'brightness', '^(?:.*brightness)$', '${topic}'],
+        ['topic.regex.list[2]', 'speed', '^(?:car/[0-9]{1,3}/speed)$', '${topic}'],
+      ],
+    );
+    const router = compileRouter(config);
+    const route = (topic: string) => router.route({ topic, clientId: 'c', username: undefined });
+    assert.deepEqual(route('car/vip/speed'), { kind: 'mapped', rule: 'vip', kafkaTopic: 'cars.vip', key: 'car/vip/speed' });
+    assert.deepEqual(route('car/12/speed'), { kind: 'mapped', rule: 'topic.regex.list[2]', kafkaTopic: 'speed', key: 'car/12/speed' });
+    assert.equal(route('car/1234/speed').kind, 'rejected');
+  });
+
+  it('accepts topic.regex.list alone', () => {
+    const config = parse('topic.regex.list: "t:.*"\nauth: { anonymous: true }\n');
+    assert.equal(config.mappings.length, 1);
+  });
+
+  it('accepts no rules when unmapped routes to a topic', () => {
+    const config = parse('unmapped: { topic: iot.everything }\nauth: { anonymous: true }\n');
+    assert.deepEqual(config.mappings, []);
+    assert.deepEqual(config.unmapped, { action: 'topic', topic: 'iot.everything' });
+  });
+
+  it('reads mapping keys: absent is ${topic}, null is no key, a string is a template', () => {
+    const config = parse(`
+mappings:
+  - { name: a, match: '^a/(.*)', topic: t.a }
+  - { name: b, match: '^b/(.*)', topic: t.b, key: null }
+  - { name: c, match: '^c/(.*)', topic: t.c, key: 'dev-$1' }
+  - { name: d, match: '^d/(.*)', topic: t.d, key: '' }
+auth: { anonymous: true }
+`);
+    assert.deepEqual(config.mappings.map((rule) => rule.key), ['${topic}', null, 'dev-$1', '']);
+  });
+
+  it('accepts every acks spelling, -1 meaning all', () => {
+    const config = parse(`${VALID_BASE}kafka: { acks: { qos0: 0, qos1: -1, qos2: all } }\n`);
+    assert.deepEqual(config.kafka.acks, { qos0: 0, qos1: 'all', qos2: 'all' });
+    assert.deepEqual(parse(`${VALID_BASE}kafka: { acks: { qos0: all, qos1: 1 } }\n`).kafka.acks, { qos0: 'all', qos1: 1, qos2: 'all' });
+  });
+
+  it('accepts port 0 for listeners (ephemeral) and for http (disabled)', () => {
+    const config = parse(`${VALID_BASE}listeners: [{ protocol: tcp, port: 0 }, { port: 0, host: 127.0.0.1 }]\nhttp: { port: 0 }\n`);
+    assert.deepEqual(config.listeners, [
+      { protocol: 'tcp', host: '0.0.0.0', port: 0 },
+      { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+    ]);
+    assert.equal(config.http.port, 0);
+  });
+
+  it('accepts brokers as host:port with names, IPv4 and bracketed IPv6', () => {
+    const config = parse(`${VALID_BASE}kafka: { brokers: ['kafka-0.kafka.svc:9092', '10.0.0.1:19092', '[::1]:9092', 'localhost:1'] }\n`);
+    assert.deepEqual(config.kafka.brokers, ['kafka-0.kafka.svc:9092', '10.0.0.1:19092', '[::1]:9092', 'localhost:1']);
+  });
+
+  it('treats a section with no value as absent', () => {
+    const config = parse(`${VALID_BASE}kafka:\nlisteners:\nhttp:\nlimits:\nlog:\nunmapped:\n`);
+    assert.deepEqual(config.kafka, DEFAULTS.kafka);
+    assert.deepEqual(config.listeners, [DEFAULTS.listener]);
+    assert.deepEqual(config.unmapped, { action: 'reject' });
+  });
+
+  it('reads every tunable', () => {
+    const config = parse(`${VALID_BASE}
+kafka: { clientId: edge, lingerMs: 0, batchMaxRecords: 10, batchMaxBytes: 2048, requestTimeoutMs: 100, connectionTimeoutMs: 200 }
+limits: { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 }
+log: { level: debug }
+`);
+    assert.equal(config.kafka.clientId, 'edge');
+    assert.equal(config.kafka.lingerMs, 0);
+    assert.equal(config.kafka.batchMaxRecords, 10);
+    assert.equal(config.kafka.batchMaxBytes, 2048);
+    assert.equal(config.kafka.requestTimeoutMs, 100);
+    assert.equal(config.kafka.connectionTimeoutMs, 200);
+    assert.deepEqual(config.limits, { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 });
+    assert.equal(config.log.level, 'debug');
+  });
+});
+
+describe('config: overrides', () => {
+  it('replace brokers, the first listener port and the log level', () => {
+    const text = `${VALID_BASE}listeners: [{ port: 1883 }, { port: 1884 }]\nkafka: { brokers: ['a:1'] }\nlog: { level: warn }\n`;
+    const config = parse(text, { kafkaBrokers: ['b:2', 'c:3'], port: 0, logLevel: 'trace' });
+    assert.deepEqual(config.kafka.brokers, ['b:2', 'c:3']);
+    assert.deepEqual(config.listeners.map((l) => l.port), [0, 1884]);
+    assert.equal(config.log.level, 'trace');
+    assert.ok(Object.isFrozen(config.kafka.brokers));
+  });
+  it('apply to the default listener when the file has none', () => {
+    assert.equal(parse(VALID_BASE, { port: 18830 }).listeners[0]?.port, 18830);
+  });
+  it('leave the file alone when empty', () => {
+    assert.deepEqual(parse(VALID_BASE, {}), parse(VALID_BASE));
+  });
+  it('are validated like the file', () => {
+    assert.deepEqual(problemsOf(VALID_BASE, { kafkaBrokers: ['nope'], port: 70000, logLevel: 'loud' as 'info' }), [
+      'test.yaml: overrides.kafkaBrokers[0]: expected host:port (e.g. 127.0.0.1:9092, kafka-0.kafka:9092 or [::1]:9092), got "nope"',
+      'test.yaml: overrides.port: expected an integer from 0 to 65535, got the number 70000',
+      'test.yaml: overrides.logLevel: expected one of fatal, error, warn, info, debug, trace, silent, got the string "loud"',
+    ]);
+    assert.deepEqual(problemsOf(VALID_BASE, { kafkaBrokers: [] }), ['test.yaml: overrides.kafkaBrokers: needs at least one broker (host:port)']);
+  });
+});
+
+describe('config: the file itself', () => {
+  it('names a missing file', () => {
+    const error = errorOf(() => loadConfig('/nonexistent/topic-mappings.yaml'));
+    assert.equal(error.message, '/nonexistent/topic-mappings.yaml: cannot read the configuration file: no such file');
+    assert.equal(error.path, '');
+    assert.ok(error.cause instanceof Error);
+  });
+  it('names a directory given as the file', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mkp-config-'));
+    try {
+      assert.equal(errorOf(() => loadConfig(directory)).message, `${directory}: cannot read the configuration file: it is a directory, not a file`);
+    } finally {
+      rmSync(directory, { recursive: true });
+    }
+  });
+  it('reports a YAML syntax error with file, line and column', () => {
+    const error = errorOf(() => loadConfig(fixture('yaml-syntax-error.yaml')));
+    assert.equal(error.file, fixture('yaml-syntax-error.yaml'));
+    assert.match(error.path, /^line 3, column 1$/);
+    assert.match(error.problem, /^YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a \]$/);
+    assert.match(error.message, /yaml-syntax-error\.yaml: line 3, column 1: YAML syntax error: /);
+  });
+  it('reports duplicate keys as YAML errors', () => {
+    assert.deepEqual(problemsOf(`${VALID_BASE}http: { port: 1 }\nhttp: { port: 2 }\n`), [
+      'test.yaml: line 9, column 1: YAML syntax error: Map keys must be unique',
+    ]);
+  });
+  it('reports an alias to an undefined anchor', () => {
+    assert.match(problemsOf(`${VALID_BASE}http: *nowhere\n`)[0] ?? '', /^test\.yaml: (line \d+, column \d+: YAML syntax error|YAML error): .*nowhere/);
+  });
+  it('refuses an empty file and one holding only comments', () => {
+    for (const text of ['', '# nothing\n']) {
+      assert.deepEqual(problemsOf(text), ['test.yaml: the file is empty: expected a YAML mapping with at least mappings and auth']);
+    }
+  });
+  it('refuses a top level that is not a mapping', () => {
+    assert.deepEqual(problemsOf('- a\n- b\n'), ['test.yaml: expected a YAML mapping at the top level, got a list']);
+    assert.deepEqual(problemsOf('just text\n'), ['test.yaml: expected a YAML mapping at the top level, got the string "just text"']);
+  });
+});
+
+describe('config: unknown keys', () => {
+  it('suggests the close key', () => {
+    const error = errorOf(() => loadConfig(fixture('unknown-key.yaml')));
+    assert.equal(error.message, `${fixture('unknown-key.yaml')}: kafka.clientid: unknown key; did you mean "clientId"?`);
+  });
+  it('suggests at every level', () => {
+    assertOneProblem(`${VALID_BASE}mapings: []\n`, 'mapings', 'unknown key; did you mean "mappings"?');
+    assertOneProblem(`${VALID_BASE}listeners: [{ protcol: tcp }]\n`, 'listeners[0].protcol', /did you mean "protocol"\?/);
+    assertOneProblem(`${VALID_BASE}kafka: { acks: { qos_1: all } }\n`, 'kafka.acks.qos_1', /did you mean "qos1"\?/);
+    assertOneProblem(`${VALID_BASE}kafka: { linger_ms: 1 }\n`, 'kafka.linger_ms', /did you mean "lingerMs"\?/);
+    assertOneProblem(`${VALID_BASE}limits: { maxPacketsize: 1 }\n`, 'limits.maxPacketsize', /did you mean "maxPacketSize"\?/);
+    assertOneProblem(`${RULES_ONLY}auth: { anonymus: true }\n`, 'auth.anonymus', /did you mean "anonymous"\?/);
+    assertOneProblem(`${VALID_BASE}log: { levl: info }\n`, 'log.levl', /did you mean "level"\?/);
+    // The misspelt key also leaves the required one missing: both are true, both are said.
+    assert.deepEqual(problemsOf(`${VALID_BASE}unmapped: { topc: x }\n`), [
+      'test.yaml: unmapped.topc: unknown key; did you mean "topic"?',
+      'test.yaml: unmapped.topic: is required (the Kafka topic for topics no rule matches)',
+    ]);
+  });
+  it('suggests the dotted topic.regex.list for a nested one', () => {
+    assertOneProblem(`${VALID_BASE}topic:\n  regex:\n    list: 'a:b'\n`, 'topic', 'unknown key; did you mean "topic.regex.list"?');
+  });
+  it('suggests within a mapping rule, naming the rule', () => {
+    assertOneProblem(
+      `mappings:\n  - { name: r, match: x, topic: t, kee: y }\nauth: { anonymous: true }\n`,
+      'mappings[0] "r".kee',
+      'unknown key; did you mean "key"?',
+    );
+  });
+  it('lists the known keys when nothing is close', () => {
+    assertOneProblem(`${VALID_BASE}http: { zzzzzz: 1 }\n`, 'http.zzzzzz', 'unknown key (known keys here: port)');
+  });
+});
+
+describe('config: wrong types and values', () => {
+  it('names the path and the expected type', () => {
+    assertOneProblem(`${VALID_BASE}http: { port: '9090' }\n`, 'http.port', 'expected an integer from 0 to 65535, got the string "9090"');
+    assertOneProblem(`${VALID_BASE}http: { port: 1.5 }\n`, 'http.port', /got the number 1\.5$/);
+    assertOneProblem(`${VALID_BASE}http: { port: null }\n`, 'http.port', /got null$/);
+    assertOneProblem(`${VALID_BASE}http: 9090\n`, 'http', 'expected a mapping (keys: port), got the number 9090');
+    assertOneProblem(`${VALID_BASE}kafka: [a]\n`, 'kafka', /^expected a mapping .*got a list$/);
+    assertOneProblem(`${VALID_BASE}kafka: { clientId: 7 }\n`, 'kafka.clientId', 'expected a non-empty string, got the number 7');
+    assertOneProblem(`${VALID_BASE}kafka: { clientId: '' }\n`, 'kafka.clientId', /got the string ""$/);
+    assertOneProblem(`${VALID_BASE}kafka: { lingerMs: -1 }\n`, 'kafka.lingerMs', /^expected an integer from 0 to 2147483647/);
+    assertOneProblem(`${VALID_BASE}kafka: { batchMaxRecords: 0 }\n`, 'kafka.batchMaxRecords', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}kafka: { requestTimeoutMs: 1e12 }\n`, 'kafka.requestTimeoutMs', /^expected an integer from 1 to 2147483647/);
+    assertOneProblem(`${VALID_BASE}limits: { maxPacketSize: 0 }\n`, 'limits.maxPacketSize', /^expected an integer from 1 to 268435460/);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightMessages: 0 }\n`, 'limits.maxInflightMessages', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { connectTimeoutSeconds: 0 }\n`, 'limits.connectTimeoutSeconds', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}log: { level: verbose }\n`, 'log.level', 'expected one of fatal, error, warn, info, debug, trace, silent, got the string "verbose"');
+    assertOneProblem('mappings: {}\nauth: { anonymous: true }\n', 'mappings', /^expected a list of rules/);
+  });
+
+  it('checks ports: listeners 0..65535, http 0..65535', () => {
+    assertOneProblem(`${VALID_BASE}listeners: [{ port: 65536 }]\n`, 'listeners[0].port', 'expected an integer from 0 to 65535, got the number 65536');
+    assertOneProblem(`${VALID_BASE}listeners: [{ port: -1 }]\n`, 'listeners[0].port', /got the number -1$/);
+    assertOneProblem(`${VALID_BASE}http: { port: 65536 }\n`, 'http.port', /got the number 65536$/);
+    assert.equal(parse(`${VALID_BASE}listeners: [{ port: 65535 }]\nhttp: { port: 1 }\n`).listeners[0]?.port, 65535);
+  });
+
+  it('checks brokers are host:port', () => {
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: 127.0.0.1:9092 }\n`, 'kafka.brokers', /^expected a list of host:port strings .*got the string "127.0.0.1:9092"$/);
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: [] }\n`, 'kafka.brokers', 'needs at least one broker (host:port)');
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: [kafka] }\n`, 'kafka.brokers[0]', /^expected host:port .*got "kafka"$/);
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['kafka:0'] }\n`, 'kafka.brokers[0]', 'port 0 is not from 1 to 65535');
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['kafka:65536'] }\n`, 'kafka.brokers[0]', 'port 65536 is not from 1 to 65535');
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['PLAINTEXT://kafka:9092'] }\n`, 'kafka.brokers[0]', 'expected host:port without a scheme: write "kafka:9092"');
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['ok:1', 9092] }\n`, 'kafka.brokers[1]', 'expected a host:port string, got the number 9092');
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['::1:9092'] }\n`, 'kafka.brokers[0]', /^expected host:port/);
+    assertOneProblem(`${VALID_BASE}kafka: { brokers: ['a b:9092'] }\n`, 'kafka.brokers[0]', /^expected host:port/);
+  });
+
+  it('checks acks', () => {
+    assertOneProblem(`${VALID_BASE}kafka: { acks: { qos0: 2 } }\n`, 'kafka.acks.qos0', 'expected 0, 1 or all (-1 also means all), got the number 2');
+    assertOneProblem(`${VALID_BASE}kafka: { acks: { qos1: '1' } }\n`, 'kafka.acks.qos1', /got the string "1"$/);
+    assertOneProblem(`${VALID_BASE}kafka: { acks: { qos1: ALL } }\n`, 'kafka.acks.qos1', /got the string "ALL"$/);
+    assertOneProblem(`${VALID_BASE}kafka: { acks: 1 }\n`, 'kafka.acks', /^expected a mapping \(keys: qos0, qos1, qos2\)/);
+  });
+
+  it('requires acks all for QoS 2 (idempotent producer)', () => {
+    assertOneProblem(`${VALID_BASE}kafka: { acks: { qos2: 1 } }\n`, 'kafka.acks.qos2', /^QoS 2 needs acks all/);
+  });
+
+  it('checks listeners and refuses protocols not implemented yet', () => {
+    for (const protocol of ['tls', 'ws', 'wss']) {
+      assertOneProblem(
+        `${VALID_BASE}listeners: [{ protocol: ${protocol} }]\n`,
+        'listeners[0].protocol',
+        `${protocol} is not supported yet: only tcp listeners are implemented today`,
+      );
+    }
+    assertOneProblem(`${VALID_BASE}listeners: [{ protocol: mqtt }]\n`, 'listeners[0].protocol', 'expected one of tcp, tls, ws, wss, got the string "mqtt"');
+    assertOneProblem(`${VALID_BASE}listeners: []\n`, 'listeners', /^needs at least one listener/);
+    assertOneProblem(`${VALID_BASE}listeners: { port: 1 }\n`, 'listeners', /^expected a list of listeners/);
+    assertOneProblem(`${VALID_BASE}listeners: [1883]\n`, 'listeners[0]', /^expected a mapping .*got the number 1883$/);
+    assertOneProblem(`${VALID_BASE}listeners: [{ host: '' }]\n`, 'listeners[0].host', /^expected a host name or IP address/);
+    assertOneProblem(`${VALID_BASE}listeners: [{ host: 'a b' }]\n`, 'listeners[0].host', /cannot contain whitespace/);
+  });
+
+  it('refuses two listeners or the admin server on the same port', () => {
+    assertOneProblem(`${VALID_BASE}listeners: [{ port: 1883 }, { host: 127.0.0.1, port: 1883 }]\n`, 'listeners[1].port', 'port 1883 is already used by listeners[0]');
+    assert.equal(parse(`${VALID_BASE}listeners: [{ host: 127.0.0.1, port: 1883 }, { host: 127.0.0.2, port: 1883 }]\n`).listeners.length, 2);
+    assertOneProblem(`${VALID_BASE}listeners: [{ port: 9090 }]\n`, 'http.port', 'port 9090 is already used by listeners[0]');
+  });
+
+  it('checks unmapped', () => {
+    assertOneProblem(
+      `${VALID_BASE}unmapped: iot.unmapped\n`,
+      'unmapped',
+      'expected reject or { topic: NAME }, got the string "iot.unmapped"; to send them to Kafka topic iot.unmapped write unmapped: { topic: iot.unmapped }',
+    );
+    assertOneProblem(`${VALID_BASE}unmapped: {}\n`, 'unmapped.topic', /^is required/);
+    assertOneProblem(`${VALID_BASE}unmapped: { topic: 'bad/topic' }\n`, 'unmapped.topic', /not "\/"/);
+    assertOneProblem(`${VALID_BASE}unmapped: true\n`, 'unmapped', 'expected reject or { topic: NAME }, got true');
+  });
+
+  it('checks auth, refusing a config no client could connect to', () => {
+    const noAuth = RULES_ONLY;
+    assertOneProblem(noAuth, 'auth.anonymous', /^no client could connect: anonymous access is off by default and no other authentication method is configured; set auth\.anonymous: true$/);
+    assertOneProblem(`${noAuth}auth: { anonymous: false }\n`, 'auth.anonymous', /^no client could connect: anonymous access is off and/);
+    assertOneProblem(`${noAuth}auth: { anonymous: 'yes' }\n`, 'auth.anonymous', 'expected true or false, got the string "yes"');
+  });
+});
+
+describe('config: mappings', () => {
+  const rules = (yaml: string) => `mappings:\n${yaml}auth: { anonymous: true }\n`;
+
+  it('reports template errors at load time with file and rule (the README example)', () => {
+    const error = errorOf(() => loadConfig(relative(process.cwd(), fixture('bad-template.yaml'))));
+    assert.equal(
+      error.message,
+      `${relative(process.cwd(), fixture('bad-template.yaml'))}: mappings[1] "telemetry".key: template names group "device" but the regex has groups deviceId`,
+    );
+  });
+  it('reports regex errors at load time', () => {
+    assertOneProblem(rules(`  - { name: r, match: '(x', topic: t }\n`), 'mappings[0] "r".match', 'invalid regular expression: Unterminated group');
+  });
+  it('reports an illegal static Kafka topic at load time', () => {
+    assertOneProblem(rules(`  - { name: r, match: 'x', topic: 'iot/x' }\n`), 'mappings[0] "r".topic', /not "\/"/);
+  });
+  it('refuses duplicate rule names', () => {
+    assertOneProblem(
+      rules(`  - { name: r, match: x, topic: t }\n  - { name: r, match: y, topic: u }\n`),
+      'mappings[1] "r".name',
+      'duplicate rule name: mappings[0] is also named "r"',
+    );
+  });
+  it('requires name, match and topic, as non-empty strings', () => {
+    assertOneProblem(rules(`  - { match: x, topic: t }\n`), 'mappings[0].name', 'is required (a rule name for logs and metrics)');
+    assertOneProblem(rules(`  - { name: r, topic: t }\n`), 'mappings[0] "r".match', 'is required (a JavaScript regular expression on the MQTT topic)');
+    assertOneProblem(rules(`  - { name: r, match: x }\n`), 'mappings[0] "r".topic', 'is required (a Kafka topic template)');
+    assertOneProblem(rules(`  - { name: 5, match: x, topic: t }\n`), 'mappings[0].name', /got the number 5$/);
+    assertOneProblem(rules(`  - { name: r, match: [x], topic: t }\n`), 'mappings[0] "r".match', /got a list$/);
+    assertOneProblem(rules(`  - { name: r, match: x, topic: t, key: 5 }\n`), 'mappings[0] "r".key', 'expected a key template string, or null for no key, got the number 5');
+    assertOneProblem(rules(`  - just-a-string\n`), 'mappings[0]', /^expected a rule .*got the string "just-a-string"$/);
+  });
+  it('reserves rule names of topic.regex.list and unmapped', () => {
+    assertOneProblem(rules(`  - { name: 'topic.regex.list[0]', match: x, topic: t }\n`), 'mappings[0] "topic.regex.list[0]".name', /reserved for rules from topic\.regex\.list/);
+    // Dropped from the rules, so nothing else is reported about it under a misleading name.
+    assertOneProblem(rules(`  - { name: 'topic.regex.list[0]', match: x, topic: 't/' }\n`), 'mappings[0] "topic.regex.list[0]".name', /reserved/);
+    assertOneProblem(rules(`  - { name: unmapped, match: x, topic: t }\n`), 'mappings[0] "unmapped".name', /reserved/);
+  });
+  it('needs at least one rule unless unmapped routes to a topic', () => {
+    const message =
+      'no mapping rules, so every PUBLISH would be rejected: add rules under mappings (or topic.regex.list), ' +
+      'or send unmatched topics to Kafka with unmapped: { topic: NAME }';
+    assertOneProblem('auth: { anonymous: true }\n', 'mappings', message);
+    assertOneProblem('mappings: []\nunmapped: reject\nauth: { anonymous: true }\n', 'mappings', message);
+  });
+  it('reports topic.regex.list errors naming the entry', () => {
+    assertOneProblem(`${VALID_BASE}topic.regex.list: 'ok:x, broken'\n`, 'topic.regex.list[1] "broken"', "missing ':' between the Kafka topic and the regex");
+    assertOneProblem(`${VALID_BASE}topic.regex.list: 'a:(?<topic>x)'\n`, 'topic.regex.list[0].match', /reserved/);
+    assertOneProblem(`${VALID_BASE}topic.regex.list: [a]\n`, 'topic.regex.list', /^expected a string of kafkaTopic:regex pairs/);
+  });
+  it('keeps rule names unique across mappings and topic.regex.list', () => {
+    const config = parse(`${VALID_BASE}topic.regex.list: 'a:x,b:y'\n`);
+    assert.equal(new Set(config.mappings.map((rule) => rule.name)).size, 3);
+  });
+});
+
+describe('config: several problems at once', () => {
+  it('reports every problem, each as FILE: PATH: PROBLEM', () => {
+    const file = relative(process.cwd(), fixture('many-problems.yaml'));
+    const error = errorOf(() => loadConfig(file));
+    assert.deepEqual(
+      error.problems.map((problem) => problem.path),
+      [
+        'listeners[0].protocol',
+        'listeners[0].port',
+        'kafka.brokers',
+        'kafka.acks.qos0',
+        'mappings[0] "a".match',
+        'mappings[1] "a".name',
+        'mappings[1] "a".topic',
+        'auth.anonymous',
+        'log.levle',
+      ],
+    );
+    for (const line of error.message.split('\n')) assert.ok(line.startsWith(`${file}: `), line);
+    assert.equal(error.problems.length, error.message.split('\n').length);
+    assert.equal(error.path, 'listeners[0].protocol');
+  });
+});
