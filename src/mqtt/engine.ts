@@ -35,6 +35,9 @@ export interface MqttEngine {
   close(): Promise<void>;
 }
 
+/** QoS 2 messages one client may have unreleased (no PUBREL yet), as aedes bounds them. */
+const QOS2_RECEIVE_MAXIMUM = 65535;
+
 /** MQTT-3.1.3-5 requires at least 23; real fleets use longer ids (serial numbers, UUIDs). */
 const MAX_CLIENT_ID_LENGTH = 256;
 
@@ -145,6 +148,16 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         waiting.push(callback);
         return;
       }
+      const awaitingRelease = awaitingPubrel(client);
+      if (awaitingRelease.has(messageId)) {
+        // Already in Kafka and PUBREC sent; aedes answers the retransmission with PUBREC again.
+        callback(null);
+        return;
+      }
+      if (awaitingRelease.size + state.pendingQoS2.size >= QOS2_RECEIVE_MAXIMUM) {
+        dropClient(client, session, ReasonCode.ReceiveMaximumExceeded, 'too many QoS 2 messages awaiting PUBREL');
+        return;
+      }
       state.pendingQoS2.set(messageId, []);
     }
 
@@ -238,6 +251,14 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Packet ids whose PUBREC went out and whose PUBREL has not arrived: kept by aedes (see the patch
+ * in patches/, GHSA-5jvp-3p2v-5qgf), read here so a retransmission is not produced twice.
+ */
+function awaitingPubrel(client: Client): ReadonlySet<number> {
+  return (client as unknown as { _inboundInflight: ReadonlySet<number> })._inboundInflight;
 }
 
 function protocolVersionOf(client: Client): ProtocolVersion {

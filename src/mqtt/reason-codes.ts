@@ -7,6 +7,7 @@ export const ReasonCode = {
   ServerBusy: 0x89,
   ServerShuttingDown: 0x8b,
   TopicNameInvalid: 0x90,
+  ReceiveMaximumExceeded: 0x93,
   PacketTooLarge: 0x95,
   QuotaExceeded: 0x97,
   PayloadFormatInvalid: 0x99,
