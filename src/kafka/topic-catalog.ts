@@ -10,7 +10,7 @@ export type TopicStatus = 'exists' | 'missing' | 'unknown';
  */
 export class TopicCatalog {
   private known = new Set<string>();
-  private listedAt = 0;
+  private listedAt = Number.NEGATIVE_INFINITY;
   private listing: Promise<void> | undefined;
 
   constructor(

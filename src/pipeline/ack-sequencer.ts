@@ -28,18 +28,21 @@ export class AckSequencer {
     this.slots[index] = release;
     if (this.releasing) return;
     this.releasing = true;
-    try {
-      while (this.start < this.slots.length) {
-        const ready = this.slots[this.start];
-        if (ready === undefined) break;
-        this.slots[this.start] = undefined;
-        this.start++;
-        this.headTicket++;
+    // A release that throws must not strand the answers behind it: they go out, then it rethrows.
+    let failure: { error: unknown } | undefined;
+    while (this.start < this.slots.length) {
+      const ready = this.slots[this.start];
+      if (ready === undefined) break;
+      this.slots[this.start] = undefined;
+      this.start++;
+      this.headTicket++;
+      try {
         ready();
+      } catch (error) {
+        failure ??= { error };
       }
-    } finally {
-      this.releasing = false;
     }
+    this.releasing = false;
     if (this.start === this.slots.length) {
       this.slots = [];
       this.start = 0;
@@ -47,6 +50,7 @@ export class AckSequencer {
       this.slots = this.slots.slice(this.start);
       this.start = 0;
     }
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Answers reserved and not yet released. */

@@ -20,29 +20,33 @@ const QOS_TEXT = ['0', '1', '2'] as const;
 
 /** The Kafka record for one PUBLISH: payload bytes unchanged, key per rule, MQTT metadata as headers. */
 export function buildRecord(message: InboundPublish, session: MqttSession, route: Route): KafkaRecord {
-  const headers: Record<string, HeaderValue> = {
-    [Header.topic]: message.topic,
-    [Header.qos]: QOS_TEXT[message.qos],
-    [Header.retain]: message.retain ? 'true' : 'false',
-    [Header.clientId]: session.clientId,
-  };
-  if (message.will) headers[Header.will] = 'true';
+  // No prototype: user property names come from the wire (`__proto__`, `constructor`...).
+  const headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
   const p = message.properties;
-  if (p !== undefined) {
-    if (p.contentType !== undefined) headers[Header.contentType] = p.contentType;
-    if (p.payloadFormatIndicator !== undefined) headers[Header.payloadFormatIndicator] = p.payloadFormatIndicator ? '1' : '0';
-    if (p.responseTopic !== undefined) headers[Header.responseTopic] = p.responseTopic;
-    if (p.correlationData !== undefined) headers[Header.correlationData] = p.correlationData;
-    if (p.messageExpiryInterval !== undefined) headers[Header.messageExpiryInterval] = String(p.messageExpiryInterval);
-    if (p.userProperties !== undefined) {
-      for (const name of Object.keys(p.userProperties)) {
-        const value = p.userProperties[name]!;
-        const existing = headers[name];
-        const values = typeof value === 'string' ? [value] : [...value];
-        // A user property may repeat a name, even one of ours: Kafka headers allow repeats too.
-        headers[name] = existing === undefined ? (values.length === 1 ? values[0]! : values) : [...[existing].flat(), ...values];
-      }
+  // User properties first, so that on a name clash the proxy's own header is the last value
+  // (what Kafka consumers read with lastHeader) and the client's value is kept before it.
+  if (p?.userProperties !== undefined) {
+    for (const name of Object.keys(p.userProperties)) {
+      const value = p.userProperties[name]!;
+      headers[name] = typeof value === 'string' ? value : value.length === 1 ? value[0]! : [...value];
     }
   }
+  addHeader(headers, Header.topic, message.topic);
+  addHeader(headers, Header.qos, QOS_TEXT[message.qos]);
+  addHeader(headers, Header.retain, message.retain ? 'true' : 'false');
+  addHeader(headers, Header.clientId, session.clientId);
+  if (message.will) addHeader(headers, Header.will, 'true');
+  if (p !== undefined) {
+    if (p.contentType !== undefined) addHeader(headers, Header.contentType, p.contentType);
+    if (p.payloadFormatIndicator !== undefined) addHeader(headers, Header.payloadFormatIndicator, p.payloadFormatIndicator ? '1' : '0');
+    if (p.responseTopic !== undefined) addHeader(headers, Header.responseTopic, p.responseTopic);
+    if (p.correlationData !== undefined) addHeader(headers, Header.correlationData, p.correlationData);
+    if (p.messageExpiryInterval !== undefined) addHeader(headers, Header.messageExpiryInterval, String(p.messageExpiryInterval));
+  }
   return { topic: route.kafkaTopic, key: route.key, value: message.payload, headers, timestamp: message.receivedAt };
+}
+
+function addHeader(headers: Record<string, HeaderValue>, name: string, value: Buffer | string): void {
+  const existing = headers[name];
+  headers[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
 }

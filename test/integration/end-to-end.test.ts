@@ -113,6 +113,47 @@ describe('publishes land in the mapped Kafka topic', () => {
   });
 });
 
+describe('the rest of an ingest-only server', () => {
+  test("a client's Last Will is produced when it goes away without DISCONNECT", async () => {
+    const client = await mqtt.connectAsync(proxy.url, {
+      protocolVersion: 5,
+      clientId: 'e2e-will',
+      reconnectPeriod: 0,
+      will: { topic: 'devices/will-1/telemetry', payload: Buffer.from('offline'), qos: 1, retain: false },
+    });
+    // Kill the socket: no DISCONNECT packet, so the server publishes the will.
+    (client as unknown as { stream: net.Socket }).stream.destroy();
+    client.end(true);
+    const records = (await readRecords(telemetryTopic, 100, { timeoutMs: 3000 })).filter((r) => r.key?.toString() === 'will-1');
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.value?.toString(), 'offline');
+    assert.equal(headerText(records[0]!.headers, 'mqtt.will'), 'true');
+    assert.equal(headerText(records[0]!.headers, 'mqtt.client_id'), 'e2e-will');
+  });
+
+  test('SUBSCRIBE is refused (SUBACK 0x87 on MQTT 5, 0x80 on 3.1.1) and the client stays connected', async () => {
+    const v5 = await connect(5, 'e2e-subscribe-v5');
+    await assert.rejects(v5.subscribeAsync('devices/#', { qos: 1 }), /Not authorized/);
+    await v5.publishAsync('devices/after-subscribe-v5/telemetry', 'still here', { qos: 1 });
+    await v5.endAsync();
+    const v4 = await connect(4, 'e2e-subscribe-v4');
+    // MQTT.js reports a 3.1.1 SUBACK failure (0x80) as "Unspecified error".
+    await assert.rejects(v4.subscribeAsync('devices/#', { qos: 1 }), /Unspecified error/);
+    await v4.publishAsync('devices/after-subscribe-v4/telemetry', 'still here', { qos: 1 });
+    await v4.endAsync();
+  });
+
+  test('a clean-session-false client gets no session: CONNACK session present is 0', async () => {
+    const first = await mqtt.connectAsync(proxy.url, { protocolVersion: 4, clientId: 'e2e-persistent', clean: false, reconnectPeriod: 0 });
+    await first.endAsync();
+    const second = await mqtt.connectAsync(proxy.url, { protocolVersion: 4, clientId: 'e2e-persistent', clean: false, reconnectPeriod: 0 });
+    const connack = (second as unknown as { connackPacket?: { sessionPresent?: boolean } }).connackPacket;
+    assert.ok(connack, 'CONNACK recorded');
+    assert.equal(connack.sessionPresent, false);
+    await second.endAsync();
+  });
+});
+
 describe('what cannot be produced is refused, never lost silently', () => {
   test('unmapped topic: MQTT 5 gets PUBACK 0x90 and stays connected', async () => {
     const client = await connect(5, 'e2e-unmapped-v5');
