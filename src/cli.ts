@@ -15,26 +15,30 @@ function parseArguments(argv: readonly string[]) {
       alias: 'c',
       type: 'string',
       default: 'topic-mappings.yaml',
-      describe: 'YAML configuration file (MKP_CONFIG)',
+      describe: 'YAML configuration file (env MKP_CONFIG)',
     })
     .option('kafka-brokers', {
       type: 'string',
-      describe: 'Comma-separated Kafka bootstrap brokers; replaces kafka.brokers (MKP_KAFKA_BROKERS) [default: from the config file, else 127.0.0.1:9092]',
+      describe: 'Kafka bootstrap brokers, comma-separated; replaces kafka.brokers (env MKP_KAFKA_BROKERS)',
+      defaultDescription: 'kafka.brokers, else 127.0.0.1:9092',
     })
     .option('port', {
       type: 'number',
-      describe: 'Port of the first listener; replaces listeners[0].port (MKP_PORT) [default: from the config file, else 1883]',
+      describe: 'Port of the first listener; replaces listeners[0].port (env MKP_PORT)',
+      defaultDescription: 'listeners[0].port, else 1883',
     })
     .option('log-level', {
       type: 'string',
       choices: LOG_LEVELS,
-      describe: 'Log level; replaces log.level (MKP_LOG_LEVEL) [default: from the config file, else info]',
+      describe: 'Log level; replaces log.level (env MKP_LOG_LEVEL)',
+      defaultDescription: 'log.level, else info',
     })
     .strict()
     .help()
     .alias('help', 'h')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .epilogue('Every configuration key and its default: see README.md, "Configuration reference".')
+    .wrap(Math.min(120, process.stdout.columns || 120))
     .parseSync();
 }
 

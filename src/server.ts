@@ -23,6 +23,8 @@ export interface Proxy {
    */
   stop(options?: { drainTimeoutMs?: number }): Promise<void>;
   readonly logger: Logger;
+  /** Produce requests sent to Kafka and the records they carried. */
+  readonly kafkaSent: { readonly requests: number; readonly records: number };
 }
 
 export interface ProxyOptions {
@@ -59,6 +61,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
 
   return {
     logger,
+    get kafkaSent() {
+      return sink.sent;
+    },
     async start() {
       if (state !== 'new') throw new Error(`proxy cannot start: it is ${state}`);
       state = 'started';

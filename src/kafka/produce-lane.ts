@@ -40,6 +40,8 @@ export class ProduceLane {
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private requestsSent = 0;
+  private recordsSent = 0;
 
   constructor(
     private readonly send: BatchSender,
@@ -61,6 +63,11 @@ export class ProduceLane {
     } else if (this.lingerTimer === undefined) {
       this.lingerTimer = setTimeout(() => this.flush(), this.options.lingerMs);
     }
+  }
+
+  /** Produce requests and the records in them since the lane was made (a retried record counts again). */
+  get sent(): { readonly requests: number; readonly records: number } {
+    return { requests: this.requestsSent, records: this.recordsSent };
   }
 
   /** Records queued or in flight. */
@@ -101,6 +108,8 @@ export class ProduceLane {
     const batch = this.queue.splice(0, count);
     this.queuedBytes -= bytes;
     this.inFlight = batch;
+    this.requestsSent++;
+    this.recordsSent += batch.length;
     const records = batch.map((p) => p.record);
     this.send(records).then(
       () => this.complete(batch, null),

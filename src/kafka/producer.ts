@@ -17,6 +17,8 @@ export interface RecordSink {
   readonly connected: boolean;
   /** Records accepted and not answered by Kafka yet. */
   readonly inFlight: number;
+  /** Produce requests sent and the records they carried, over all delivery settings. */
+  readonly sent: { readonly requests: number; readonly records: number };
   /** Refuses new records and waits (at most `timeoutMs`) until those given so far are answered. */
   drain(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +105,15 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
       for (const lane of lanesBySetting.values()) total += lane.size;
       return total;
     },
+    get sent() {
+      let requests = 0;
+      let records = 0;
+      for (const lane of lanesBySetting.values()) {
+        requests += lane.sent.requests;
+        records += lane.sent.records;
+      }
+      return { requests, records };
+    },
     produce(record, delivery, done) {
       const lane = lanes[delivery];
       const status = catalog.check(record.topic);
@@ -153,7 +164,10 @@ function logKafka(logger: Logger, entry: LogEntry): void {
   // Retries are bounded on purpose (see createKafkaSink); the client's warning about it is noise.
   if (message.startsWith('Limiting retries for the idempotent producer')) return;
   const fields = { kafka: { namespace: entry.namespace, ...extra } };
-  if (entry.level === KafkaLogLevel.ERROR) logger.error(fields, message);
+  // kafkajs logs every error response at ERROR, also the ones it retries (a coordinator still
+  // loading, a leader moving); what the proxy cannot recover from surfaces as a failed publish.
+  if (entry.level === KafkaLogLevel.ERROR && !message.startsWith('Response ')) logger.error(fields, message);
+  else if (entry.level === KafkaLogLevel.ERROR) logger.warn(fields, message);
   else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
   else logger.debug(fields, message);
 }

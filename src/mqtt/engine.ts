@@ -123,12 +123,19 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     const session = clients.get(client)?.session;
     if (session !== undefined) hooks.onDisconnect?.(session, 'disconnect');
   });
-  aedes.on('clientError', (client: Client, error: Error) => {
-    logger.debug({ clientId: client.id, err: error.message }, 'client error');
-  });
-  aedes.on('connectionError', (client: Client, error: Error) => {
-    logger.debug({ remoteAddress: clients.get(client)?.info.remoteAddress, err: error.message }, 'connection error');
-  });
+  // Socket errors (ECONNRESET, EPIPE...) are how connections end; anything else is a client
+  // breaking the protocol, which an operator wants to see.
+  const logClientError = (client: Client, error: Error, msg: string): void => {
+    const fields = {
+      clientId: client.id ?? undefined,
+      remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.remoteAddress,
+      err: error.message,
+    };
+    if ((error as NodeJS.ErrnoException).code !== undefined) logger.debug(fields, msg);
+    else logger.warn(fields, msg);
+  };
+  aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error, connection closed'));
+  aedes.on('connectionError', (client: Client, error: Error) => logClientError(client, error, 'connection error before CONNECT completed'));
 
   function onPublish(
     client: Client,

@@ -240,6 +240,26 @@ describe('QoS 2 exactly once within a connection', () => {
   });
 });
 
+describe('batching across connections', () => {
+  test('publishes from many connections share produce requests', async () => {
+    const connections = 50;
+    const perConnection = 20;
+    const clients = await Promise.all(Array.from({ length: connections }, (_, i) => connect(i % 2 === 0 ? 5 : 4, `e2e-batch-${i}`)));
+    const before = proxy.proxy.kafkaSent;
+    await Promise.all(
+      clients.map((client, i) =>
+        Promise.all(Array.from({ length: perConnection }, (_, n) => client.publishAsync(`devices/batch-${i}/telemetry`, `m${n}`, { qos: 1 }))),
+      ),
+    );
+    const after = proxy.proxy.kafkaSent;
+    await Promise.all(clients.map((c) => c.endAsync()));
+    const records = after.records - before.records;
+    const requests = after.requests - before.requests;
+    assert.equal(records, connections * perConnection);
+    assert.ok(requests * 10 <= records, `${records} records went out in ${requests} produce requests`);
+  });
+});
+
 describe('acknowledgements leave in arrival order', () => {
   test('PUBACKs follow PUBLISH order when Kafka completes them out of order', async () => {
     // The first PUBLISH targets a topic the proxy has not seen yet: it waits for a metadata
