@@ -58,16 +58,17 @@ type AedesCallback = (error?: Error | null) => void;
 export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const { hooks, logger, limits } = options;
   const clients = new WeakMap<Client, ClientState>();
+  const rejections = new WeakSet<Error>();
   const streams = new WeakMap<Duplex, ConnectionInfo>();
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
     connectTimeout: limits.connectTimeoutSeconds * 1000,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
-    // No session outlives its connection: replicas are stateless, so CONNACK never claims one.
-    sessionExpiryIntervalLimit: 0,
     preConnect(client, packet, done) {
-      packet.clean = true;
+      // No session outlives its connection: replicas are stateless, so CONNACK never claims one.
+      // (An empty client id with clean session 0 stays as sent: 3.1.1 requires refusing it.)
+      if (packet.clientId.length > 0) packet.clean = true;
       if (packet.properties?.sessionExpiryInterval !== undefined) {
         packet.properties.sessionExpiryInterval = 0;
       }
@@ -126,6 +127,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   // Socket errors (ECONNRESET, EPIPE...) are how connections end; anything else is a client
   // breaking the protocol, which an operator wants to see.
   const logClientError = (client: Client, error: Error, msg: string): void => {
+    // A publish the pipeline refused comes back here too; the pipeline has logged it already.
+    if (rejections.has(error)) return;
     const fields = {
       clientId: client.id ?? undefined,
       remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.remoteAddress,
@@ -134,7 +137,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if ((error as NodeJS.ErrnoException).code !== undefined) logger.debug(fields, msg);
     else logger.warn(fields, msg);
   };
-  aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error, connection closed'));
+  aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logClientError(client, error, 'connection error before CONNECT completed'));
 
   function onPublish(
@@ -201,12 +204,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       reject(reasonCode, reason) {
         if (answered) return;
         answered = true;
-        if (session.protocolVersion === 5) {
-          answer(Object.assign(new Error(reason), { reasonCode }));
-        } else {
-          // 3.1.1 has no negative acknowledgement: an error here makes aedes close the connection.
-          answer(new Error(reason));
-        }
+        // MQTT 5: aedes sends the negative PUBACK / PUBREC with this reason code. 3.1.1 has no
+        // negative acknowledgement: the error makes aedes close the connection.
+        const error = session.protocolVersion === 5 ? Object.assign(new Error(reason), { reasonCode }) : new Error(reason);
+        rejections.add(error);
+        answer(error);
       },
       fail(reasonCode, reason) {
         if (answered) return;

@@ -154,6 +154,25 @@ describe('the rest of an ingest-only server', () => {
   });
 });
 
+describe('client identifiers', () => {
+  test('an empty client id is assigned one (clean session) or refused with 0x02 (3.1.1, clean session 0)', async () => {
+    const accepted = await rawClient(4, '');
+    const connack = accepted.packets.find((p) => p.cmd === 'connack') as mqttPacket.IConnackPacket;
+    assert.equal(connack.returnCode, 0);
+    accepted.send(publishPacket('devices/empty-id/telemetry', 1, 1, 'x'));
+    await waitFor(() => accepted.packets.some((p) => p.cmd === 'puback'), 10000, 'PUBACK');
+    accepted.close();
+    const [record] = (await readRecords(telemetryTopic, 100, { timeoutMs: 3000 })).filter((r) => r.key?.toString() === 'empty-id');
+    assert.match(String(headerText(record!.headers, 'mqtt.client_id')), /^aedes_/);
+
+    // mqtt-packet will not even encode this CONNECT: MQTT 3.1.1, clean session 0, empty client id.
+    const refused = await rawClient(4, '', Buffer.from('100c00044d5154540400001e0000', 'hex'));
+    const refusal = refused.packets.find((p) => p.cmd === 'connack') as mqttPacket.IConnackPacket;
+    assert.equal(refusal.returnCode, 2);
+    refused.close();
+  });
+});
+
 describe('what cannot be produced is refused, never lost silently', () => {
   test('unmapped topic: MQTT 5 gets PUBACK 0x90 and stays connected', async () => {
     const client = await connect(5, 'e2e-unmapped-v5');
@@ -195,7 +214,7 @@ describe('what cannot be produced is refused, never lost silently', () => {
 });
 
 /** A raw MQTT connection: the exact bytes a device sends, and every packet the server answers. */
-async function rawClient(protocolVersion: 4 | 5, clientId: string) {
+async function rawClient(protocolVersion: 4 | 5, clientId: string, connectBytes?: Buffer) {
   const socket = net.connect(proxy.port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const parser = mqttPacket.parser({ protocolVersion });
@@ -203,7 +222,7 @@ async function rawClient(protocolVersion: 4 | 5, clientId: string) {
   parser.on('packet', (packet) => packets.push(packet));
   socket.on('data', (data) => parser.parse(data));
   const bytes = (packet: mqttPacket.Packet): Buffer => mqttPacket.generate(packet, { protocolVersion });
-  socket.write(bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 30 } as mqttPacket.IConnectPacket));
+  socket.write(connectBytes ?? bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 30 } as mqttPacket.IConnectPacket));
   await waitFor(() => packets.some((p) => p.cmd === 'connack'), 5000, 'CONNACK');
   return {
     packets,
