@@ -3,13 +3,14 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
+import { createTopics, headerText, readRecords, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 const telemetryTopic = uniqueName('e2e.telemetry');
 const keylessTopic = uniqueName('e2e.keyless');
 const orderTopic = uniqueName('e2e.order');
 const lateTopic = uniqueName('e2e.late');
+const smallTopic = uniqueName('e2e.small');
 
 const config = `
 mappings:
@@ -33,6 +34,10 @@ let proxy: RunningProxy;
 
 before(async () => {
   await createTopics([telemetryTopic, keylessTopic, orderTopic]);
+  // A topic whose records may be at most 1000 bytes: Kafka refuses larger ones for good.
+  await withAdmin((admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: [{ topic: smallTopic, configEntries: [{ name: 'max.message.bytes', value: '1000' }] }] }),
+  );
   proxy = await startProxy(config);
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
 });
@@ -234,6 +239,38 @@ async function rawClient(protocolVersion: 4 | 5, clientId: string, connectBytes?
 function publishPacket(topic: string, messageId: number, qos: 1 | 2, payload: string, dup = false): mqttPacket.IPublishPacket {
   return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, dup, retain: false, messageId };
 }
+
+describe('a record Kafka refuses does not take others down with it', () => {
+  test('too large: MQTT 5 gets 0x83, MQTT 3.1.1 is disconnected, records sharing its request still land', async () => {
+    const route = `route/${smallTopic.slice('e2e.'.length)}`;
+    const small = await Promise.all([0, 1, 2, 3].map((i) => connect(5, `e2e-small-${i}`)));
+    const bigV5 = await connect(5, 'e2e-big-v5');
+    const bigV4 = await connect(4, 'e2e-big-v4');
+    const v4Closed = new Promise<void>((resolve) => bigV4.once('close', () => resolve()));
+    let v4Acked = false;
+    const big = Buffer.alloc(4000, 7);
+    const [smallResults, bigV5Result] = await Promise.all([
+      Promise.allSettled(small.map((client, i) => client.publishAsync(route, `small-${i}`, { qos: 1 }))),
+      bigV5.publishAsync(route, big, { qos: 2 }).then(
+        () => 'acked',
+        (error: Error & { code?: number }) => error.code,
+      ),
+      bigV4.publish(route, big, { qos: 1 }, (error) => {
+        if (!error) v4Acked = true;
+      }),
+    ]);
+    await v4Closed;
+    assert.deepEqual(smallResults.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.equal(bigV5Result, 0x83);
+    assert.equal(v4Acked, false);
+    await Promise.all([...small, bigV5].map((c) => c.endAsync()));
+    bigV4.end(true);
+
+    const records = await readRecords(smallTopic, 4, { timeoutMs: 5000 });
+    assert.deepEqual(records.map((r) => r.value?.toString()).sort(), ['small-0', 'small-1', 'small-2', 'small-3']);
+    assert.ok(proxy.logs.some((l) => l.reason === 'record-too-large' && l.clientId === 'e2e-big-v5'));
+  });
+});
 
 describe('QoS 2 exactly once within a connection', () => {
   test('a DUP retransmission before PUBREL is not produced again', async () => {
