@@ -6,16 +6,18 @@ import { createProxy } from './server.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
+class UsageError extends Error {}
+
 function parseArguments(argv: readonly string[]) {
   return yargs([...argv])
     .scriptName('mqtt-kafka-proxy')
     .usage('$0 --config FILE\n\nMQTT 3.1.1 and 5 server that writes every PUBLISH to Apache Kafka.')
-    .env('MKP')
     .option('config', {
       alias: 'c',
       type: 'string',
-      default: 'topic-mappings.yaml',
       describe: 'YAML configuration file (env MKP_CONFIG)',
+      defaultDescription: 'topic-mappings.yaml',
     })
     .option('kafka-brokers', {
       type: 'string',
@@ -23,39 +25,86 @@ function parseArguments(argv: readonly string[]) {
       defaultDescription: 'kafka.brokers, else 127.0.0.1:9092',
     })
     .option('port', {
-      type: 'number',
+      type: 'string',
       describe: 'Port of the first listener; replaces listeners[0].port (env MKP_PORT)',
       defaultDescription: 'listeners[0].port, else 1883',
     })
     .option('log-level', {
       type: 'string',
-      choices: LOG_LEVELS,
-      describe: 'Log level; replaces log.level (env MKP_LOG_LEVEL)',
+      describe: `Log level: ${LOG_LEVELS.join(', ')}; replaces log.level (env MKP_LOG_LEVEL)`,
       defaultDescription: 'log.level, else info',
     })
     .strict()
+    .fail((message, error) => {
+      throw new UsageError(message ?? error.message);
+    })
     .help()
     .alias('help', 'h')
     .version()
-    .epilogue('Every configuration key and its default: see README.md, "Configuration reference".')
+    .epilogue('Flags win over MKP_* variables, which win over the file. Every configuration key and its default: README.md, "Configuration reference".')
     .wrap(Math.min(120, process.stdout.columns || 120))
     .parseSync();
 }
 
-/** Runs the proxy until SIGINT or SIGTERM. Resolves to the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArguments(argv);
-  const overrides: ConfigOverrides = {
-    ...(args.kafkaBrokers !== undefined && {
-      kafkaBrokers: args.kafkaBrokers.split(',').map((b) => b.trim()).filter((b) => b.length > 0),
-    }),
-    ...(args.port !== undefined && { port: args.port }),
-    ...(args.logLevel !== undefined && { logLevel: args.logLevel as LogLevel }),
+interface CliSettings {
+  readonly configFile: string;
+  readonly overrides: ConfigOverrides;
+}
+
+/**
+ * Flags, else MKP_* variables. Read by hand rather than with yargs' env support, which would turn
+ * every unrelated MKP_* variable (MKP_CACHE_DIR...) into an unknown option.
+ */
+function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.ProcessEnv): CliSettings {
+  const pick = (flag: string, value: string | undefined, variable: string) =>
+    value !== undefined ? { value, source: `--${flag}` } : env[variable] !== undefined ? { value: env[variable]!, source: variable } : undefined;
+
+  const config = pick('config', args.config, 'MKP_CONFIG');
+  const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
+  const port = pick('port', args.port, 'MKP_PORT');
+  const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
+
+  let kafkaBrokers: string[] | undefined;
+  if (brokers !== undefined) {
+    kafkaBrokers = brokers.value.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
+    if (kafkaBrokers.length === 0) throw new UsageError(`${brokers.source}: expected host:port[,host:port...], got "${brokers.value}"`);
+  }
+  let portNumber: number | undefined;
+  if (port !== undefined) {
+    portNumber = /^\d+$/.test(port.value.trim()) ? Number(port.value) : Number.NaN;
+    if (!Number.isInteger(portNumber) || portNumber > 65535) {
+      throw new UsageError(`${port.source}: expected a port number from 0 to 65535, got "${port.value}"`);
+    }
+  }
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
+    throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
+  }
+  return {
+    configFile: config?.value ?? 'topic-mappings.yaml',
+    overrides: {
+      ...(kafkaBrokers !== undefined && { kafkaBrokers }),
+      ...(portNumber !== undefined && { port: portNumber }),
+      ...(logLevel !== undefined && { logLevel: logLevel.value as LogLevel }),
+    },
   };
+}
+
+/** Runs the proxy until SIGINT or SIGTERM. Resolves to the process exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let settings: CliSettings;
+  try {
+    settings = settingsFrom(parseArguments(argv), env);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`mqtt-kafka-proxy: ${error.message}\nRun mqtt-kafka-proxy --help for the options.\n`);
+      return 2;
+    }
+    throw error;
+  }
 
   let proxy;
   try {
-    proxy = createProxy(loadConfig(args.config, overrides));
+    proxy = createProxy(loadConfig(settings.configFile, settings.overrides));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`mqtt-kafka-proxy: invalid configuration\n${error.message}\n`);

@@ -182,14 +182,15 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     };
 
     const answer = (error: Error | null): void => {
+      let followers: AedesCallback[] | undefined;
       if (qos === 2 && messageId !== undefined && !will) {
-        const followers = state.pendingQoS2.get(messageId);
+        followers = state.pendingQoS2.get(messageId);
         state.pendingQoS2.delete(messageId);
-        callback(error);
-        if (followers !== undefined) for (const follower of followers) follower(error);
-        return;
       }
+      // The connection went away while Kafka was answering: there is nobody to acknowledge.
+      if (!will && client.closed) return;
       callback(error);
+      if (followers !== undefined) for (const follower of followers) follower(error);
     };
 
     let answered = false;

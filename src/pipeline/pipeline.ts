@@ -47,10 +47,6 @@ export class PublishPipeline {
 
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
     const state = this.stateOf(session);
-    if (this.draining) {
-      reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down');
-      return;
-    }
     const { router, sink } = this.options;
     const acked = message.qos > 0 && !message.will;
     const ticket = acked ? state.sequencer.reserve() : -1;
@@ -58,6 +54,11 @@ export class PublishPipeline {
       if (ticket < 0) send();
       else state.sequencer.settle(ticket, send);
     };
+    if (this.draining) {
+      // In line like any answer: the acks of records already on their way leave first.
+      answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
+      return;
+    }
 
     const route = router.route({ topic: message.topic, clientId: session.clientId, username: session.username });
     if (route.kind === 'rejected') {
