@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { createTopics, headerText, readRecords, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { RawClient, connectPacket, encode } from '../helpers/raw-mqtt.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 const telemetryTopic = uniqueName('e2e.telemetry');
@@ -220,19 +221,13 @@ describe('what cannot be produced is refused, never lost silently', () => {
 
 /** A raw MQTT connection: the exact bytes a device sends, and every packet the server answers. */
 async function rawClient(protocolVersion: 4 | 5, clientId: string, connectBytes?: Buffer) {
-  const socket = net.connect(proxy.port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const parser = mqttPacket.parser({ protocolVersion });
-  const packets: mqttPacket.Packet[] = [];
-  parser.on('packet', (packet) => packets.push(packet));
-  socket.on('data', (data) => parser.parse(data));
-  const bytes = (packet: mqttPacket.Packet): Buffer => mqttPacket.generate(packet, { protocolVersion });
-  socket.write(connectBytes ?? bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 30 } as mqttPacket.IConnectPacket));
-  await waitFor(() => packets.some((p) => p.cmd === 'connack'), 5000, 'CONNACK');
+  const client = await RawClient.connect(proxy.port, protocolVersion);
+  client.send(connectBytes ?? connectPacket(clientId, protocolVersion, { keepalive: 30 }));
+  await client.waitFor((p) => p.cmd === 'connack', 'CONNACK', 5000);
   return {
-    packets,
-    send: (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map(bytes))),
-    close: () => socket.destroy(),
+    packets: client.packets,
+    send: (...list: mqttPacket.Packet[]) => client.send(...list.map((packet) => encode(packet, protocolVersion))),
+    close: () => client.destroy(),
   };
 }
 
