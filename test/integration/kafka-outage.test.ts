@@ -100,3 +100,44 @@ test('QoS 1 is not acknowledged while Kafka is down, and lands once it is back a
   }
   assert.ok(stoppedAt < restartedAt);
 });
+
+test('a proxy started while Kafka is down accepts clients, acknowledges nothing, and delivers once Kafka is up', { timeout: 180000 }, async () => {
+  kafka('stop');
+  const early = await startProxy(
+    `
+mappings:
+  - name: all
+    match: '^outage/(?<id>.+)$'
+    topic: ${topic}
+    key: '\${id}'
+kafka:
+  requestTimeoutMs: 3000
+  connectionTimeoutMs: 1000
+auth: { anonymous: true }
+http: { port: 0 }
+`,
+    { brokers },
+  );
+  try {
+    assert.ok(early.logs.some((l) => l.msg === 'Kafka not reachable, retrying'), 'the proxy says Kafka is not reachable');
+    const client = await mqtt.connectAsync(early.url, { protocolVersion: 5, clientId: 'early-v5', reconnectPeriod: 500 });
+    let ackedAt: number | undefined;
+    client.publish('outage/early', 'early', { qos: 1 }, (error) => {
+      if (!error) ackedAt = Date.now();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal(ackedAt, undefined, 'no PUBACK without Kafka');
+
+    kafka('start');
+    const startedAt = Date.now();
+    await waitFor(() => ackedAt !== undefined, 90000, 'PUBACK once Kafka is up');
+    assert.ok(ackedAt! > startedAt);
+    await waitFor(() => early.logs.some((l) => l.msg === 'connected to Kafka'), 60000, 'the connection log line');
+    await client.endAsync();
+    const records = await readRecords(topic, 4, { brokers });
+    assert.ok(records.some((r) => r.key?.toString() === 'early'), 'the message is in Kafka');
+  } finally {
+    await early.stop();
+  }
+});
+
