@@ -22,27 +22,26 @@ function kafka(command: 'start' | 'stop'): void {
   execFileSync(kafkaDev, [command], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120000 });
 }
 
-let proxy: RunningProxy;
-
-before(async () => {
-  kafka('start');
-  await createTopics([topic], brokers);
-  proxy = await startProxy(
-    `
+// A 3 s produce timeout, so the tests see devices told to retransmit without waiting long.
+const proxyConfig = `
 mappings:
   - name: all
     match: '^outage/(?<id>.+)$'
     topic: ${topic}
     key: '\${id}'
-unmapped: reject
 kafka:
   requestTimeoutMs: 3000
   connectionTimeoutMs: 1000
 auth: { anonymous: true }
 http: { port: 0 }
-`,
-    { brokers },
-  );
+`;
+
+let proxy: RunningProxy;
+
+before(async () => {
+  kafka('start');
+  await createTopics([topic], brokers);
+  proxy = await startProxy(proxyConfig, { brokers });
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
 });
 
@@ -103,21 +102,7 @@ test('QoS 1 is not acknowledged while Kafka is down, and lands once it is back a
 
 test('a proxy started while Kafka is down accepts clients, acknowledges nothing, and delivers once Kafka is up', { timeout: 180000 }, async () => {
   kafka('stop');
-  const early = await startProxy(
-    `
-mappings:
-  - name: all
-    match: '^outage/(?<id>.+)$'
-    topic: ${topic}
-    key: '\${id}'
-kafka:
-  requestTimeoutMs: 3000
-  connectionTimeoutMs: 1000
-auth: { anonymous: true }
-http: { port: 0 }
-`,
-    { brokers },
-  );
+  const early = await startProxy(proxyConfig, { brokers });
   try {
     assert.ok(early.logs.some((l) => l.msg === 'Kafka not reachable, retrying'), 'the proxy says Kafka is not reachable');
     const client = await mqtt.connectAsync(early.url, { protocolVersion: 5, clientId: 'early-v5', reconnectPeriod: 500 });
