@@ -46,6 +46,8 @@ interface ClientState {
   session: MqttSession | undefined;
   /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
+  /** Told to go away (DISCONNECT sent or socket destroyed): nothing more is written to it. */
+  dropped: boolean;
 }
 
 type AedesCallback = (error?: Error | null) => void;
@@ -77,7 +79,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, session: undefined, pendingQoS2: new Map() });
+      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -165,7 +167,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         return;
       }
       if (awaitingRelease.size + state.pendingQoS2.size >= QOS2_RECEIVE_MAXIMUM) {
-        dropClient(client, session, ReasonCode.ReceiveMaximumExceeded, 'too many QoS 2 messages awaiting PUBREL');
+        dropClient(client, state, session, ReasonCode.ReceiveMaximumExceeded, 'too many QoS 2 messages awaiting PUBREL');
         return;
       }
       state.pendingQoS2.set(messageId, []);
@@ -187,8 +189,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         followers = state.pendingQoS2.get(messageId);
         state.pendingQoS2.delete(messageId);
       }
-      // The connection went away while Kafka was answering: there is nobody to acknowledge.
-      if (!will && client.closed) return;
+      // The connection went away (or was sent away) while Kafka was answering: nobody to acknowledge.
+      if (!will && (client.closed || state.dropped)) return;
       callback(error);
       if (followers !== undefined) for (const follower of followers) follower(error);
     };
@@ -216,15 +218,16 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         answered = true;
         if (qos === 2 && messageId !== undefined) state.pendingQoS2.delete(messageId);
         // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
-        dropClient(client, session, reasonCode, reason);
+        dropClient(client, state, session, reasonCode, reason);
       },
     };
 
     hooks.onPublish(session, message, reply);
   }
 
-  function dropClient(client: Client, session: MqttSession, reasonCode: number, reason: string): void {
-    if (client.closed) return;
+  function dropClient(client: Client, state: ClientState, session: MqttSession, reasonCode: number, reason: string): void {
+    if (client.closed || state.dropped) return;
+    state.dropped = true;
     if (session.protocolVersion === 5) {
       client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
     } else {

@@ -235,6 +235,30 @@ function publishPacket(topic: string, messageId: number, qos: 1 | 2, payload: st
   return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, dup, retain: false, messageId };
 }
 
+describe('hostile bytes reach the proxy, not just aedes', () => {
+  test('a prototype-named client id and a double PUBREL in one segment leave the proxy serving', async () => {
+    const proto = await rawClient(5, '__proto__');
+    proto.send(publishPacket('devices/proto-id/telemetry', 1, 1, 'p'));
+    await waitFor(() => proto.packets.some((p) => p.cmd === 'puback'), 10000, 'PUBACK for __proto__');
+    proto.close();
+
+    const doubled = await rawClient(4, 'e2e-double-pubrel');
+    doubled.send(publishPacket('devices/double-pubrel/telemetry', 9, 2, 'q'));
+    await waitFor(() => doubled.packets.some((p) => p.cmd === 'pubrec'), 10000, 'PUBREC');
+    const pubrel = { cmd: 'pubrel', messageId: 9 } as mqttPacket.IPubrelPacket;
+    doubled.send(pubrel, pubrel);
+    await waitFor(() => doubled.packets.some((p) => p.cmd === 'pubcomp'), 10000, 'PUBCOMP');
+    doubled.close();
+
+    // This process hosts the proxy: had either crashed it, the test runner would have died with it.
+    const client = await connect(5, 'e2e-after-hostile');
+    await client.publishAsync('devices/after-hostile/telemetry', 'fine', { qos: 1 });
+    await client.endAsync();
+    const keys = (await readRecords(telemetryTopic, 100, { timeoutMs: 3000 })).map((r) => r.key?.toString());
+    for (const key of ['proto-id', 'double-pubrel', 'after-hostile']) assert.ok(keys.includes(key), `${key} landed`);
+  });
+});
+
 describe('a record Kafka refuses does not take others down with it', () => {
   test('too large: MQTT 5 gets 0x83, MQTT 3.1.1 is disconnected, records sharing its request still land', async () => {
     const route = `route/${smallTopic.slice('e2e.'.length)}`;
