@@ -1,10 +1,8 @@
 import yargs from 'yargs';
 import { ConfigError } from './config/errors.js';
-import { loadConfig } from './config/load.js';
+import { LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel } from './config/types.js';
 import { createProxy } from './server.js';
-
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
 class UsageError extends Error {}
