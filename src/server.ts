@@ -5,6 +5,7 @@ import { compileRouter } from './mapping/router.js';
 import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type ProxyMetrics } from './observability/metrics.js';
 import { PublishPipeline } from './pipeline/pipeline.js';
 
 export interface BoundListener {
@@ -23,28 +24,35 @@ export interface Proxy {
    */
   stop(options?: { drainTimeoutMs?: number }): Promise<void>;
   readonly logger: Logger;
+  /** This proxy's Prometheus registry and metrics. */
+  readonly metrics: ProxyMetrics;
   /** Produce requests sent to Kafka and the records they carried. */
   readonly kafkaSent: { readonly requests: number; readonly records: number };
 }
 
 export interface ProxyOptions {
   readonly logger?: Logger;
+  /** Defaults to a new registry with Node's process metrics. */
+  readonly metrics?: ProxyMetrics;
 }
 
 /** Composes the parts from a validated config. Nothing is bound or connected until `start()`. */
 export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Proxy {
   const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = options.metrics ?? createMetrics();
   const router = compileRouter(config);
   const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }));
   const pipeline = new PublishPipeline({
     router,
     sink,
     logger,
+    metrics,
     maxInflightMessages: config.limits.maxInflightMessages,
   });
   const engine: MqttEngine = createMqttEngine({
     limits: config.limits,
     logger: logger.child({ component: 'mqtt' }),
+    metrics,
     hooks: {
       authenticate: () => config.auth.anonymous,
       onPublish: (session, message, reply) => pipeline.onPublish(session, message, reply),
@@ -61,6 +69,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
 
   return {
     logger,
+    metrics,
     get kafkaSent() {
       return sink.sent;
     },

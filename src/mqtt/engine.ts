@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
+import type { ProxyMetrics } from '../observability/metrics.js';
 import { ReasonCode } from './reason-codes.js';
 import type {
   InboundPublish,
@@ -14,13 +15,17 @@ import type {
 } from './types.js';
 
 export interface ConnectionInfo {
+  /** The client's address: the socket's peer, or the one a trusted PROXY header / X-Forwarded-For named. */
   readonly remoteAddress: string;
   readonly listener: string;
+  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
+  readonly certificateIdentity?: string;
 }
 
 export interface MqttEngineOptions {
   readonly limits: LimitsConfig;
   readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
   readonly hooks: MqttHooks;
 }
 

@@ -13,6 +13,8 @@ export interface MqttSession {
   readonly remoteAddress: string;
   /** Name of the listener the client came through, e.g. `tcp:1883`. */
   readonly listener: string;
+  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
+  readonly certificateIdentity?: string;
 }
 
 /** MQTT 5 PUBLISH properties that travel on to Kafka. Absent on 3.1.1. */

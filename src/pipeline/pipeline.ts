@@ -3,6 +3,7 @@ import type { ProduceError } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
+import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
 import { AckSequencer } from './ack-sequencer.js';
 import { buildRecord } from './record.js';
@@ -11,6 +12,7 @@ export interface PipelineOptions {
   readonly router: Router;
   readonly sink: RecordSink;
   readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
   /** Above this many records in flight to Kafka, QoS 0 publishes are not taken (the socket is not read). */
   readonly maxInflightMessages: number;
 }

@@ -1,0 +1,84 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the proxy exports, in one registry per proxy (so two proxies in one process, as in
+ * tests or an embedding service, do not share counters). Labels are bounded by construction: a
+ * listener name, a protocol version, a QoS, a rule name from the config, a reason from a fixed set.
+ * Never a client id, username or MQTT topic.
+ */
+export interface ProxyMetrics {
+  readonly registry: Registry;
+  /** Open MQTT connections, by listener and protocol version (`3`, `4`, `5`). */
+  readonly connections: Gauge<'listener' | 'version'>;
+  /** CONNECTs answered, by listener and outcome (`accepted`, `refused`). */
+  readonly connects: Counter<'listener' | 'outcome'>;
+  /** Connections closed, by reason (`client`, `error`, `kafka-unavailable`, `limit`, `shutdown`, ...). */
+  readonly disconnects: Counter<'reason'>;
+  /** PUBLISH packets received, by QoS and mapping rule (`unmapped` when no rule matched). */
+  readonly publishesReceived: Counter<'qos' | 'rule'>;
+  /** Payload bytes received in PUBLISH packets. */
+  readonly bytesReceived: Counter;
+  /** Records that left the pipeline, by outcome (`acked`, `rejected`, `failed`, `dropped`) and reason. */
+  readonly records: Counter<'outcome' | 'reason'>;
+  /** Seconds from handing a produce request to Kafka until it answered. */
+  readonly produceLatency: Histogram<'acks'>;
+  /** Records accepted from clients and not yet answered by Kafka. */
+  readonly inflightMessages: Gauge;
+  /** Payload bytes of the records in flight. */
+  readonly inflightBytes: Gauge;
+  /** Connections whose socket is not being read because a bound was reached. */
+  readonly pausedClients: Gauge;
+  /** Refused CONNECTs by reason (`bad-password`, `unknown-user`, `expired-token`, `no-certificate`, ...). */
+  readonly authFailures: Counter<'reason'>;
+  /** PUBLISHes refused by an ACL rule, by MQTT protocol version. */
+  readonly aclDenials: Counter<'version'>;
+  /** Limits hit, by limit (`max-connections`, `max-connections-per-address`, `packet-size`, `connect-timeout`, ...). */
+  readonly limitsHit: Counter<'limit'>;
+  /** Protocol violations and malformed packets, by kind. */
+  readonly protocolErrors: Counter<'kind'>;
+  /** Config reloads by outcome (`applied`, `refused`). */
+  readonly reloads: Counter<'outcome'>;
+}
+
+export const METRIC_PREFIX = 'mqtt_kafka_proxy_';
+
+export function createMetrics(options: { collectDefault?: boolean } = {}): ProxyMetrics {
+  const registry = new Registry();
+  if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const p = METRIC_PREFIX;
+  return {
+    registry,
+    connections: new Gauge({ name: `${p}connections`, help: 'Open MQTT connections', labelNames: ['listener', 'version'], registers }),
+    connects: new Counter({ name: `${p}connects_total`, help: 'CONNECT packets answered', labelNames: ['listener', 'outcome'], registers }),
+    disconnects: new Counter({ name: `${p}disconnects_total`, help: 'Connections closed, by reason', labelNames: ['reason'], registers }),
+    publishesReceived: new Counter({
+      name: `${p}publishes_received_total`,
+      help: 'PUBLISH packets received, by QoS and mapping rule',
+      labelNames: ['qos', 'rule'],
+      registers,
+    }),
+    bytesReceived: new Counter({ name: `${p}received_bytes_total`, help: 'Payload bytes received in PUBLISH packets', registers }),
+    records: new Counter({
+      name: `${p}records_total`,
+      help: 'Records that left the pipeline, by outcome and reason',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    }),
+    produceLatency: new Histogram({
+      name: `${p}kafka_produce_seconds`,
+      help: 'Time from sending a produce request to Kafka until it answered',
+      labelNames: ['acks'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    inflightMessages: new Gauge({ name: `${p}inflight_messages`, help: 'Records accepted and not yet answered by Kafka', registers }),
+    inflightBytes: new Gauge({ name: `${p}inflight_bytes`, help: 'Payload bytes of the records in flight', registers }),
+    pausedClients: new Gauge({ name: `${p}paused_clients`, help: 'Connections not being read because a bound was reached', registers }),
+    authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Refused CONNECTs, by reason', labelNames: ['reason'], registers }),
+    aclDenials: new Counter({ name: `${p}acl_denials_total`, help: 'PUBLISHes refused by an ACL rule', labelNames: ['version'], registers }),
+    limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
+    protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
+    reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),
+  };
+}
