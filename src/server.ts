@@ -1,6 +1,6 @@
 import type { ProxyConfig } from './config/types.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
-import { createTcpListener, type Listener } from './listeners/tcp.js';
+import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
 import { compileRouter } from './mapping/router.js';
 import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
@@ -28,6 +28,11 @@ export interface Proxy {
   readonly metrics: ProxyMetrics;
   /** Produce requests sent to Kafka and the records they carried. */
   readonly kafkaSent: { readonly requests: number; readonly records: number };
+  /**
+   * Reads every tls / wss listener's certificate files again (SIGHUP). New connections use the new
+   * certificates; open ones are untouched; unusable files keep the old ones (and are logged).
+   */
+  reloadCertificates(): ReadonlyArray<{ readonly listener: string } & CertificateReloadResult>;
 }
 
 export interface ProxyOptions {
@@ -61,8 +66,15 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       onDisconnect: (session, reason) => logger.debug({ clientId: session.clientId, reason }, 'client disconnected'),
     },
   });
+  const listenerLogger = logger.child({ component: 'listener' });
   const listeners: Listener[] = config.listeners.map((listener) =>
-    createTcpListener(listener, (socket, info) => engine.handle(socket, info)),
+    createListener(listener, {
+      logger: listenerLogger,
+      metrics,
+      maxPacketSize: config.limits.maxPacketSize,
+      handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
+      onConnection: (stream, info) => engine.handle(stream, info),
+    }),
   );
 
   let state: 'new' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -72,6 +84,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     metrics,
     get kafkaSent() {
       return sink.sent;
+    },
+    reloadCertificates() {
+      return listeners.map((listener) => ({ listener: listener.name, ...listener.reloadCertificates() }));
     },
     async start() {
       if (state !== 'new') throw new Error(`proxy cannot start: it is ${state}`);

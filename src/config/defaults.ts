@@ -3,14 +3,30 @@
  * `--help` can print them instead of repeating them.
  */
 import { deepFreeze } from './freeze.js';
-import type { AuthConfig, HttpConfig, KafkaConfig, ListenerConfig, LimitsConfig, LogConfig, UnmappedConfig } from './types.js';
+import type {
+  AuthConfig,
+  HttpConfig,
+  KafkaConfig,
+  ListenerConfig,
+  ListenerProtocol,
+  LimitsConfig,
+  LogConfig,
+  TlsMinVersion,
+  UnmappedConfig,
+} from './types.js';
 
 export interface ConfigDefaults {
   /**
    * Defaults of each listener's fields, and the single listener used when `listeners` is absent.
-   * types.ts documents host and port; `protocol: tcp` is the loader's choice (the only one implemented).
+   * types.ts documents host and port; `protocol: tcp` is the loader's choice.
    */
   readonly listener: ListenerConfig;
+  /** Port of a listener without `port`, by protocol. */
+  readonly listenerPorts: Readonly<Record<ListenerProtocol, number>>;
+  /** `path` of a ws / wss listener without one. */
+  readonly webSocketPath: string;
+  readonly tls: { readonly requestCert: boolean; readonly minVersion: TlsMinVersion; readonly watchIntervalMs: number };
+  readonly proxyProtocol: { readonly headerTimeoutMs: number };
   readonly kafka: KafkaConfig;
   /** Key template of a mapping rule without a `key`. */
   readonly mappingKey: string;
@@ -24,6 +40,10 @@ export interface ConfigDefaults {
 
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
+  listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084 },
+  webSocketPath: '/mqtt',
+  tls: { requestCert: false, minVersion: 'TLSv1.2', watchIntervalMs: 2000 },
+  proxyProtocol: { headerTimeoutMs: 5000 },
   kafka: {
     brokers: ['127.0.0.1:9092'],
     clientId: 'mqtt-kafka-proxy',

@@ -7,10 +7,12 @@
  * `mappings[].key`, where null means "no key").
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { parseDocument } from 'yaml';
 import { compileRouter } from '../mapping/router.js';
 import { parseTopicRegexList, TOPIC_REGEX_LIST_KEY } from '../mapping/regex-list.js';
+import { parseCidr } from '../listeners/ip-address.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { deepFreeze } from './freeze.js';
@@ -25,15 +27,21 @@ import type {
   LimitsConfig,
   ListenerConfig,
   ListenerProtocol,
+  ListenerTlsConfig,
   LogConfig,
   LogLevel,
   MappingRuleConfig,
   ProxyConfig,
+  ProxyProtocolConfig,
+  TlsMinVersion,
   UnmappedConfig,
 } from './types.js';
 
 const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
-const LISTENER_KEYS = ['protocol', 'host', 'port'] as const;
+const LISTENER_KEYS = ['protocol', 'host', 'port', 'path', 'tls', 'proxyProtocol', 'trustedProxies'] as const;
+const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'watchIntervalMs'] as const;
+const PROXY_PROTOCOL_KEYS = ['trustedCidrs', 'headerTimeoutMs'] as const;
+export const TLS_MIN_VERSIONS: readonly TlsMinVersion[] = ['TLSv1.2', 'TLSv1.3'];
 const KAFKA_KEYS = [
   'brokers',
   'clientId',
@@ -53,8 +61,8 @@ const LIMITS_KEYS = ['maxPacketSize', 'maxInflightMessages', 'connectTimeoutSeco
 const LOG_KEYS = ['level'] as const;
 
 export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss'];
-/** Protocols the listeners can serve today; the others are refused with "not supported yet". */
-export const IMPLEMENTED_LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp'];
+/** Every protocol is served; kept for callers that list what the listeners implement. */
+export const IMPLEMENTED_LISTENER_PROTOCOLS: readonly ListenerProtocol[] = LISTENER_PROTOCOLS;
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Largest delay Node timers accept (2^31 - 1 ms); longer ones fire at once. */
@@ -120,7 +128,7 @@ function buildConfig(text: string, displayName: string, source: string, override
   }
   checkKeys(raw, TOP_LEVEL_KEYS, '', problems);
 
-  let listeners = readListeners(raw['listeners'], problems);
+  let listeners = readListeners(raw['listeners'], dirname(resolve(source)), problems);
   let kafka = readKafka(raw['kafka'], problems);
 
   const before = problems.list.length;
@@ -275,32 +283,174 @@ function readOneOf<T extends string>(value: unknown, path: string, allowed: read
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-function readListeners(value: unknown, problems: Problems): ListenerConfig[] {
+/** `baseDir`: where relative certificate paths start (the config file's directory). */
+function readListeners(value: unknown, baseDir: string, problems: Problems): ListenerConfig[] {
   if (value === undefined || value === null) return [DEFAULTS.listener];
   if (!Array.isArray(value)) {
     problems.report('listeners', `expected a list of listeners ({ protocol, host, port }), got ${describeValue(value)}`);
     return [DEFAULTS.listener];
   }
   if (value.length === 0) problems.report('listeners', 'needs at least one listener, or leave the key out for one on 0.0.0.0:1883');
-  return value.map((item: unknown, index) => {
-    const path = `listeners[${index}]`;
-    const entry = readSection(item, path, LISTENER_KEYS, problems);
-    const protocol = readOneOf(entry['protocol'], `${path}.protocol`, LISTENER_PROTOCOLS, problems, DEFAULTS.listener.protocol);
-    if (!IMPLEMENTED_LISTENER_PROTOCOLS.includes(protocol)) {
+  return value.map((item: unknown, index) => readListener(item, `listeners[${index}]`, baseDir, problems));
+}
+
+function readListener(item: unknown, path: string, baseDir: string, problems: Problems): ListenerConfig {
+  const entry = readSection(item, path, LISTENER_KEYS, problems);
+  const protocol = readOneOf(entry['protocol'], `${path}.protocol`, LISTENER_PROTOCOLS, problems, DEFAULTS.listener.protocol);
+  let host = readString(entry['host'], `${path}.host`, problems, DEFAULTS.listener.host, 'a host name or IP address');
+  if (/\s/.test(host)) {
+    problems.report(`${path}.host`, `a host cannot contain whitespace, got ${JSON.stringify(host)}`);
+    host = DEFAULTS.listener.host;
+  }
+  // 0 = an ephemeral port chosen by the OS (tests use it).
+  const port = readPort(entry['port'], `${path}.port`, 0, problems, DEFAULTS.listenerPorts[protocol]);
+  const listener: { -readonly [K in keyof ListenerConfig]: ListenerConfig[K] } = { protocol, host, port };
+  const webSocket = protocol === 'ws' || protocol === 'wss';
+  const secure = protocol === 'tls' || protocol === 'wss';
+
+  if (webSocket) {
+    listener.path = readWebSocketPath(entry['path'], `${path}.path`, problems);
+  } else if (entry['path'] !== undefined) {
+    problems.report(`${path}.path`, `only ws and wss listeners have a path; this one is ${protocol}`);
+  }
+
+  if (secure) {
+    if (entry['tls'] === undefined || entry['tls'] === null) {
+      problems.report(`${path}.tls`, `is required for a ${protocol} listener ({ cert, key } files, and ca for client certificates)`);
+    } else {
+      const tls = readListenerTls(entry['tls'], `${path}.tls`, baseDir, problems);
+      if (tls !== undefined) listener.tls = tls;
+    }
+  } else if (entry['tls'] !== undefined) {
+    problems.report(`${path}.tls`, `only tls and wss listeners use certificates; use protocol: ${protocol === 'ws' ? 'wss' : 'tls'}`);
+  }
+
+  if (entry['proxyProtocol'] !== undefined) {
+    if (webSocket) {
       problems.report(
-        `${path}.protocol`,
-        `${protocol} is not supported yet: only ${IMPLEMENTED_LISTENER_PROTOCOLS.join(', ')} listeners are implemented today`,
+        `${path}.proxyProtocol`,
+        `PROXY protocol is for tcp and tls listeners; ${protocol} listeners behind a proxy use trustedProxies (X-Forwarded-For)`,
+      );
+    } else {
+      const proxyProtocol = readProxyProtocol(entry['proxyProtocol'], `${path}.proxyProtocol`, problems);
+      if (proxyProtocol !== undefined) listener.proxyProtocol = proxyProtocol;
+    }
+  }
+
+  if (entry['trustedProxies'] !== undefined) {
+    if (webSocket) {
+      listener.trustedProxies = readCidrList(entry['trustedProxies'], `${path}.trustedProxies`, problems);
+    } else {
+      problems.report(
+        `${path}.trustedProxies`,
+        `X-Forwarded-For applies to ws and wss listeners; ${protocol} listeners behind a load balancer use proxyProtocol`,
       );
     }
-    let host = readString(entry['host'], `${path}.host`, problems, DEFAULTS.listener.host, 'a host name or IP address');
-    if (/\s/.test(host)) {
-      problems.report(`${path}.host`, `a host cannot contain whitespace, got ${JSON.stringify(host)}`);
-      host = DEFAULTS.listener.host;
+  }
+  return listener;
+}
+
+function readWebSocketPath(value: unknown, path: string, problems: Problems): string {
+  const text = readString(value, path, problems, DEFAULTS.webSocketPath, 'a URL path such as /mqtt');
+  if (!text.startsWith('/') || /[\s?#]/.test(text)) {
+    problems.report(path, `expected a URL path starting with "/" without spaces, query or fragment, got ${JSON.stringify(text)}`);
+    return DEFAULTS.webSocketPath;
+  }
+  return text;
+}
+
+/** A PEM file that must be readable now; its absolute path, or undefined after reporting. */
+function readPemFile(object: RawObject, key: string, path: string, baseDir: string, problems: Problems, what: string): string | undefined {
+  const written = object[key];
+  if (written === undefined) return undefined;
+  const file = readString(written, join(path, key), problems, '', `a file path (${what})`);
+  if (file === '') return undefined;
+  const absolute = resolve(baseDir, file);
+  try {
+    readFileSync(absolute);
+  } catch (error) {
+    problems.report(join(path, key), `cannot read ${absolute}: ${describeFileError(error)}`);
+    return undefined;
+  }
+  return absolute;
+}
+
+function readListenerTls(value: unknown, path: string, baseDir: string, problems: Problems): ListenerTlsConfig | undefined {
+  if (!isPlainObject(value)) {
+    problems.report(path, `expected a mapping (keys: ${LISTENER_TLS_KEYS.join(', ')}), got ${describeValue(value)}`);
+    return undefined;
+  }
+  checkKeys(value, LISTENER_TLS_KEYS, path, problems);
+  const before = problems.list.length;
+  for (const key of ['cert', 'key'] as const) {
+    if (value[key] === undefined) problems.report(join(path, key), `is required (the server's PEM ${key === 'cert' ? 'certificate chain' : 'private key'} file)`);
+  }
+  const cert = readPemFile(value, 'cert', path, baseDir, problems, 'PEM certificate chain');
+  const key = readPemFile(value, 'key', path, baseDir, problems, 'PEM private key');
+  const ca = readPemFile(value, 'ca', path, baseDir, problems, 'PEM CA bundle for client certificates');
+  const defaults = DEFAULTS.tls;
+  const requestCert = readBoolean(value['requestCert'], join(path, 'requestCert'), problems, defaults.requestCert);
+  if (requestCert && value['ca'] === undefined) {
+    problems.report(join(path, 'ca'), 'is required with requestCert: true (the CA client certificates must be signed by)');
+  }
+  const minVersion = readOneOf(value['minVersion'], join(path, 'minVersion'), TLS_MIN_VERSIONS, problems, defaults.minVersion);
+  const watchIntervalMs = readInteger(value['watchIntervalMs'], join(path, 'watchIntervalMs'), 0, MAX_TIMER_MS, problems, defaults.watchIntervalMs);
+  if (problems.list.length > before || cert === undefined || key === undefined) return undefined;
+  // Load them as the listener will, so a wrong file, a broken PEM or a key that does not belong to
+  // the certificate is reported now, naming the listener, rather than when the first client connects.
+  try {
+    createSecureContext({
+      cert: readFileSync(cert),
+      key: readFileSync(key),
+      ...(ca === undefined ? {} : { ca: readFileSync(ca) }),
+      minVersion,
+    });
+  } catch (error) {
+    problems.report(path, `cannot use ${cert} and ${key}${ca === undefined ? '' : ` with ${ca}`}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert, minVersion, watchIntervalMs };
+}
+
+function readCidrList(value: unknown, path: string, problems: Problems): string[] {
+  if (!Array.isArray(value)) {
+    problems.report(path, `expected a list of CIDR ranges (e.g. [10.0.0.0/8, 'fd00::/8']), got ${describeValue(value)}`);
+    return [];
+  }
+  if (value.length === 0) problems.report(path, 'needs at least one CIDR range');
+  const ranges: string[] = [];
+  value.forEach((item: unknown, index) => {
+    if (typeof item !== 'string') {
+      problems.report(`${path}[${index}]`, `expected a CIDR range string, got ${describeValue(item)}`);
+      return;
     }
-    // 0 = an ephemeral port chosen by the OS (tests use it).
-    const port = readPort(entry['port'], `${path}.port`, 0, problems, DEFAULTS.listener.port);
-    return { protocol, host, port };
+    const result = parseCidr(item);
+    if (result.ok) ranges.push(item);
+    else problems.report(`${path}[${index}]`, result.problem);
   });
+  return ranges;
+}
+
+function readProxyProtocol(value: unknown, path: string, problems: Problems): ProxyProtocolConfig | undefined {
+  if (!isPlainObject(value)) {
+    problems.report(path, `expected a mapping (keys: ${PROXY_PROTOCOL_KEYS.join(', ')}), got ${describeValue(value)}`);
+    return undefined;
+  }
+  checkKeys(value, PROXY_PROTOCOL_KEYS, path, problems);
+  if (value['trustedCidrs'] === undefined) {
+    problems.report(join(path, 'trustedCidrs'), 'is required (the CIDR ranges of the load balancers that send PROXY headers)');
+    return undefined;
+  }
+  const trustedCidrs = readCidrList(value['trustedCidrs'], join(path, 'trustedCidrs'), problems);
+  const headerTimeoutMs = readInteger(
+    value['headerTimeoutMs'],
+    join(path, 'headerTimeoutMs'),
+    1,
+    MAX_TIMER_MS,
+    problems,
+    DEFAULTS.proxyProtocol.headerTimeoutMs,
+  );
+  return { trustedCidrs, headerTimeoutMs };
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);

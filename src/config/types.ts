@@ -12,8 +12,50 @@ export interface ListenerConfig {
   readonly protocol: ListenerProtocol;
   /** Interface to bind. Default `0.0.0.0`. */
   readonly host: string;
-  /** TCP port. Default 1883. */
+  /** TCP port. Default by protocol: tcp 1883, tls 8883, ws 8083, wss 8084. */
   readonly port: number;
+  /** ws and wss: the URL path WebSocket upgrades are accepted on (others get 404). Default `/mqtt`. */
+  readonly path?: string;
+  /** tls and wss (required there, refused elsewhere): certificate, key and client CA files. */
+  readonly tls?: ListenerTlsConfig;
+  /** tcp and tls: expect a PROXY protocol v1/v2 header from these load balancers. Default: off. */
+  readonly proxyProtocol?: ProxyProtocolConfig;
+  /**
+   * ws and wss: CIDR ranges of HTTP proxies whose X-Forwarded-For names the client. Default none
+   * (the header is ignored).
+   */
+  readonly trustedProxies?: readonly string[];
+}
+
+/** Lowest TLS version a client may negotiate. */
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface ListenerTlsConfig {
+  /** Absolute path of the PEM certificate chain (relative paths in the file are resolved against its directory). Required. */
+  readonly cert: string;
+  /** Absolute path of the PEM private key. Required. */
+  readonly key: string;
+  /** Absolute path of the PEM CA bundle client certificates must chain to. Required when `requestCert`. */
+  readonly ca?: string;
+  /** mTLS: require a client certificate signed by `ca`; clients without one are refused. Default false. */
+  readonly requestCert: boolean;
+  /** Default `TLSv1.2`. */
+  readonly minVersion: TlsMinVersion;
+  /**
+   * How often the cert, key and CA files are checked for changes, in ms; a change reloads them for
+   * new connections. 0 = never (reload on SIGHUP only). Default 2000.
+   */
+  readonly watchIntervalMs: number;
+}
+
+export interface ProxyProtocolConfig {
+  /**
+   * CIDR ranges of the load balancers. A connection from one of them must start with a PROXY v1 or
+   * v2 header; a connection from elsewhere that starts with one is closed. Required, not empty.
+   */
+  readonly trustedCidrs: readonly string[];
+  /** Time a trusted peer has to send the complete header, in ms. Default 5000. */
+  readonly headerTimeoutMs: number;
 }
 
 export interface KafkaAcksConfig {

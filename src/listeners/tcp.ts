@@ -1,22 +1,79 @@
+/**
+ * tcp and tls listeners: plain sockets, optionally behind a PROXY protocol header, optionally TLS.
+ */
 import net from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import type { ConnectionInfo } from '../mqtt/engine.js';
+import { CidrSet, normalizeAddress } from './ip-address.js';
+import { readProxyHeader } from './proxy-protocol-intake.js';
+import { createTlsTerminator, type TlsTerminator } from './tls-terminator.js';
+import type { Listener, ListenerDependencies } from './types.js';
 
-export type ConnectionHandler = (stream: net.Socket, info: ConnectionInfo) => void;
+export type { CertificateReloadResult, ConnectionHandler, Listener, ListenerDependencies } from './types.js';
 
-export interface Listener {
-  /** e.g. `tcp:1883` (the configured port, also when it is 0 = ephemeral). */
-  readonly name: string;
-  listen(): Promise<net.AddressInfo>;
-  /** Stops accepting; resolves at once, open connections are left to the engine. */
-  close(): Promise<void>;
-}
-
-export function createTcpListener(config: ListenerConfig, onConnection: ConnectionHandler): Listener {
+export function createTcpListener(config: ListenerConfig, deps: ListenerDependencies): Listener {
   const name = `${config.protocol}:${config.port}`;
+  const logger = deps.logger.child({ listener: name });
+  const { metrics } = deps;
+
+  let terminator: TlsTerminator | undefined;
+  if (config.protocol === 'tls') {
+    if (config.tls === undefined) throw new Error(`listener ${name}: tls settings are required`);
+    terminator = createTlsTerminator(config.tls, deps.handshakeTimeoutMs, logger, metrics, ({ socket, remoteAddress, certificateIdentity }) =>
+      deps.onConnection(socket, {
+        remoteAddress,
+        listener: name,
+        ...(certificateIdentity === undefined ? {} : { certificateIdentity }),
+      }),
+    );
+  }
+
+  const deliver = (socket: net.Socket, remoteAddress: string): void => {
+    if (terminator !== undefined) terminator.accept(socket, remoteAddress);
+    else deps.onConnection(socket, { remoteAddress, listener: name });
+  };
+
+  const proxyProtocol = config.proxyProtocol;
+  const trusted = proxyProtocol === undefined ? undefined : CidrSet.parse(proxyProtocol.trustedCidrs);
+
   const server = net.createServer({ noDelay: true }, (socket) => {
-    onConnection(socket, { remoteAddress: socket.remoteAddress ?? 'unknown', listener: name });
+    const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    if (trusted === undefined || proxyProtocol === undefined) {
+      deliver(socket, peer);
+      return;
+    }
+    const fromTrusted = trusted.contains(socket.remoteAddress);
+    const timeoutMs = fromTrusted ? proxyProtocol.headerTimeoutMs : deps.handshakeTimeoutMs;
+    void readProxyHeader(socket, fromTrusted, timeoutMs).then((outcome) => {
+      switch (outcome.kind) {
+        case 'closed':
+          socket.destroy();
+          return;
+        case 'direct':
+          deliver(socket, peer);
+          return;
+        case 'refused':
+          socket.destroy();
+          if (outcome.reason === 'timeout' && !fromTrusted) {
+            // A direct client that never spoke: the engine's connect timeout, applied here.
+            metrics.limitsHit.inc({ limit: 'connect-timeout' });
+            logger.debug({ remoteAddress: peer, reason: outcome.detail }, 'connection closed: no bytes');
+            return;
+          }
+          metrics.protocolErrors.inc({ kind: `proxy-protocol-${outcome.reason}` });
+          logger.warn({ remoteAddress: peer, reason: outcome.reason, detail: outcome.detail }, 'PROXY protocol: connection refused');
+          return;
+        case 'header': {
+          const { header } = outcome;
+          // LOCAL (health checks), UNKNOWN and unix sources name no client: the peer is the client.
+          const client = header.command === 'proxy' && header.source !== undefined ? normalizeAddress(header.source.address) : peer;
+          logger.debug({ remoteAddress: client, proxy: peer, version: header.version, command: header.command }, 'PROXY header accepted');
+          deliver(socket, client);
+          return;
+        }
+      }
+    });
   });
+
   return {
     name,
     listen() {
@@ -29,10 +86,14 @@ export function createTcpListener(config: ListenerConfig, onConnection: Connecti
       });
     },
     close() {
+      terminator?.close();
       // server.close() calls back only once every connection has ended; the engine ends them
       // after the drain, so waiting here would wait for clients that were never told to leave.
       if (server.listening) server.close();
       return Promise.resolve();
+    },
+    reloadCertificates() {
+      return terminator?.reloadCertificates() ?? { outcome: 'none' };
     },
   };
 }

@@ -99,6 +99,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         protocolVersion: protocolVersionOf(client),
         remoteAddress: state.info.remoteAddress,
         listener: state.info.listener,
+        ...(state.info.certificateIdentity === undefined ? {} : { certificateIdentity: state.info.certificateIdentity }),
       };
       state.session = session;
       if (hooks.authenticate(session, password ?? undefined)) {

@@ -62,7 +62,7 @@ export class PublishPipeline {
       return;
     }
 
-    const route = router.route({ topic: message.topic, clientId: session.clientId, username: session.username });
+    const route = router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
     if (route.kind === 'rejected') {
       state.log.warn(
         { topic: message.topic, qos: message.qos, outcome: 'rejected', reason: route.reason, rule: route.rule },

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ProxyConfig } from '../../src/config/types.js';
-import { createProxy, type Proxy } from '../../src/server.js';
+import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
 import { testBrokers } from './kafka.js';
 
 export interface RunningProxy {
@@ -10,6 +10,8 @@ export interface RunningProxy {
   readonly config: ProxyConfig;
   readonly port: number;
   readonly url: string;
+  /** Every listener, in config order, with the port it got. */
+  readonly listeners: readonly BoundListener[];
   /** Every log line so far, parsed. */
   readonly logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -30,13 +32,15 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
   });
   const logger = pino({ level: 'debug' }, sink);
   const proxy = createProxy(config, { logger });
-  const [listener] = await proxy.start();
+  const listeners = await proxy.start();
+  const [listener] = listeners;
   if (listener === undefined) throw new Error('proxy has no listener');
   return {
     proxy,
     config,
     port: listener.port,
     url: `mqtt://127.0.0.1:${listener.port}`,
+    listeners,
     logs,
     stop: () => proxy.stop({ drainTimeoutMs: 5000 }),
   };

@@ -383,13 +383,9 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${VALID_BASE}kafka: { acks: { qos2: 1 } }\n`, 'kafka.acks.qos2', /^QoS 2 needs acks all/);
   });
 
-  it('checks listeners and refuses protocols not implemented yet', () => {
-    for (const protocol of ['tls', 'ws', 'wss']) {
-      assertOneProblem(
-        `${VALID_BASE}listeners: [{ protocol: ${protocol} }]\n`,
-        'listeners[0].protocol',
-        `${protocol} is not supported yet: only tcp listeners are implemented today`,
-      );
+  it('checks listeners', () => {
+    for (const protocol of ['tls', 'wss']) {
+      assertOneProblem(`${VALID_BASE}listeners: [{ protocol: ${protocol} }]\n`, 'listeners[0].tls', new RegExp(`^is required for a ${protocol} listener`));
     }
     assertOneProblem(`${VALID_BASE}listeners: [{ protocol: mqtt }]\n`, 'listeners[0].protocol', 'expected one of tcp, tls, ws, wss, got the string "mqtt"');
     assertOneProblem(`${VALID_BASE}listeners: []\n`, 'listeners', /^needs at least one listener/);

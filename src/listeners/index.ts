@@ -1,0 +1,11 @@
+import type { ListenerConfig } from '../config/types.js';
+import { createTcpListener } from './tcp.js';
+import type { Listener, ListenerDependencies } from './types.js';
+import { createWebSocketListener } from './websocket.js';
+
+export type { CertificateReloadResult, ConnectionHandler, Listener, ListenerDependencies } from './types.js';
+
+/** A listener for any configured protocol: tcp, tls, ws or wss. */
+export function createListener(config: ListenerConfig, deps: ListenerDependencies): Listener {
+  return config.protocol === 'ws' || config.protocol === 'wss' ? createWebSocketListener(config, deps) : createTcpListener(config, deps);
+}

@@ -1,0 +1,158 @@
+/**
+ * ws and wss listeners: MQTT over WebSocket (binary frames, subprotocol `mqtt`) with `ws`'s
+ * createWebSocketStream, on a plain HTTP or an HTTPS server.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { ListenerConfig } from '../config/types.js';
+import { CertificateStore } from './certificates.js';
+import { clientAddressFromForwardedFor } from './forwarded-for.js';
+import { CidrSet, normalizeAddress } from './ip-address.js';
+import { checkClientCertificate, observeHandshakeErrors } from './tls-terminator.js';
+import type { Listener, ListenerDependencies } from './types.js';
+
+/** Subprotocols served, in order of preference: `mqtt` (3.1.1 and 5), `mqttv3.1` (MQTT 3.1 clients). */
+export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
+
+/** Room above limits.maxPacketSize in one WebSocket message: a client may put several packets in one. */
+export const WEBSOCKET_MESSAGE_HEADROOM = 64 * 1024;
+
+/** The subprotocol to answer with; null when the client offered some but none is MQTT's. */
+export function chooseSubprotocol(offered: ReadonlySet<string>): string | false | null {
+  for (const protocol of MQTT_SUBPROTOCOLS) if (offered.has(protocol)) return protocol;
+  // No Sec-WebSocket-Protocol at all: accepted without one (some embedded clients send none).
+  return offered.size === 0 ? false : null;
+}
+
+export function parseSubprotocols(header: string | undefined): Set<string> {
+  if (header === undefined) return new Set();
+  return new Set(
+    header
+      .split(',')
+      .map((value) => value.trim())
+      .filter((value) => value !== ''),
+  );
+}
+
+export function createWebSocketListener(config: ListenerConfig, deps: ListenerDependencies): Listener {
+  const name = `${config.protocol}:${config.port}`;
+  const logger = deps.logger.child({ listener: name });
+  const { metrics } = deps;
+  const path = config.path ?? '/mqtt';
+  const trustedProxies = new CidrSet(config.trustedProxies === undefined ? [] : CidrSet.parse(config.trustedProxies).ranges);
+
+  let store: CertificateStore | undefined;
+  let server: http.Server;
+  if (config.protocol === 'wss') {
+    const tlsConfig = config.tls;
+    if (tlsConfig === undefined) throw new Error(`listener ${name}: tls settings are required`);
+    let httpsServer: https.Server | undefined;
+    store = new CertificateStore(tlsConfig, logger, (options) => httpsServer?.setSecureContext(options));
+    httpsServer = https.createServer({
+      ...store.secureContextOptions(),
+      requestCert: tlsConfig.requestCert,
+      rejectUnauthorized: false,
+      handshakeTimeout: deps.handshakeTimeoutMs,
+    });
+    observeHandshakeErrors(httpsServer, logger, metrics, (socket) => normalizeAddress(socket.remoteAddress ?? 'unknown'));
+    // Runs after the HTTP server's own listener, before any request byte is parsed.
+    httpsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+      checkClientCertificate(socket, tlsConfig.requestCert, normalizeAddress(socket.remoteAddress ?? 'unknown'), logger, metrics);
+    });
+    store.watch();
+    server = httpsServer;
+  } else {
+    server = http.createServer();
+  }
+  // An upgrade that never completes must not hold a socket for long.
+  server.headersTimeout = deps.handshakeTimeoutMs;
+  server.requestTimeout = deps.handshakeTimeoutMs;
+
+  const webSockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxPacketSize + WEBSOCKET_MESSAGE_HEADROOM,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
+  });
+
+  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    // Plain HTTP: say where MQTT is, nothing else is served here.
+    const onPath = pathOf(request.url) === path;
+    response.writeHead(onPath ? 426 : 404, { 'content-type': 'text/plain', connection: 'close', ...(onPath ? { upgrade: 'websocket' } : {}) });
+    response.end(onPath ? 'MQTT over WebSocket: upgrade required\n' : 'not found\n');
+  });
+  server.on('clientError', (error: Error, socket: Duplex) => {
+    logger.debug({ err: error.message }, 'bad HTTP request');
+    socket.destroy();
+  });
+
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client certificate refused at secureConnection: the request may already have been parsed.
+    if (socket.destroyed) return;
+    const peer = (socket as net.Socket).remoteAddress ?? 'unknown';
+    const remoteAddress = clientAddressFromForwardedFor(peer, request.headers['x-forwarded-for'], trustedProxies);
+    const refuse = (status: number, text: string, kind: string): void => {
+      metrics.protocolErrors.inc({ kind });
+      logger.info({ remoteAddress, url: request.url, status }, `WebSocket upgrade refused: ${text}`);
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${text}\n`);
+      socket.destroy();
+    };
+    if (pathOf(request.url) !== path) {
+      refuse(404, `no MQTT endpoint at this path (it is ${path})`, 'websocket-path');
+      return;
+    }
+    const offered = parseSubprotocols(request.headers['sec-websocket-protocol']);
+    if (chooseSubprotocol(offered) === null) {
+      refuse(400, `unsupported WebSocket subprotocol (use ${MQTT_SUBPROTOCOLS.join(' or ')})`, 'websocket-subprotocol');
+      return;
+    }
+    let certificateIdentity: string | undefined;
+    if (config.protocol === 'wss' && config.tls?.requestCert === true) {
+      // Unverified clients were refused at secureConnection; this reads the identity of the others.
+      const checked = checkClientCertificate(socket as tls.TLSSocket, true, remoteAddress, logger, metrics);
+      if (!checked.accepted) return;
+      certificateIdentity = checked.identity;
+    }
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      const stream = createWebSocketStream(webSocket);
+      deps.onConnection(stream, {
+        remoteAddress,
+        listener: name,
+        ...(certificateIdentity === undefined ? {} : { certificateIdentity }),
+      });
+    });
+  });
+
+  return {
+    name,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as net.AddressInfo);
+        });
+      });
+    },
+    close() {
+      store?.close();
+      // Upgraded sockets belong to the engine now; only stop accepting.
+      if (server.listening) server.close();
+      return Promise.resolve();
+    },
+    reloadCertificates() {
+      return store?.reload() ?? { outcome: 'none' };
+    },
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const query = url.search(/[?#]/);
+  return query === -1 ? url : url.slice(0, query);
+}
