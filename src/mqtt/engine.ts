@@ -258,6 +258,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     const will = packet === (client as unknown as { will: unknown }).will || client.closed;
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
+    // Packets already read when the client was sent away: nobody will hear the answer.
+    if (!will && state.dropped) return;
 
     if (!will && limits.publishRatePerSecond > 0 && !takePublishToken(state)) {
       limitHit(
