@@ -7,7 +7,7 @@ import type mqtt from 'mqtt';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
 import { closed, connectOrThrow, counterValue, tryConnect } from '../helpers/mqtt-connect.js';
-import { nowSeconds, signJwt } from '../helpers/jwt.js';
+import { ecKeys, nowSeconds, rsaKeys, signJwt } from '../helpers/jwt.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 // Cheap parameters: the tests hash and check many passwords.
@@ -276,4 +276,48 @@ describe('SUBSCRIBE is refused', () => {
       await client.endAsync();
     });
   }
+});
+
+describe('JWT signed with RS256 and ES256, public keys from a PEM file', () => {
+  test('tokens from either key connect and publish; one signed by an unknown key or as HS256 with the public key is refused', async () => {
+    const rsa = rsaKeys();
+    const ec = ecKeys();
+    const keyFile = join(dir, 'jwt-keys.pem');
+    const pem = (key: typeof rsa.publicKey): string => key.export({ type: 'spki', format: 'pem' }) as string;
+    writeFileSync(keyFile, `${pem(rsa.publicKey)}${pem(ec.publicKey)}`);
+    const keyTopic = uniqueName('auth.keys');
+    await createTopics([keyTopic]);
+    const keyed = await startProxy(`
+mappings: [{ name: all, match: '^(.*)$', topic: ${keyTopic}, key: '\${username}' }]
+auth:
+  jwt: { publicKeyFile: ${keyFile}, issuer: https://issuer.example, audience: mqtt-kafka-proxy, usernameClaim: device_id }
+http: { port: 0 }
+`);
+    try {
+      const claims = { device_id: 'pk-dev', iss: 'https://issuer.example', aud: 'mqtt-kafka-proxy', exp: nowSeconds() + 120 };
+      for (const [name, key] of [
+        ['rs256', { rs256: rsa.privateKey }],
+        ['es256', { es256: ec.privateKey }],
+      ] as const) {
+        const client = await connectOrThrow({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, key) });
+        await client.publishAsync(`keys/${name}`, name, { qos: 1 });
+        await client.endAsync();
+      }
+      const records = await readRecords(keyTopic, 2);
+      assert.deepEqual(records.map((r) => `${r.key?.toString()} ${headerText(r.headers, 'mqtt.topic')}`).sort(), ['pk-dev keys/es256', 'pk-dev keys/rs256']);
+      for (const token of [
+        signJwt(claims, { rs256: rsaKeys().privateKey }),
+        signJwt(claims, { hs256: pem(rsa.publicKey) }),
+        signJwt({ ...claims, aud: 'someone-else' }, { es256: ec.privateKey }),
+      ]) {
+        const outcome = await tryConnect({ port: keyed.port, version: 5, username: 'device', password: token, localAddress: freshAddress() });
+        assert.deepEqual([outcome.connected, !outcome.connected && outcome.code], [false, 0x86]);
+      }
+      // Nothing else is accepted: no users file, no anonymous access.
+      const anonymous = await tryConnect({ port: keyed.port, version: 4, localAddress: freshAddress() });
+      assert.deepEqual([anonymous.connected, !anonymous.connected && anonymous.code], [false, 5]);
+    } finally {
+      await keyed.stop();
+    }
+  });
 });
