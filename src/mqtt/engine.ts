@@ -178,7 +178,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
           listener: state.info.listener,
           ...(state.info.certificateIdentity !== undefined && { certificateIdentity: state.info.certificateIdentity }),
         };
-        if (decision.expiresAt !== undefined) armExpiry(client, state, decision.expiresAt);
+        // A client gone while its credentials were checked needs no timer (aedes drops the answer).
+        if (decision.expiresAt !== undefined && !client.closed) armExpiry(client, state, decision.expiresAt);
         done(null, true);
       };
       let decision: ConnectDecision | Promise<ConnectDecision>;
