@@ -1,4 +1,5 @@
 import yargs from 'yargs';
+import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
 import { LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel } from './config/types.js';
@@ -10,7 +11,10 @@ class UsageError extends Error {}
 function parseArguments(argv: readonly string[]) {
   return yargs([...argv])
     .scriptName('mqtt-kafka-proxy')
-    .usage('$0 --config FILE\n\nMQTT 3.1.1 and 5 server that writes every PUBLISH to Apache Kafka.')
+    .usage(
+      '$0 --config FILE\n$0 passwd < PASSWORD   (prints a password hash for the users file)\n\n' +
+        'MQTT 3.1.1 and 5 server that writes every PUBLISH to Apache Kafka.',
+    )
     .option('config', {
       alias: 'c',
       type: 'string',
@@ -87,8 +91,35 @@ function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.Proce
   };
 }
 
-/** Runs the proxy until SIGINT or SIGTERM. Resolves to the process exit code. */
+/**
+ * `passwd`: reads a password from stdin (one line; the line break is not part of it) and prints
+ * its hash for the users file.
+ */
+async function passwd(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') {
+    process.stderr.write('mqtt-kafka-proxy passwd: no password on stdin (usage: mqtt-kafka-proxy passwd < FILE, or echo it in)\n');
+    return 2;
+  }
+  if (password.includes('\n')) {
+    process.stderr.write('mqtt-kafka-proxy passwd: the password must be one line\n');
+    return 2;
+  }
+  output.write(`${await hashPassword(password)}\n`);
+  return 0;
+}
+
+/** Runs the proxy until SIGINT or SIGTERM (or runs a subcommand). Resolves to the process exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === 'passwd') {
+    if (argv.length > 1) {
+      process.stderr.write('mqtt-kafka-proxy passwd: takes no arguments; the password is read from stdin\n');
+      return 2;
+    }
+    return passwd(process.stdin, process.stdout);
+  }
   let settings: CliSettings;
   try {
     settings = settingsFrom(parseArguments(argv), env);

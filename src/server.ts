@@ -1,3 +1,4 @@
+import { createAccessControl, type AccessControl } from './auth/access-control.js';
 import type { ProxyConfig } from './config/types.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
@@ -33,6 +34,8 @@ export interface Proxy {
    * certificates; open ones are untouched; unusable files keep the old ones (and are logged).
    */
   reloadCertificates(): ReadonlyArray<{ readonly listener: string } & CertificateReloadResult>;
+  /** Users, passwords and ACLs: `reload()` re-reads the users file (it is also watched for changes). */
+  readonly accessControl: AccessControl;
 }
 
 export interface ProxyOptions {
@@ -46,6 +49,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
   const router = compileRouter(config);
+  const accessControl = createAccessControl({ auth: config.auth, source: config.source, logger: logger.child({ component: 'auth' }), metrics });
   const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }));
   const pipeline = new PublishPipeline({
     router,
@@ -53,13 +57,19 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     logger,
     metrics,
     maxInflightMessages: config.limits.maxInflightMessages,
+    authorize: (session, message) => accessControl.authorizePublish(session, message.topic),
   });
   const engine: MqttEngine = createMqttEngine({
     limits: config.limits,
     logger: logger.child({ component: 'mqtt' }),
     metrics,
     hooks: {
-      authenticate: () => config.auth.anonymous,
+      authenticate: async (request) => {
+        const result = await accessControl.authenticate(request);
+        return result.accepted
+          ? { accepted: true, username: result.username, ...(result.expiresAt !== undefined && { expiresAt: result.expiresAt }) }
+          : { accepted: false, code: result.code, reason: result.reason };
+      },
       onPublish: (session, message, reply) => pipeline.onPublish(session, message, reply),
       onConnect: (session) =>
         logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected'),
@@ -82,6 +92,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   return {
     logger,
     metrics,
+    accessControl,
     get kafkaSent() {
       return sink.sent;
     },
@@ -102,6 +113,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
         }
       } catch (error) {
         await Promise.all(listeners.map((l) => l.close()));
+        accessControl.close();
         await sink.stop();
         throw error;
       }
@@ -117,6 +129,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       // Acks of the drained records were written above; now say goodbye.
       await engine.disconnectAll(ReasonCode.ServerShuttingDown);
       await engine.close();
+      accessControl.close();
       await sink.stop();
       state = 'stopped';
       logger.info('stopped');

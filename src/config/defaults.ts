@@ -6,6 +6,7 @@ import { deepFreeze } from './freeze.js';
 import type {
   AuthConfig,
   HttpConfig,
+  JwtConfig,
   KafkaConfig,
   ListenerConfig,
   ListenerProtocol,
@@ -33,6 +34,8 @@ export interface ConfigDefaults {
   /** `unmapped` when absent: reject, as in the sample config (types.ts documents no default). */
   readonly unmapped: UnmappedConfig;
   readonly auth: AuthConfig;
+  /** Defaults of `auth.jwt`'s optional fields. */
+  readonly jwt: Pick<JwtConfig, 'usernameClaim' | 'clockToleranceSeconds' | 'requireExpiry'>;
   readonly http: HttpConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
@@ -56,8 +59,26 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   },
   mappingKey: '${topic}',
   unmapped: { action: 'reject' },
-  auth: { anonymous: false },
+  auth: {
+    anonymous: false,
+    certificate: 'ignore',
+    deniedPublish311: 'disconnect',
+    failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
+  },
+  jwt: { usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true },
   http: { port: 9090 },
-  limits: { maxPacketSize: 1_048_576, maxInflightMessages: 100_000, connectTimeoutSeconds: 10 },
+  limits: {
+    maxPacketSize: 1_048_576,
+    maxInflightMessages: 100_000,
+    connectTimeoutSeconds: 10,
+    maxConnections: 100_000,
+    maxConnectionsPerAddress: 0,
+    maxClientIdLength: 256,
+    minKeepAliveSeconds: 0,
+    maxKeepAliveSeconds: 65535,
+    publishRatePerSecond: 0,
+    // 0 = as many as the rate: one second's worth.
+    publishRateBurst: 0,
+  },
   log: { level: 'info' },
 });

@@ -20,7 +20,11 @@ import { closestKey } from './suggest.js';
 import type {
   AcksSetting,
   AuthConfig,
+  CertificateAuthMode,
   ConfigOverrides,
+  DeniedPublish311,
+  FailureDelayConfig,
+  JwtConfig,
   HttpConfig,
   KafkaAcksConfig,
   KafkaConfig,
@@ -55,9 +59,24 @@ const KAFKA_KEYS = [
 const ACKS_KEYS = ['qos0', 'qos1', 'qos2'] as const;
 const MAPPING_KEYS = ['name', 'match', 'topic', 'key'] as const;
 const UNMAPPED_KEYS = ['topic'] as const;
-const AUTH_KEYS = ['anonymous'] as const;
+const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay'] as const;
+const JWT_KEYS = ['secret', 'secretFile', 'publicKeyFile', 'issuer', 'audience', 'usernameClaim', 'clockToleranceSeconds', 'requireExpiry'] as const;
+const FAILURE_DELAY_KEYS = ['initialMs', 'maxMs', 'forgetAfterSeconds', 'maxAddresses'] as const;
+const CERTIFICATE_MODES: readonly CertificateAuthMode[] = ['ignore', 'optional', 'required'];
+const DENIED_PUBLISH_311: readonly DeniedPublish311[] = ['disconnect', 'drop'];
 const HTTP_KEYS = ['port'] as const;
-const LIMITS_KEYS = ['maxPacketSize', 'maxInflightMessages', 'connectTimeoutSeconds'] as const;
+const LIMITS_KEYS = [
+  'maxPacketSize',
+  'maxInflightMessages',
+  'connectTimeoutSeconds',
+  'maxConnections',
+  'maxConnectionsPerAddress',
+  'maxClientIdLength',
+  'minKeepAliveSeconds',
+  'maxKeepAliveSeconds',
+  'publishRatePerSecond',
+  'publishRateBurst',
+] as const;
 const LOG_KEYS = ['level'] as const;
 
 export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss'];
@@ -140,7 +159,7 @@ function buildConfig(text: string, displayName: string, source: string, override
   // and template mistakes are reported in the same round.
   checkRouting(rules, unmapped, problems.list.length === before, problems);
 
-  const auth = readAuth(raw['auth'], problems);
+  const auth = readAuth(raw['auth'], dirname(source), problems);
   const http = readHttp(raw['http'], problems);
   const limits = readLimits(raw['limits'], problems);
   let log = readLog(raw['log'], problems);
@@ -643,20 +662,89 @@ function checkRouting(
   }
 }
 
-function readAuth(value: unknown, problems: Problems): AuthConfig {
+function readAuth(value: unknown, baseDirectory: string, problems: Problems): AuthConfig {
   const before = problems.list.length;
   const section = readSection(value, 'auth', AUTH_KEYS, problems);
   const anonymous = readBoolean(section['anonymous'], 'auth.anonymous', problems, DEFAULTS.auth.anonymous);
-  // No other way to authenticate exists yet; when one does, this check must consider it. With a
-  // problem in this section already reported (a misspelt `anonymus`), this one would be noise.
-  if (!anonymous && problems.list.length === before) {
+  const usersFile = readPath(section['usersFile'], 'auth.usersFile', baseDirectory, problems);
+  const jwt = readJwt(section['jwt'], baseDirectory, problems);
+  const certificate = readOneOf(section['certificate'], 'auth.certificate', CERTIFICATE_MODES, problems, DEFAULTS.auth.certificate);
+  const deniedPublish311 = readOneOf(
+    section['deniedPublish311'],
+    'auth.deniedPublish311',
+    DENIED_PUBLISH_311,
+    problems,
+    DEFAULTS.auth.deniedPublish311,
+  );
+  const failureDelay = readFailureDelay(section['failureDelay'], problems);
+  // With a problem in this section already reported (a misspelt `anonymus`), this one would be noise.
+  if (!anonymous && usersFile === undefined && jwt === undefined && certificate === 'ignore' && problems.list.length === before) {
     const why = section['anonymous'] === undefined ? 'anonymous access is off by default' : 'anonymous access is off';
     problems.report(
       'auth.anonymous',
-      `no client could connect: ${why} and no other authentication method is configured; set auth.anonymous: true`,
+      `no client could connect: ${why} and no authentication method is configured; ` +
+        'set auth.usersFile, auth.jwt or auth.certificate, or auth.anonymous: true',
     );
   }
-  return { anonymous };
+  return {
+    anonymous,
+    ...(usersFile !== undefined && { usersFile }),
+    ...(jwt !== undefined && { jwt }),
+    certificate,
+    deniedPublish311,
+    failureDelay,
+  };
+}
+
+/** A file path; relative paths are taken from the configuration file's directory. */
+function readPath(value: unknown, path: string, baseDirectory: string, problems: Problems): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = readString(value, path, problems, '', 'a file path');
+  return text === '' ? undefined : resolve(baseDirectory, text);
+}
+
+function readJwt(value: unknown, baseDirectory: string, problems: Problems): JwtConfig | undefined {
+  if (value === undefined || value === null) return undefined;
+  const section = readSection(value, 'auth.jwt', JWT_KEYS, problems);
+  const optionalString = (key: string): string | undefined =>
+    section[key] === undefined ? undefined : readString(section[key], `auth.jwt.${key}`, problems, '') || undefined;
+  const secret = optionalString('secret');
+  const secretFile = readPath(section['secretFile'], 'auth.jwt.secretFile', baseDirectory, problems);
+  const publicKeyFile = readPath(section['publicKeyFile'], 'auth.jwt.publicKeyFile', baseDirectory, problems);
+  if (secret !== undefined && secretFile !== undefined) problems.report('auth.jwt.secretFile', 'give secret or secretFile, not both');
+  if (secret === undefined && secretFile === undefined && publicKeyFile === undefined && isPlainObject(value)) {
+    problems.report('auth.jwt', 'needs secret or secretFile (HS256), or publicKeyFile (RS256, ES256)');
+  }
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    problems.report('auth.jwt.secret', 'an HS256 secret must be at least 32 bytes (256 bits)');
+  }
+  const issuer = optionalString('issuer');
+  const audience = optionalString('audience');
+  const defaults = DEFAULTS.jwt;
+  return {
+    ...(secret !== undefined && { secret }),
+    ...(secretFile !== undefined && { secretFile }),
+    ...(publicKeyFile !== undefined && { publicKeyFile }),
+    ...(issuer !== undefined && { issuer }),
+    ...(audience !== undefined && { audience }),
+    usernameClaim: readString(section['usernameClaim'], 'auth.jwt.usernameClaim', problems, defaults.usernameClaim),
+    clockToleranceSeconds: readInteger(section['clockToleranceSeconds'], 'auth.jwt.clockToleranceSeconds', 0, 86400, problems, defaults.clockToleranceSeconds),
+    requireExpiry: readBoolean(section['requireExpiry'], 'auth.jwt.requireExpiry', problems, defaults.requireExpiry),
+  };
+}
+
+function readFailureDelay(value: unknown, problems: Problems): FailureDelayConfig {
+  const section = readSection(value, 'auth.failureDelay', FAILURE_DELAY_KEYS, problems);
+  const defaults = DEFAULTS.auth.failureDelay;
+  const initialMs = readInteger(section['initialMs'], 'auth.failureDelay.initialMs', 0, 60_000, problems, defaults.initialMs);
+  const maxMs = readInteger(section['maxMs'], 'auth.failureDelay.maxMs', 0, 600_000, problems, defaults.maxMs);
+  if (maxMs < initialMs) problems.report('auth.failureDelay.maxMs', `must not be below initialMs (${initialMs})`);
+  return {
+    initialMs,
+    maxMs,
+    forgetAfterSeconds: readInteger(section['forgetAfterSeconds'], 'auth.failureDelay.forgetAfterSeconds', 1, 86400 * 7, problems, defaults.forgetAfterSeconds),
+    maxAddresses: readInteger(section['maxAddresses'], 'auth.failureDelay.maxAddresses', 1, 10_000_000, problems, defaults.maxAddresses),
+  };
 }
 
 function readHttp(value: unknown, problems: Problems): HttpConfig {
@@ -668,25 +756,28 @@ function readHttp(value: unknown, problems: Problems): HttpConfig {
 function readLimits(value: unknown, problems: Problems): LimitsConfig {
   const section = readSection(value, 'limits', LIMITS_KEYS, problems);
   const defaults = DEFAULTS.limits;
-  return {
-    maxPacketSize: readInteger(section['maxPacketSize'], 'limits.maxPacketSize', 1, MAX_MQTT_PACKET_SIZE, problems, defaults.maxPacketSize),
-    maxInflightMessages: readInteger(
-      section['maxInflightMessages'],
-      'limits.maxInflightMessages',
-      1,
-      2 ** 31 - 1,
-      problems,
-      defaults.maxInflightMessages,
-    ),
-    connectTimeoutSeconds: readInteger(
-      section['connectTimeoutSeconds'],
-      'limits.connectTimeoutSeconds',
-      1,
-      Math.floor(MAX_TIMER_MS / 1000),
-      problems,
-      defaults.connectTimeoutSeconds,
-    ),
+  const int = (key: keyof LimitsConfig, min: number, max: number): number =>
+    readInteger(section[key], `limits.${key}`, min, max, problems, defaults[key]);
+  const limits: LimitsConfig = {
+    maxPacketSize: int('maxPacketSize', 1, MAX_MQTT_PACKET_SIZE),
+    maxInflightMessages: int('maxInflightMessages', 1, 2 ** 31 - 1),
+    connectTimeoutSeconds: int('connectTimeoutSeconds', 1, Math.floor(MAX_TIMER_MS / 1000)),
+    maxConnections: int('maxConnections', 0, 2 ** 31 - 1),
+    maxConnectionsPerAddress: int('maxConnectionsPerAddress', 0, 2 ** 31 - 1),
+    // MQTT-3.1.3-5: a server must accept client ids of 1 to 23 characters; 65535 is the field's size.
+    maxClientIdLength: int('maxClientIdLength', 23, 65535),
+    minKeepAliveSeconds: int('minKeepAliveSeconds', 0, 65535),
+    maxKeepAliveSeconds: int('maxKeepAliveSeconds', 1, 65535),
+    publishRatePerSecond: int('publishRatePerSecond', 0, 10_000_000),
+    publishRateBurst: int('publishRateBurst', 0, 10_000_000),
   };
+  if (limits.minKeepAliveSeconds > limits.maxKeepAliveSeconds) {
+    problems.report('limits.minKeepAliveSeconds', `must not exceed maxKeepAliveSeconds (${limits.maxKeepAliveSeconds})`);
+  }
+  if (section['publishRateBurst'] !== undefined && limits.publishRatePerSecond === 0) {
+    problems.report('limits.publishRateBurst', 'has no effect without limits.publishRatePerSecond');
+  }
+  return limits;
 }
 
 function readLogLevel(value: unknown, path: string, problems: Problems): LogLevel {

@@ -96,9 +96,54 @@ export interface MappingRuleConfig {
 
 export type UnmappedConfig = { readonly action: 'reject' } | { readonly action: 'topic'; readonly topic: string };
 
+/** How a verified mTLS client certificate takes part in authentication. */
+export type CertificateAuthMode = 'ignore' | 'optional' | 'required';
+
+/** What a denied PUBLISH does to an MQTT 3.1.1 client (MQTT 5 always gets a 0x87 acknowledgement). */
+export type DeniedPublish311 = 'disconnect' | 'drop';
+
+export interface JwtConfig {
+  /** HS256 secret (UTF-8). At most one of `secret` and `secretFile`. */
+  readonly secret?: string;
+  /** Absolute path of a file holding the HS256 secret (trailing newline ignored). */
+  readonly secretFile?: string;
+  /** Absolute path of a PEM file with RS256 (RSA) and/or ES256 (EC P-256) public keys or certificates. */
+  readonly publicKeyFile?: string;
+  /** When set, the token's `iss` must equal it. */
+  readonly issuer?: string;
+  /** When set, the token's `aud` must contain it. */
+  readonly audience?: string;
+  /** Claim holding the client's identity. Default `sub`. */
+  readonly usernameClaim: string;
+  /** Clock difference tolerated on `exp` and `nbf`, in seconds. Default 30. */
+  readonly clockToleranceSeconds: number;
+  /** Refuse tokens without `exp`. Default true. */
+  readonly requireExpiry: boolean;
+}
+
+export interface FailureDelayConfig {
+  /** Wait before checking the next attempt from an address after its first failure, in ms. Default 250. */
+  readonly initialMs: number;
+  /** The wait doubles with each further failure up to this, in ms. Default 10000. */
+  readonly maxMs: number;
+  /** An address is forgotten this long after its last failure, in seconds. Default 600. */
+  readonly forgetAfterSeconds: number;
+  /** Most addresses remembered; the least recently failing are forgotten first. Default 10000. */
+  readonly maxAddresses: number;
+}
+
 export interface AuthConfig {
-  /** Accept clients without credentials. Default false. */
+  /** Accept clients that present no credentials. Default false. */
   readonly anonymous: boolean;
+  /** Absolute path of the users file (password hashes and ACLs). Default none. */
+  readonly usersFile?: string;
+  /** JWT as the MQTT password. Default none. */
+  readonly jwt?: JwtConfig;
+  /** mTLS client certificate identity as the username. Default `ignore`. */
+  readonly certificate: CertificateAuthMode;
+  /** MQTT 3.1.1 client publishing where the ACL denies it. Default `disconnect`. */
+  readonly deniedPublish311: DeniedPublish311;
+  readonly failureDelay: FailureDelayConfig;
 }
 
 export interface HttpConfig {
@@ -116,6 +161,20 @@ export interface LimitsConfig {
   readonly maxInflightMessages: number;
   /** Seconds a socket may stay open without sending CONNECT. Default 10. */
   readonly connectTimeoutSeconds: number;
+  /** Open connections over all listeners; 0 = no limit. Default 100000. */
+  readonly maxConnections: number;
+  /** Open connections from one client address; 0 = no limit. Default 0. */
+  readonly maxConnectionsPerAddress: number;
+  /** Longest client identifier accepted. Default 256 (MQTT requires at least 23). */
+  readonly maxClientIdLength: number;
+  /** Smallest keep alive accepted, in seconds; 0 = no minimum. Default 0. */
+  readonly minKeepAliveSeconds: number;
+  /** Largest keep alive accepted, in seconds; below 65535 a keep alive of 0 (none) also exceeds it. Default 65535. */
+  readonly maxKeepAliveSeconds: number;
+  /** PUBLISH packets per second one connection may send on average; 0 = no limit. Default 0. */
+  readonly publishRatePerSecond: number;
+  /** Publishes a connection may send at once before the rate applies; 0 = the rate (one second's worth). Default 0. */
+  readonly publishRateBurst: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -5,6 +5,8 @@ import type { LimitsConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import { ReasonCode } from './reason-codes.js';
 import type {
+  ConnectDecision,
+  ConnectRequest,
   InboundPublish,
   MqttHooks,
   MqttSession,
@@ -33,6 +35,8 @@ export interface MqttEngine {
   /** Serves one client connection (a TCP socket or any duplex byte stream). */
   handle(stream: Duplex, info: ConnectionInfo): void;
   readonly connectedClients: number;
+  /** Streams being served, connected or not yet (what the connection limits count). */
+  readonly openConnections: number;
   /** Prepares aedes' persistence; call before the first connection. */
   start(): Promise<void>;
   /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
@@ -43,12 +47,29 @@ export interface MqttEngine {
 /** QoS 2 messages one client may have unreleased (no PUBREL yet), as aedes bounds them. */
 const QOS2_RECEIVE_MAXIMUM = 65535;
 
-/** MQTT-3.1.3-5 requires at least 23; real fleets use longer ids (serial numbers, UUIDs). */
-const MAX_CLIENT_ID_LENGTH = 256;
+/** Largest delay Node timers accept; longer credential lifetimes are waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** CONNACK return codes (3.1.1); aedes sends the matching MQTT 5 reason code (2 -> 0x85, 4 -> 0x86, 5 -> 0x87). */
+const ReturnCode = { IdentifierRejected: 2, ServerUnavailable: 3, BadUsernameOrPassword: 4, NotAuthorized: 5 } as const;
+
+/** Per stream, from `handle()` until the stream closes. */
+interface Connection {
+  readonly info: ConnectionInfo;
+  /** Disconnects the client when its credentials expire. */
+  expiryTimer: NodeJS.Timeout | undefined;
+}
 
 interface ClientState {
   readonly info: ConnectionInfo;
+  readonly connection: Connection;
+  /** From CONNECT, before aedes assigns an id to an empty one. */
+  readonly requestedClientIdLength: number;
+  readonly requestedKeepAlive: number;
   session: MqttSession | undefined;
+  /** Publish rate token bucket. */
+  tokens: number;
+  tokensAt: number;
   /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
   /** Told to go away (DISCONNECT sent or socket destroyed): nothing more is written to it. */
@@ -66,12 +87,23 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const { hooks, logger, limits } = options;
   const clients = new WeakMap<Client, ClientState>();
   const rejections = new WeakSet<Error>();
-  const streams = new WeakMap<Duplex, ConnectionInfo>();
+  const streams = new WeakMap<Duplex, Connection>();
+  let openConnections = 0;
+  const connectionsPerAddress = new Map<string, number>();
+  const rateBurst = limits.publishRateBurst > 0 ? limits.publishRateBurst : limits.publishRatePerSecond;
+  const limitLog = throttledLog(logger);
+
+  /** Counts a limit reached and logs it (at most once a second per limit, with how many were not logged). */
+  function limitHit(limit: string, fields: Record<string, unknown>, message: string): void {
+    options.metrics.limitsHit.inc({ limit });
+    limitLog(limit, { limit, ...fields }, message);
+  }
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
     connectTimeout: limits.connectTimeoutSeconds * 1000,
-    maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
+    // Enforced for every protocol version in authenticate below; aedes itself checks only MQTT 3.1.
+    maxClientsIdLength: limits.maxClientIdLength,
     preConnect(client, packet, done) {
       // No session outlives its connection: replicas are stateless, so CONNACK never claims one.
       // (An empty client id with clean session 0 stays as sent: 3.1.1 requires refusing it.)
@@ -79,34 +111,93 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       if (packet.properties?.sessionExpiryInterval !== undefined) {
         packet.properties.sessionExpiryInterval = 0;
       }
-      const info = streams.get(client.conn as Duplex);
-      if (info === undefined) {
+      const connection = streams.get(client.conn as Duplex);
+      if (connection === undefined) {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false });
+      clients.set(client, {
+        info: connection.info,
+        connection,
+        requestedClientIdLength: packet.clientId.length,
+        requestedKeepAlive: packet.keepalive ?? 0,
+        session: undefined,
+        tokens: rateBurst,
+        tokensAt: Date.now(),
+        pendingQoS2: new Map(),
+        dropped: false,
+      });
       done(null, true);
     },
     authenticate(client, username, password, done) {
       const state = clients.get(client);
       if (state === undefined) {
-        done(authError('unknown connection'), false);
+        done(connectError(ReturnCode.NotAuthorized, 'unknown connection'), false);
         return;
       }
-      const session: MqttSession = {
+      const protocolVersion = protocolVersionOf(client);
+      const where = { clientId: client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener, protocolVersion };
+      // Limits first: they are cheap, and a client refused by them spends no password hashing.
+      if (state.requestedClientIdLength > limits.maxClientIdLength) {
+        limitHit('client-id-length', { ...where, length: state.requestedClientIdLength }, `client id longer than ${limits.maxClientIdLength}: refused`);
+        done(connectError(ReturnCode.IdentifierRejected, 'client identifier too long'), false);
+        return;
+      }
+      const keepAlive = boundedKeepAlive(state.requestedKeepAlive);
+      if (keepAlive !== state.requestedKeepAlive) {
+        if (protocolVersion !== 5) {
+          // 3.1.1 cannot be told another keep alive: refused as Mosquitto does (identifier rejected).
+          limitHit('keep-alive', { ...where, keepAlive: state.requestedKeepAlive }, 'keep alive out of bounds: refused');
+          done(connectError(ReturnCode.IdentifierRejected, 'keep alive out of bounds'), false);
+          return;
+        }
+        limitHit('keep-alive', { ...where, keepAlive: state.requestedKeepAlive, serverKeepAlive: keepAlive }, 'keep alive out of bounds: Server Keep Alive sent');
+        // Read by aedes when it arms the keep-alive timer and builds CONNACK (after this hook).
+        (client as unknown as { _serverKeepAlive: number })._serverKeepAlive = keepAlive;
+      }
+      const request: ConnectRequest = {
         clientId: client.id,
         username: username ?? undefined,
-        protocolVersion: protocolVersionOf(client),
+        password: password ?? undefined,
+        protocolVersion,
         remoteAddress: state.info.remoteAddress,
         listener: state.info.listener,
-        ...(state.info.certificateIdentity === undefined ? {} : { certificateIdentity: state.info.certificateIdentity }),
+        certificateIdentity: state.info.certificateIdentity,
       };
-      state.session = session;
-      if (hooks.authenticate(session, password ?? undefined)) {
+      const decided = (decision: ConnectDecision): void => {
+        if (!decision.accepted) {
+          const code = decision.code === 'bad-credentials' ? ReturnCode.BadUsernameOrPassword : ReturnCode.NotAuthorized;
+          done(connectError(code, decision.reason), false);
+          return;
+        }
+        state.session = {
+          clientId: client.id,
+          username: decision.username,
+          protocolVersion,
+          remoteAddress: state.info.remoteAddress,
+          listener: state.info.listener,
+          ...(state.info.certificateIdentity !== undefined && { certificateIdentity: state.info.certificateIdentity }),
+        };
+        // A client gone while its credentials were checked needs no timer (aedes drops the answer).
+        if (decision.expiresAt !== undefined && !client.closed) armExpiry(client, state, decision.expiresAt);
         done(null, true);
-      } else {
-        done(authError('not authorized'), false);
+      };
+      let decision: ConnectDecision | Promise<ConnectDecision>;
+      try {
+        decision = hooks.authenticate(request);
+      } catch (error) {
+        logger.error({ ...where, err: (error as Error).message }, 'authentication failed with an error');
+        done(connectError(ReturnCode.ServerUnavailable, 'authentication unavailable'), false);
+        return;
       }
+      if (!(decision instanceof Promise)) {
+        decided(decision);
+        return;
+      }
+      decision.then(decided, (error: unknown) => {
+        logger.error({ ...where, err: (error as Error).message }, 'authentication failed with an error');
+        done(connectError(ReturnCode.ServerUnavailable, 'authentication unavailable'), false);
+      });
     },
     authorizePublish(client, packet, callback) {
       const state = client === null ? undefined : clients.get(client);
@@ -139,9 +230,19 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if (rejections.has(error)) return;
     const fields = {
       clientId: client.id ?? undefined,
-      remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.remoteAddress,
+      remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.info.remoteAddress,
       err: error.message,
     };
+    // Limits aedes enforces itself (messages from node_modules/aedes/lib/client.js).
+    if (error.message === 'packet too large') {
+      const { size } = error as Error & { size?: number };
+      limitHit('packet-size', { ...fields, size, maxPacketSize: limits.maxPacketSize }, 'packet larger than maxPacketSize: disconnected');
+      return;
+    }
+    if (error.message === 'connect did not arrive in time') {
+      limitHit('connect-timeout', fields, `no CONNECT within ${limits.connectTimeoutSeconds} s: closed`);
+      return;
+    }
     if ((error as NodeJS.ErrnoException).code !== undefined) logger.debug(fields, msg);
     else logger.warn(fields, msg);
   };
@@ -158,6 +259,18 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     const will = packet === (client as unknown as { will: unknown }).will || client.closed;
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
+    // Packets already read when the client was sent away: nobody will hear the answer.
+    if (!will && state.dropped) return;
+
+    if (!will && limits.publishRatePerSecond > 0 && !takePublishToken(state)) {
+      limitHit(
+        'publish-rate',
+        { clientId: session.clientId, remoteAddress: session.remoteAddress, rate: limits.publishRatePerSecond },
+        'publish rate exceeded: disconnected',
+      );
+      dropClient(client, state, session, ReasonCode.MessageRateTooHigh, 'message rate too high');
+      return;
+    }
 
     if (qos === 2 && !will && messageId !== undefined) {
       const waiting = state.pendingQoS2.get(messageId);
@@ -231,6 +344,44 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     hooks.onPublish(session, message, reply);
   }
 
+  /** Token bucket: `rateBurst` publishes at once, refilled at `publishRatePerSecond`. */
+  function takePublishToken(state: ClientState): boolean {
+    const now = Date.now();
+    state.tokens = Math.min(rateBurst, state.tokens + ((now - state.tokensAt) / 1000) * limits.publishRatePerSecond);
+    state.tokensAt = now;
+    if (state.tokens < 1) return false;
+    state.tokens -= 1;
+    return true;
+  }
+
+  /** The keep alive the client must use: its own, or the nearest bound (0 = none counts as above a maximum below 65535). */
+  function boundedKeepAlive(requested: number): number {
+    const { minKeepAliveSeconds: min, maxKeepAliveSeconds: max } = limits;
+    if (requested === 0) return max >= 65535 ? 0 : max;
+    if (requested > max) return max;
+    if (requested < min) return min;
+    return requested;
+  }
+
+  /** Disconnects the client when its credentials expire (MQTT 5: 0xA0 maximum connect time). */
+  function armExpiry(client: Client, state: ClientState, expiresAt: number): void {
+    const remaining = expiresAt - Date.now();
+    state.connection.expiryTimer = setTimeout(() => {
+      if (expiresAt > Date.now()) {
+        armExpiry(client, state, expiresAt);
+        return;
+      }
+      state.connection.expiryTimer = undefined;
+      const session = state.session;
+      if (session === undefined || client.closed || state.dropped) return;
+      logger.info(
+        { clientId: session.clientId, username: session.username, remoteAddress: session.remoteAddress, listener: session.listener },
+        'credentials expired: disconnecting',
+      );
+      dropClient(client, state, session, ReasonCode.MaximumConnectTime, 'credentials expired');
+    }, Math.max(0, Math.min(remaining, MAX_TIMER_MS)));
+  }
+
   function dropClient(client: Client, state: ClientState, session: MqttSession, reasonCode: number, reason: string): void {
     if (client.closed || state.dropped) return;
     state.dropped = true;
@@ -244,8 +395,37 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   return {
     start: () => aedes.listen(),
     handle(stream, info) {
-      streams.set(stream, info);
+      const address = info.remoteAddress;
+      const fromAddress = connectionsPerAddress.get(address) ?? 0;
+      if (limits.maxConnections > 0 && openConnections >= limits.maxConnections) {
+        limitHit('max-connections', { remoteAddress: address, listener: info.listener, open: openConnections }, 'too many connections: closed');
+        stream.destroy();
+        return;
+      }
+      if (limits.maxConnectionsPerAddress > 0 && fromAddress >= limits.maxConnectionsPerAddress) {
+        limitHit('max-connections-per-address', { remoteAddress: address, listener: info.listener, open: fromAddress }, 'too many connections from one address: closed');
+        stream.destroy();
+        return;
+      }
+      openConnections++;
+      connectionsPerAddress.set(address, fromAddress + 1);
+      const connection: Connection = { info, expiryTimer: undefined };
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        openConnections--;
+        const left = (connectionsPerAddress.get(address) ?? 1) - 1;
+        if (left > 0) connectionsPerAddress.set(address, left);
+        else connectionsPerAddress.delete(address);
+        clearTimeout(connection.expiryTimer);
+      };
+      stream.once('close', release);
+      streams.set(stream, connection);
       aedes.handle(stream);
+    },
+    get openConnections() {
+      return openConnections;
     },
     get connectedClients() {
       return aedes.connectedClients;
@@ -285,9 +465,28 @@ function protocolVersionOf(client: Client): ProtocolVersion {
   return version === 5 ? 5 : version === 3 ? 3 : 4;
 }
 
-function authError(message: string): Error & { returnCode: number } {
-  // 5 = not authorized (3.1.1); aedes maps it to 0x87 for MQTT 5.
-  return Object.assign(new Error(message), { returnCode: 5 });
+/** An authenticate error: aedes answers CONNACK with this return code (MQTT 5: the matching reason code). */
+function connectError(returnCode: number, message: string): Error & { returnCode: number } {
+  return Object.assign(new Error(message), { returnCode });
+}
+
+/**
+ * Logs one line per key at most once a second; lines held back are counted in the next one, so a
+ * flood of refused connections cannot flood the log.
+ */
+function throttledLog(logger: Logger): (key: string, fields: Record<string, unknown>, message: string) => void {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (key, fields, message) => {
+    const now = Date.now();
+    const entry = last.get(key);
+    if (entry !== undefined && now - entry.at < 1000) {
+      entry.suppressed++;
+      return;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    last.set(key, { at: now, suppressed: 0 });
+    logger.warn(suppressed > 0 ? { ...fields, notLogged: suppressed } : fields, message);
+  };
 }
 
 function publishPropertiesOf(packet: PublishPacket): PublishProperties | undefined {

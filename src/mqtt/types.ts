@@ -58,9 +58,40 @@ export interface PublishReply {
   fail(reasonCode: ReasonCodeValue, reason: string): void;
 }
 
+/** What a client presented in CONNECT, with where it came from. */
+export interface ConnectRequest {
+  readonly clientId: string;
+  /** As sent in CONNECT, unverified. */
+  readonly username: string | undefined;
+  readonly password: Buffer | undefined;
+  readonly protocolVersion: ProtocolVersion;
+  readonly remoteAddress: string;
+  readonly listener: string;
+  readonly certificateIdentity: string | undefined;
+}
+
+export type ConnectDecision =
+  | {
+      readonly accepted: true;
+      /** The session's username: the authenticated identity (undefined for an anonymous client). */
+      readonly username: string | undefined;
+      /** Milliseconds since the epoch when the credentials expire: the client is then disconnected. */
+      readonly expiresAt?: number;
+    }
+  | {
+      readonly accepted: false;
+      /**
+       * `bad-credentials`: CONNACK 0x86 bad user name or password (3.1.1: return code 4).
+       * `not-authorized`: CONNACK 0x87 not authorized (3.1.1: return code 5).
+       */
+      readonly code: 'bad-credentials' | 'not-authorized';
+      /** For the log; never the password. */
+      readonly reason: string;
+    };
+
 export interface MqttHooks {
-  /** Decides whether a client may connect. Resolves to false to refuse with "not authorized". */
-  authenticate(session: MqttSession, password: Buffer | undefined): boolean;
+  /** Decides whether a client may connect, and under which username. */
+  authenticate(request: ConnectRequest): ConnectDecision | Promise<ConnectDecision>;
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void;
   onConnect?(session: MqttSession): void;
   onDisconnect?(session: MqttSession, reason: string): void;

@@ -15,7 +15,15 @@ export interface PipelineOptions {
   readonly metrics: ProxyMetrics;
   /** Above this many records in flight to Kafka, QoS 0 publishes are not taken (the socket is not read). */
   readonly maxInflightMessages: number;
+  /** Topic authorization, checked before mapping; absent = every publish is allowed. */
+  readonly authorize?: PublishAuthorizer;
 }
+
+/**
+ * Decides whether a session may publish to a topic. `allow`; `deny` (MQTT 5: PUBACK / PUBREC 0x87;
+ * 3.1.1: disconnected); `drop` (3.1.1 only: acknowledged as if accepted, not produced).
+ */
+export type PublishAuthorizer = (session: MqttSession, message: InboundPublish) => 'allow' | 'deny' | 'drop';
 
 interface SessionState {
   readonly sequencer: AckSequencer;
@@ -59,6 +67,14 @@ export class PublishPipeline {
     if (this.draining) {
       // In line like any answer: the acks of records already on their way leave first.
       answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
+      return;
+    }
+
+    const verdict = this.options.authorize?.(session, message) ?? 'allow';
+    if (verdict !== 'allow') {
+      // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
+      if (verdict === 'drop') answer(() => reply.accept());
+      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
       return;
     }
 

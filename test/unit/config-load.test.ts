@@ -73,9 +73,25 @@ describe('config: valid files', () => {
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
-      auth: { anonymous: true },
+      auth: {
+        anonymous: true,
+        certificate: 'ignore',
+        deniedPublish311: 'disconnect',
+        failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+      },
       http: { port: 9090 },
-      limits: { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 },
+      limits: {
+        maxPacketSize: 1048576,
+        maxInflightMessages: 100000,
+        connectTimeoutSeconds: 10,
+        maxConnections: 100000,
+        maxConnectionsPerAddress: 0,
+        maxClientIdLength: 256,
+        minKeepAliveSeconds: 0,
+        maxKeepAliveSeconds: 65535,
+        publishRatePerSecond: 0,
+        publishRateBurst: 0,
+      },
       log: { level: 'info' },
     });
     const route = compileRouter(config).route({ topic: 'devices/d1/telemetry', clientId: 'c', username: undefined });
@@ -98,7 +114,18 @@ describe('config: valid files', () => {
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
     assert.deepEqual(config.http, { port: 9090 });
-    assert.deepEqual(config.limits, { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 });
+    assert.deepEqual(config.limits, {
+      maxPacketSize: 1048576,
+      maxInflightMessages: 100000,
+      connectTimeoutSeconds: 10,
+      maxConnections: 100000,
+      maxConnectionsPerAddress: 0,
+      maxClientIdLength: 256,
+      minKeepAliveSeconds: 0,
+      maxKeepAliveSeconds: 65535,
+      publishRatePerSecond: 0,
+      publishRateBurst: 0,
+    });
     assert.deepEqual(config.log, { level: 'info' });
   });
 
@@ -111,7 +138,12 @@ describe('config: valid files', () => {
     assert.deepEqual(config.log, DEFAULTS.log);
     assert.deepEqual(config.unmapped, DEFAULTS.unmapped);
     assert.equal(DEFAULTS.mappingKey, '${topic}');
-    assert.deepEqual(DEFAULTS.auth, { anonymous: false });
+    assert.deepEqual(DEFAULTS.auth, {
+      anonymous: false,
+      certificate: 'ignore',
+      deniedPublish311: 'disconnect',
+      failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+    });
     assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.kafka.acks) && Object.isFrozen(DEFAULTS.kafka.brokers));
   });
 
@@ -220,7 +252,17 @@ auth: { anonymous: true }
   it('reads every tunable', () => {
     const config = parse(`${VALID_BASE}
 kafka: { clientId: edge, lingerMs: 0, batchMaxRecords: 10, batchMaxBytes: 2048, requestTimeoutMs: 100, connectionTimeoutMs: 200 }
-limits: { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 }
+limits:
+  maxPacketSize: 4096
+  maxInflightMessages: 7
+  connectTimeoutSeconds: 3
+  maxConnections: 50
+  maxConnectionsPerAddress: 5
+  maxClientIdLength: 64
+  minKeepAliveSeconds: 5
+  maxKeepAliveSeconds: 300
+  publishRatePerSecond: 100
+  publishRateBurst: 500
 log: { level: debug }
 `);
     assert.equal(config.kafka.clientId, 'edge');
@@ -229,7 +271,18 @@ log: { level: debug }
     assert.equal(config.kafka.batchMaxBytes, 2048);
     assert.equal(config.kafka.requestTimeoutMs, 100);
     assert.equal(config.kafka.connectionTimeoutMs, 200);
-    assert.deepEqual(config.limits, { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 });
+    assert.deepEqual(config.limits, {
+      maxPacketSize: 4096,
+      maxInflightMessages: 7,
+      connectTimeoutSeconds: 3,
+      maxConnections: 50,
+      maxConnectionsPerAddress: 5,
+      maxClientIdLength: 64,
+      minKeepAliveSeconds: 5,
+      maxKeepAliveSeconds: 300,
+      publishRatePerSecond: 100,
+      publishRateBurst: 500,
+    });
     assert.equal(config.log.level, 'debug');
   });
 });
@@ -414,9 +467,68 @@ describe('config: wrong types and values', () => {
 
   it('checks auth, refusing a config no client could connect to', () => {
     const noAuth = RULES_ONLY;
-    assertOneProblem(noAuth, 'auth.anonymous', /^no client could connect: anonymous access is off by default and no other authentication method is configured; set auth\.anonymous: true$/);
+    assertOneProblem(
+      noAuth,
+      'auth.anonymous',
+      /^no client could connect: anonymous access is off by default and no authentication method is configured; set auth\.usersFile, auth\.jwt or auth\.certificate, or auth\.anonymous: true$/,
+    );
     assertOneProblem(`${noAuth}auth: { anonymous: false }\n`, 'auth.anonymous', /^no client could connect: anonymous access is off and/);
     assertOneProblem(`${noAuth}auth: { anonymous: 'yes' }\n`, 'auth.anonymous', 'expected true or false, got the string "yes"');
+  });
+
+  it('reads auth: users file (relative to the config file), JWT, certificate, denied publishes, failure delay', () => {
+    const config = parseConfig(
+      `${RULES_ONLY}auth:
+  usersFile: users.yaml
+  jwt: { secretFile: /etc/secret, publicKeyFile: keys.pem, issuer: iss, audience: aud, usernameClaim: device, clockToleranceSeconds: 5, requireExpiry: false }
+  certificate: optional
+  deniedPublish311: drop
+  failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 }
+`,
+      '/srv/proxy/config.yaml',
+    );
+    assert.deepEqual(config.auth, {
+      anonymous: false,
+      usersFile: '/srv/proxy/users.yaml',
+      jwt: {
+        secretFile: '/etc/secret',
+        publicKeyFile: '/srv/proxy/keys.pem',
+        issuer: 'iss',
+        audience: 'aud',
+        usernameClaim: 'device',
+        clockToleranceSeconds: 5,
+        requireExpiry: false,
+      },
+      certificate: 'optional',
+      deniedPublish311: 'drop',
+      failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 },
+    });
+    // Any one method is enough to let clients in.
+    for (const method of ['usersFile: u.yaml', 'jwt: { publicKeyFile: k.pem }', 'certificate: required']) {
+      assert.doesNotThrow(() => parse(`${RULES_ONLY}auth: { ${method} }\n`), method);
+    }
+  });
+
+  it('refuses bad auth values, naming the key', () => {
+    assertOneProblem(`${RULES_ONLY}auth: { jwt: { issuer: x } }\n`, 'auth.jwt', /needs secret or secretFile \(HS256\), or publicKeyFile/);
+    assertOneProblem(`${RULES_ONLY}auth: { jwt: { secret: short } }\n`, 'auth.jwt.secret', /at least 32 bytes/);
+    assertOneProblem(
+      `${RULES_ONLY}auth: { jwt: { secret: '${'s'.repeat(32)}', secretFile: f } }\n`,
+      'auth.jwt.secretFile',
+      'give secret or secretFile, not both',
+    );
+    assertOneProblem(`${RULES_ONLY}auth: { jwt: { publicKeyFile: k, algorithm: none } }\n`, 'auth.jwt.algorithm', /unknown key/);
+    assertOneProblem(`${RULES_ONLY}auth: { certificate: always }\n`, 'auth.certificate', 'expected one of ignore, optional, required, got the string "always"');
+    assertOneProblem(`${VALID_BASE.replace('auth:', 'auth:\n  deniedPublish311: ignore')}`, 'auth.deniedPublish311', /expected one of disconnect, drop/);
+    assertOneProblem(`${RULES_ONLY}auth: { usersFile: u, failureDelay: { initialMs: 100, maxMs: 50 } }\n`, 'auth.failureDelay.maxMs', /must not be below initialMs/);
+  });
+
+  it('refuses bad limits, naming the key', () => {
+    assertOneProblem(`${VALID_BASE}limits: { maxClientIdLength: 22 }\n`, 'limits.maxClientIdLength', /^expected an integer from 23 to 65535/);
+    assertOneProblem(`${VALID_BASE}limits: { maxKeepAliveSeconds: 0 }\n`, 'limits.maxKeepAliveSeconds', /^expected an integer from 1 to 65535/);
+    assertOneProblem(`${VALID_BASE}limits: { minKeepAliveSeconds: 60, maxKeepAliveSeconds: 30 }\n`, 'limits.minKeepAliveSeconds', /must not exceed maxKeepAliveSeconds/);
+    assertOneProblem(`${VALID_BASE}limits: { maxConnections: -1 }\n`, 'limits.maxConnections', /^expected an integer from 0 /);
+    assertOneProblem(`${VALID_BASE}limits: { publishRateBurst: 10 }\n`, 'limits.publishRateBurst', /has no effect without limits\.publishRatePerSecond/);
   });
 });
 

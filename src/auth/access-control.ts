@@ -1,0 +1,126 @@
+/**
+ * Authentication and publish authorization as the proxy uses them: built from `auth`, logging and
+ * counting every refusal (never with the password or token), reloadable.
+ */
+import type { Logger } from 'pino';
+import type { AuthConfig } from '../config/types.js';
+import type { ProxyMetrics } from '../observability/metrics.js';
+import { checkPublish } from './acl.js';
+import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
+import { FailureDelay } from './failure-delay.js';
+import { createJwtVerifier } from './jwt-keys.js';
+import { UsersStore } from './users-store.js';
+
+export interface ConnectAttempt extends Credentials {
+  readonly listener: string;
+  readonly protocolVersion: number;
+}
+
+export interface PublishSubject {
+  readonly username: string | undefined;
+  readonly clientId: string;
+  readonly protocolVersion: number;
+  readonly remoteAddress: string;
+  readonly listener: string;
+}
+
+export type PublishVerdict = 'allow' | 'deny' | 'drop';
+
+export interface AccessControl {
+  authenticate(attempt: ConnectAttempt): Promise<AuthResult>;
+  authorizePublish(subject: PublishSubject, topic: string): PublishVerdict;
+  /** Re-reads the users file (no-op without one). False when the new file was refused. */
+  reload(): boolean;
+  close(): void;
+}
+
+export interface AccessControlOptions {
+  readonly auth: AuthConfig;
+  /** The configuration file, for messages about key files. */
+  readonly source: string;
+  readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
+  /** Poll interval of the users file watch, in ms. Default 1000. */
+  readonly watchIntervalMs?: number;
+}
+
+/** Reads the users file and key files now: throws ConfigError when one cannot be used. */
+export function createAccessControl(options: AccessControlOptions): AccessControl {
+  const { auth, logger, metrics } = options;
+  const users =
+    auth.usersFile === undefined
+      ? undefined
+      : new UsersStore({
+          file: auth.usersFile,
+          logger,
+          metrics,
+          ...(options.watchIntervalMs !== undefined && { pollIntervalMs: options.watchIntervalMs }),
+        });
+  users?.watch();
+  const jwt = auth.jwt === undefined ? undefined : createJwtVerifier(auth.jwt, options.source);
+  const failureDelay = new FailureDelay({
+    initialMs: auth.failureDelay.initialMs,
+    maxMs: auth.failureDelay.maxMs,
+    forgetAfterMs: auth.failureDelay.forgetAfterSeconds * 1000,
+    maxAddresses: auth.failureDelay.maxAddresses,
+  });
+  const authenticator = new Authenticator({
+    anonymous: auth.anonymous,
+    certificate: auth.certificate,
+    ...(users !== undefined && { users: () => users.current }),
+    ...(jwt !== undefined && { jwt }),
+    failureDelay,
+  });
+
+  return {
+    async authenticate(attempt) {
+      const result = await authenticator.authenticate(attempt);
+      const fields = {
+        clientId: attempt.clientId,
+        username: attempt.username,
+        remoteAddress: attempt.remoteAddress,
+        listener: attempt.listener,
+        protocolVersion: attempt.protocolVersion,
+        ...(attempt.certificateIdentity !== undefined && { certificateIdentity: attempt.certificateIdentity }),
+      };
+      if (result.accepted) {
+        logger.debug({ ...fields, method: result.method, identity: result.username }, 'client authenticated');
+      } else {
+        metrics.authFailures.inc({ reason: result.reason });
+        logger.warn(
+          { ...fields, reason: result.reason, detail: result.detail, nextAttemptDelayMs: failureDelay.delayFor(attempt.remoteAddress) },
+          'authentication failed',
+        );
+      }
+      return result;
+    },
+    authorizePublish(subject, topic) {
+      const policy = users?.current.acl;
+      if (policy === undefined) return 'allow';
+      const decision = checkPublish(policy, subject, topic);
+      if (decision.allowed) return 'allow';
+      const verdict: PublishVerdict = subject.protocolVersion === 5 || auth.deniedPublish311 === 'disconnect' ? 'deny' : 'drop';
+      metrics.aclDenials.inc({ version: String(subject.protocolVersion) });
+      logger.warn(
+        {
+          clientId: subject.clientId,
+          username: subject.username,
+          remoteAddress: subject.remoteAddress,
+          listener: subject.listener,
+          protocolVersion: subject.protocolVersion,
+          topic,
+          rule: decision.rule === undefined ? 'none matched' : `${decision.rule.effect}: ${decision.rule.filter}`,
+          outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
+        },
+        'publish denied by ACL',
+      );
+      return verdict;
+    },
+    reload() {
+      return users?.reload() ?? true;
+    },
+    close() {
+      users?.close();
+    },
+  };
+}
