@@ -206,10 +206,23 @@ describe('ACL on publish', () => {
       'ok devices/alice/b5',
     ]);
     assert.ok(client.connected);
+    // QoS 0 has no acknowledgement to carry 0x87: dropped, and the connection stays.
+    await client.publishAsync('devices/bob/q0', 'denied', { qos: 0 });
+    await client.publishAsync('devices/alice/after-q0', 'ok', { qos: 1 });
+    assert.ok(client.connected);
     await client.endAsync();
-    assert.equal(await counterValue(proxy.proxy.metrics.aclDenials, { version: '5' }), before + 3);
-    const landed = await recordsFor(topic, ['devices/alice/a5', 'devices/alice/secret', 'devices/bob/x5', 'clients/alice-5/c', 'clients/other/c', 'devices/alice/b5']);
-    assert.deepEqual(landed.sort(), ['clients/alice-5/c', 'devices/alice/a5', 'devices/alice/b5']);
+    assert.equal(await counterValue(proxy.proxy.metrics.aclDenials, { version: '5' }), before + 4);
+    const landed = await recordsFor(topic, [
+      'devices/alice/a5',
+      'devices/alice/secret',
+      'devices/bob/x5',
+      'clients/alice-5/c',
+      'clients/other/c',
+      'devices/alice/b5',
+      'devices/bob/q0',
+      'devices/alice/after-q0',
+    ]);
+    assert.deepEqual(landed.sort(), ['clients/alice-5/c', 'devices/alice/a5', 'devices/alice/after-q0', 'devices/alice/b5']);
     const line = proxy.logs.find((l) => l.msg === 'publish denied by ACL' && l.topic === 'clients/other/c');
     assert.ok(line);
     assert.equal(line.username, 'alice');
