@@ -291,7 +291,7 @@ describe('SUBSCRIBE is refused', () => {
   }
 });
 
-describe('JWT signed with RS256 and ES256, public keys from a PEM file', () => {
+describe('JWT signed with RS256 and ES256, public keys from a PEM file, rotated while running', () => {
   test('tokens from either key connect and publish; one signed by an unknown key or as HS256 with the public key is refused', async () => {
     const rsa = rsaKeys();
     const ec = ecKeys();
@@ -329,6 +329,20 @@ http: { port: 0 }
       // Nothing else is accepted: no users file, no anonymous access.
       const anonymous = await tryConnect({ port: keyed.port, version: 4, localAddress: freshAddress() });
       assert.deepEqual([anonymous.connected, !anonymous.connected && anonymous.code], [false, 5]);
+
+      // Key rotation: the file changes, the new key is in force without a restart.
+      const rotated = ecKeys();
+      writeFileSync(keyFile, pem(rotated.publicKey));
+      await waitFor(() => keyed.logs.some((l) => l.msg === 'JWT keys reloaded'), 10000, 'key reload');
+      const fresh = await connectOrThrow({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: rotated.privateKey }) });
+      await fresh.endAsync();
+      const retired = await tryConnect({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: ec.privateKey }), localAddress: freshAddress() });
+      assert.equal(retired.connected, false, 'a token of the retired key is refused');
+      // A broken key file is refused; the keys in force stay.
+      writeFileSync(keyFile, 'not a key\n');
+      await waitFor(() => keyed.logs.some((l) => l.msg === 'JWT keys not reloaded: keeping the previous keys'), 10000, 'refused key reload');
+      const still = await connectOrThrow({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: rotated.privateKey }) });
+      await still.endAsync();
     } finally {
       await keyed.stop();
     }
