@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -346,5 +347,28 @@ http: { port: 0 }
     } finally {
       await keyed.stop();
     }
+  });
+});
+
+describe('mosquitto_pub with a password', () => {
+  const pub = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(proxy.port), ...args], { timeout: 15000 }, (error, _stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr });
+      });
+    });
+
+  test('MQTT 3.1.1 and 5: the right password publishes to Kafka, a wrong one is refused with the reason mosquitto reports', async () => {
+    for (const version of ['mqttv311', 'mqttv5'] as const) {
+      const ok = await pub(['-V', version, '-q', '1', '-u', 'alice', '-P', ALICE_PASSWORD, '-t', `devices/alice/mosquitto-${version}`, '-m', version]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const refused = await pub(['-V', version, '-q', '1', '-u', 'alice', '-P', 'wrong', '-t', 'devices/alice/refused', '-m', 'x']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /bad user name or password/i);
+    }
+    const records = await readRecords(topic, 1000, { timeoutMs: 3000, settleMs: 0 });
+    const topics = records.map((r) => headerText(r.headers, 'mqtt.topic'));
+    assert.ok(topics.includes('devices/alice/mosquitto-mqttv311') && topics.includes('devices/alice/mosquitto-mqttv5'));
+    assert.ok(!topics.includes('devices/alice/refused'));
   });
 });
