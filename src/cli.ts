@@ -95,7 +95,10 @@ function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.Proce
  * `passwd`: reads a password from stdin (one line; the line break is not part of it) and prints
  * its hash for the users file.
  */
-async function passwd(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
+async function passwd(input: NodeJS.ReadStream, output: NodeJS.WritableStream): Promise<number> {
+  if (input.isTTY) {
+    process.stderr.write('Type the password, then Enter and Ctrl-D. It is shown as typed: pipe it in to avoid that.\n');
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');

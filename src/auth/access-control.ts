@@ -8,7 +8,7 @@ import type { ProxyMetrics } from '../observability/metrics.js';
 import { checkPublish } from './acl.js';
 import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
 import { FailureDelay } from './failure-delay.js';
-import { createJwtVerifier } from './jwt-keys.js';
+import { JwtStore } from './jwt-store.js';
 import { UsersStore } from './users-store.js';
 
 export interface ConnectAttempt extends Credentials {
@@ -29,7 +29,7 @@ export type PublishVerdict = 'allow' | 'deny' | 'drop';
 export interface AccessControl {
   authenticate(attempt: ConnectAttempt): Promise<AuthResult>;
   authorizePublish(subject: PublishSubject, topic: string): PublishVerdict;
-  /** Re-reads the users file (no-op without one). False when the new file was refused. */
+  /** Re-reads the users file and the JWT key files. False when one was refused (the previous one stays). */
   reload(): boolean;
   close(): void;
 }
@@ -56,8 +56,9 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
           metrics,
           ...(options.watchIntervalMs !== undefined && { pollIntervalMs: options.watchIntervalMs }),
         });
+  const jwt = auth.jwt === undefined ? undefined : new JwtStore(auth.jwt, options.source, logger, metrics);
   users?.watch();
-  const jwt = auth.jwt === undefined ? undefined : createJwtVerifier(auth.jwt, options.source);
+  jwt?.watch(options.watchIntervalMs !== undefined ? { pollIntervalMs: options.watchIntervalMs } : {});
   const failureDelay = new FailureDelay({
     initialMs: auth.failureDelay.initialMs,
     maxMs: auth.failureDelay.maxMs,
@@ -68,7 +69,7 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
     anonymous: auth.anonymous,
     certificate: auth.certificate,
     ...(users !== undefined && { users: () => users.current }),
-    ...(jwt !== undefined && { jwt }),
+    ...(jwt !== undefined && { jwt: () => jwt.current }),
     failureDelay,
   });
 
@@ -117,10 +118,13 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       return verdict;
     },
     reload() {
-      return users?.reload() ?? true;
+      const usersReloaded = users?.reload() ?? true;
+      const keysReloaded = jwt?.reload() ?? true;
+      return usersReloaded && keysReloaded;
     },
     close() {
       users?.close();
+      jwt?.close();
     },
   };
 }

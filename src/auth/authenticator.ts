@@ -64,7 +64,8 @@ export interface AuthenticatorOptions {
   readonly certificate: CertificateAuthMode;
   /** The users file currently in force (read on every attempt, so reloads apply at once). */
   readonly users?: () => UsersDatabase;
-  readonly jwt?: JwtVerifier;
+  /** The JWT verifier currently in force (read on every attempt, so key reloads apply at once). */
+  readonly jwt?: () => JwtVerifier;
   readonly failureDelay?: FailureDelay;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -119,7 +120,7 @@ export class Authenticator {
     if (password !== undefined && jwt !== undefined) {
       const text = password.toString('utf8');
       if (looksLikeJwt(text)) {
-        const result = jwt.verify(text, this.options.now?.() ?? Date.now());
+        const result = jwt().verify(text, this.options.now?.() ?? Date.now());
         if (result.valid) return { accepted: true, username: result.username, method: 'jwt', ...(result.expiresAt !== undefined && { expiresAt: result.expiresAt }) };
         return refuse('bad-credentials', result.reason === 'expired' ? 'expired-token' : 'invalid-token', `token refused: ${result.reason}: ${result.detail}`);
       }

@@ -3,10 +3,11 @@
  * polled, which also sees Kubernetes' symlink swaps) and on `reload()`. A new version with a
  * problem is refused and logged; the previous users and ACLs stay in force.
  */
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
+import { watchFileChanges } from './file-watch.js';
 import { parseUsersFile, type UsersDatabase } from './users-file.js';
 
 export interface UsersStoreOptions {
@@ -21,8 +22,7 @@ export interface UsersStoreOptions {
 
 export class UsersStore {
   private database: UsersDatabase;
-  private debounce: NodeJS.Timeout | undefined;
-  private watching = false;
+  private stopWatching: (() => void) | undefined;
 
   /** Reads the file now; throws ConfigError when it cannot be used (the proxy does not start). */
   constructor(private readonly options: UsersStoreOptions) {
@@ -51,21 +51,18 @@ export class UsersStore {
 
   /** Starts watching the file for changes. */
   watch(): void {
-    if (this.watching) return;
-    this.watching = true;
-    const { pollIntervalMs = 1000, debounceMs = 200 } = this.options;
-    watchFile(this.options.file, { interval: pollIntervalMs, persistent: false }, (now: Stats, before: Stats) => {
-      if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => this.reload(), debounceMs);
-      this.debounce.unref();
-    });
+    if (this.stopWatching !== undefined) return;
+    const { pollIntervalMs, debounceMs } = this.options;
+    this.stopWatching = watchFileChanges(
+      this.options.file,
+      { ...(pollIntervalMs !== undefined && { pollIntervalMs }), ...(debounceMs !== undefined && { debounceMs }) },
+      () => this.reload(),
+    );
   }
 
   close(): void {
-    clearTimeout(this.debounce);
-    if (this.watching) unwatchFile(this.options.file);
-    this.watching = false;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 }
 

@@ -395,6 +395,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   return {
     start: () => aedes.listen(),
     handle(stream, info) {
+      // Gone before it got here (a listener handing over a socket that just closed): 'close' will not come again.
+      if (stream.destroyed) return;
       const address = info.remoteAddress;
       const fromAddress = connectionsPerAddress.get(address) ?? 0;
       if (limits.maxConnections > 0 && openConnections >= limits.maxConnections) {

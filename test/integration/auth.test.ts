@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,10 +207,23 @@ describe('ACL on publish', () => {
       'ok devices/alice/b5',
     ]);
     assert.ok(client.connected);
+    // QoS 0 has no acknowledgement to carry 0x87: dropped, and the connection stays.
+    await client.publishAsync('devices/bob/q0', 'denied', { qos: 0 });
+    await client.publishAsync('devices/alice/after-q0', 'ok', { qos: 1 });
+    assert.ok(client.connected);
     await client.endAsync();
-    assert.equal(await counterValue(proxy.proxy.metrics.aclDenials, { version: '5' }), before + 3);
-    const landed = await recordsFor(topic, ['devices/alice/a5', 'devices/alice/secret', 'devices/bob/x5', 'clients/alice-5/c', 'clients/other/c', 'devices/alice/b5']);
-    assert.deepEqual(landed.sort(), ['clients/alice-5/c', 'devices/alice/a5', 'devices/alice/b5']);
+    assert.equal(await counterValue(proxy.proxy.metrics.aclDenials, { version: '5' }), before + 4);
+    const landed = await recordsFor(topic, [
+      'devices/alice/a5',
+      'devices/alice/secret',
+      'devices/bob/x5',
+      'clients/alice-5/c',
+      'clients/other/c',
+      'devices/alice/b5',
+      'devices/bob/q0',
+      'devices/alice/after-q0',
+    ]);
+    assert.deepEqual(landed.sort(), ['clients/alice-5/c', 'devices/alice/a5', 'devices/alice/after-q0', 'devices/alice/b5']);
     const line = proxy.logs.find((l) => l.msg === 'publish denied by ACL' && l.topic === 'clients/other/c');
     assert.ok(line);
     assert.equal(line.username, 'alice');
@@ -278,7 +292,7 @@ describe('SUBSCRIBE is refused', () => {
   }
 });
 
-describe('JWT signed with RS256 and ES256, public keys from a PEM file', () => {
+describe('JWT signed with RS256 and ES256, public keys from a PEM file, rotated while running', () => {
   test('tokens from either key connect and publish; one signed by an unknown key or as HS256 with the public key is refused', async () => {
     const rsa = rsaKeys();
     const ec = ecKeys();
@@ -316,8 +330,45 @@ http: { port: 0 }
       // Nothing else is accepted: no users file, no anonymous access.
       const anonymous = await tryConnect({ port: keyed.port, version: 4, localAddress: freshAddress() });
       assert.deepEqual([anonymous.connected, !anonymous.connected && anonymous.code], [false, 5]);
+
+      // Key rotation: the file changes, the new key is in force without a restart.
+      const rotated = ecKeys();
+      writeFileSync(keyFile, pem(rotated.publicKey));
+      await waitFor(() => keyed.logs.some((l) => l.msg === 'JWT keys reloaded'), 10000, 'key reload');
+      const fresh = await connectOrThrow({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: rotated.privateKey }) });
+      await fresh.endAsync();
+      const retired = await tryConnect({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: ec.privateKey }), localAddress: freshAddress() });
+      assert.equal(retired.connected, false, 'a token of the retired key is refused');
+      // A broken key file is refused; the keys in force stay.
+      writeFileSync(keyFile, 'not a key\n');
+      await waitFor(() => keyed.logs.some((l) => l.msg === 'JWT keys not reloaded: keeping the previous keys'), 10000, 'refused key reload');
+      const still = await connectOrThrow({ port: keyed.port, version: 5, username: 'device', password: signJwt(claims, { es256: rotated.privateKey }) });
+      await still.endAsync();
     } finally {
       await keyed.stop();
     }
+  });
+});
+
+describe('mosquitto_pub with a password', () => {
+  const pub = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(proxy.port), ...args], { timeout: 15000 }, (error, _stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr });
+      });
+    });
+
+  test('MQTT 3.1.1 and 5: the right password publishes to Kafka, a wrong one is refused with the reason mosquitto reports', async () => {
+    for (const version of ['mqttv311', 'mqttv5'] as const) {
+      const ok = await pub(['-V', version, '-q', '1', '-u', 'alice', '-P', ALICE_PASSWORD, '-t', `devices/alice/mosquitto-${version}`, '-m', version]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const refused = await pub(['-V', version, '-q', '1', '-u', 'alice', '-P', 'wrong', '-t', 'devices/alice/refused', '-m', 'x']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /bad user name or password/i);
+    }
+    const records = await readRecords(topic, 1000, { timeoutMs: 3000, settleMs: 0 });
+    const topics = records.map((r) => headerText(r.headers, 'mqtt.topic'));
+    assert.ok(topics.includes('devices/alice/mosquitto-mqttv311') && topics.includes('devices/alice/mosquitto-mqttv5'));
+    assert.ok(!topics.includes('devices/alice/refused'));
   });
 });

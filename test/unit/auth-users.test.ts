@@ -233,7 +233,7 @@ describe('authenticator', async () => {
   });
   const pw = (text: string): Buffer => Buffer.from(text);
   const make = (o: Partial<ConstructorParameters<typeof Authenticator>[0]> = {}) =>
-    new Authenticator({ anonymous: false, certificate: 'ignore', users: () => db, jwt, ...o });
+    new Authenticator({ anonymous: false, certificate: 'ignore', users: () => db, jwt: () => jwt, ...o });
   const outcome = async (a: Authenticator, c: Partial<Credentials>): Promise<string> => {
     const r = await a.authenticate(creds(c));
     return r.accepted ? `ok ${r.method} ${r.username ?? '-'}${r.expiresAt !== undefined ? ' expiring' : ''}` : `${r.code} ${r.reason}`;
