@@ -3,7 +3,7 @@
  * `--help` can print them instead of repeating them.
  */
 import { deepFreeze } from './freeze.js';
-import type { AuthConfig, HttpConfig, KafkaConfig, ListenerConfig, LimitsConfig, LogConfig, UnmappedConfig } from './types.js';
+import type { AuthConfig, DrainConfig, HttpConfig, ReloadConfig, KafkaConfig, ListenerConfig, LimitsConfig, LogConfig, UnmappedConfig } from './types.js';
 
 export interface ConfigDefaults {
   /**
@@ -18,6 +18,8 @@ export interface ConfigDefaults {
   readonly unmapped: UnmappedConfig;
   readonly auth: AuthConfig;
   readonly http: HttpConfig;
+  readonly drain: DrainConfig;
+  readonly reload: ReloadConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
 }
@@ -37,7 +39,9 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   mappingKey: '${topic}',
   unmapped: { action: 'reject' },
   auth: { anonymous: false },
-  http: { port: 9090 },
+  http: { port: 9090, host: '0.0.0.0' },
+  drain: { delayMs: 5000, timeoutMs: 30_000 },
+  reload: { watch: false },
   limits: { maxPacketSize: 1_048_576, maxInflightMessages: 100_000, connectTimeoutSeconds: 10 },
   log: { level: 'info' },
 });

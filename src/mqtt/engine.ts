@@ -53,6 +53,10 @@ interface ClientState {
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
   /** Told to go away (DISCONNECT sent or socket destroyed): nothing more is written to it. */
   dropped: boolean;
+  /** Why the proxy closed the connection, for the disconnects metric; unset when the client left. */
+  closeReason: string | undefined;
+  /** Counted in the connections gauge under this version label (set once CONNACK accepted it). */
+  countedVersion: string | undefined;
 }
 
 type AedesCallback = (error?: Error | null) => void;
@@ -63,7 +67,7 @@ type AedesCallback = (error?: Error | null) => void;
  * client. It knows nothing of Kafka.
  */
 export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
-  const { hooks, logger, limits } = options;
+  const { hooks, logger, limits, metrics } = options;
   const clients = new WeakMap<Client, ClientState>();
   const rejections = new WeakSet<Error>();
   const streams = new WeakMap<Duplex, ConnectionInfo>();
@@ -84,7 +88,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false });
+      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false, closeReason: undefined, countedVersion: undefined });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -104,6 +108,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       if (hooks.authenticate(session, password ?? undefined)) {
         done(null, true);
       } else {
+        metrics.connects.inc({ listener: state.info.listener, outcome: 'refused' });
         done(authError('not authorized'), false);
       }
     },
@@ -124,12 +129,24 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   });
 
   aedes.on('client', (client: Client) => {
-    const session = clients.get(client)?.session;
-    if (session !== undefined) hooks.onConnect?.(session);
+    const state = clients.get(client);
+    if (state === undefined) return;
+    const version = String(protocolVersionOf(client));
+    state.countedVersion = version;
+    metrics.connects.inc({ listener: state.info.listener, outcome: 'accepted' });
+    metrics.connections.inc({ listener: state.info.listener, version });
+    if (state.session !== undefined) hooks.onConnect?.(state.session);
   });
   aedes.on('clientDisconnect', (client: Client) => {
-    const session = clients.get(client)?.session;
-    if (session !== undefined) hooks.onDisconnect?.(session, 'disconnect');
+    const state = clients.get(client);
+    if (state === undefined) return;
+    const reason = disconnectReason(client, state);
+    if (state.countedVersion !== undefined) {
+      metrics.connections.dec({ listener: state.info.listener, version: state.countedVersion });
+      state.countedVersion = undefined;
+      metrics.disconnects.inc({ reason });
+    }
+    if (state.session !== undefined) hooks.onDisconnect?.(state.session, reason);
   });
   // Socket errors (ECONNRESET, EPIPE...) are how connections end; anything else is a client
   // breaking the protocol, which an operator wants to see.
@@ -214,6 +231,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         answered = true;
         // MQTT 5: aedes sends the negative PUBACK / PUBREC with this reason code. 3.1.1 has no
         // negative acknowledgement: the error makes aedes close the connection.
+        if (session.protocolVersion !== 5) state.closeReason = 'rejected';
         const error = session.protocolVersion === 5 ? Object.assign(new Error(reason), { reasonCode }) : new Error(reason);
         rejections.add(error);
         answer(error);
@@ -233,6 +251,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   function dropClient(client: Client, state: ClientState, session: MqttSession, reasonCode: number, reason: string): void {
     if (client.closed || state.dropped) return;
     state.dropped = true;
+    state.closeReason = DROP_REASONS[reasonCode] ?? 'error';
     if (session.protocolVersion === 5) {
       client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
     } else {
@@ -253,6 +272,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
       const closing: Array<Promise<void>> = [];
       for (const client of Object.values(all)) {
+        const state = clients.get(client);
+        if (state !== undefined) state.closeReason ??= 'shutdown';
         closing.push(
           new Promise<void>((resolve) => {
             if (client.version === 5) {
@@ -269,6 +290,29 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** Disconnect metric reasons for the reason codes the engine sends clients away with. */
+const DROP_REASONS: Readonly<Record<number, string>> = {
+  [ReasonCode.ServerBusy]: 'kafka-unavailable',
+  [ReasonCode.ServerShuttingDown]: 'shutdown',
+  [ReasonCode.ReceiveMaximumExceeded]: 'receive-maximum',
+  [ReasonCode.PacketTooLarge]: 'packet-too-large',
+  [ReasonCode.NotAuthorized]: 'not-authorized',
+  [ReasonCode.QuotaExceeded]: 'quota-exceeded',
+};
+
+/**
+ * One bounded word for why a connection ended: the proxy's own reason when it closed it, else
+ * `client` (DISCONNECT received), `error` (protocol error, keepalive timeout) or `connection-lost`.
+ */
+function disconnectReason(client: Client, state: ClientState): string {
+  if (state.closeReason !== undefined) return state.closeReason;
+  const internals = client as unknown as { disconnectReasonCode?: number; _disconnected?: boolean; errored?: boolean };
+  if (internals.disconnectReasonCode !== undefined) return DROP_REASONS[internals.disconnectReasonCode] ?? 'server-disconnect';
+  if (internals._disconnected === true) return 'client';
+  if (internals.errored === true) return 'error';
+  return 'connection-lost';
 }
 
 /**

@@ -10,6 +10,8 @@ export interface RunningProxy {
   readonly config: ProxyConfig;
   readonly port: number;
   readonly url: string;
+  /** The admin HTTP server (/metrics, /healthz, /readyz) on an ephemeral port. */
+  readonly adminUrl: string;
   /** Every log line so far, parsed. */
   readonly logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -29,7 +31,8 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const proxy = createProxy(config, { logger });
+  // Ephemeral admin port whatever http.port says, so proxies in one test process never clash.
+  const proxy = createProxy(config, { logger, adminPort: 0 });
   const [listener] = await proxy.start();
   if (listener === undefined) throw new Error('proxy has no listener');
   return {
@@ -37,6 +40,7 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     config,
     port: listener.port,
     url: `mqtt://127.0.0.1:${listener.port}`,
+    adminUrl: `http://127.0.0.1:${proxy.adminAddress!.port}`,
     logs,
     stop: () => proxy.stop({ drainTimeoutMs: 5000 }),
   };
