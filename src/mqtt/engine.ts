@@ -308,8 +308,8 @@ const DROP_REASONS: Readonly<Record<number, string>> = {
  */
 function disconnectReason(client: Client, state: ClientState): string {
   if (state.closeReason !== undefined) return state.closeReason;
-  const internals = client as unknown as { disconnectReasonCode?: number; _disconnected?: boolean; errored?: boolean };
-  if (internals.disconnectReasonCode !== undefined) return DROP_REASONS[internals.disconnectReasonCode] ?? 'server-disconnect';
+  const internals = client as unknown as { disconnectReasonCode?: number | null; _disconnected?: boolean; errored?: boolean };
+  if (typeof internals.disconnectReasonCode === 'number') return DROP_REASONS[internals.disconnectReasonCode] ?? 'server-disconnect';
   if (internals._disconnected === true) return 'client';
   if (internals.errored === true) return 'error';
   return 'connection-lost';
