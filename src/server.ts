@@ -176,13 +176,16 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       name: 'mappings',
       reload: (next) => pipeline.setRouter(compileRouter(next)),
     },
-    {
+  ];
+  // A logger the embedder passed in is theirs to configure.
+  if (options.logger === undefined) {
+    reloadables.push({
       name: 'log',
       reload: (next) => {
         logger.level = next.log.level;
       },
-    },
-  ];
+    });
+  }
 
   const defaultLoader = config.source.startsWith('/') ? () => loadConfig(config.source) : undefined;
   const loader = options.loadConfig ?? defaultLoader;
@@ -313,8 +316,11 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
         throw error;
       }
       listenersBound = true;
-      state = 'started';
-      startWatching();
+      // stop() may have begun while the listeners were binding; it owns the state then.
+      if (state === 'starting') {
+        state = 'started';
+        startWatching();
+      }
       return bound;
     },
     async stop({ delayMs = admin === undefined ? 0 : running.drain.delayMs, drainTimeoutMs = running.drain.timeoutMs } = {}) {
