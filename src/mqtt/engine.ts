@@ -57,6 +57,8 @@ interface ClientState {
   closeReason: string | undefined;
   /** Counted in the connections gauge under this version label (set once CONNACK accepted it). */
   countedVersion: string | undefined;
+  /** This connection's logger: client id, remote address and listener on every line. */
+  readonly log: Logger;
 }
 
 type AedesCallback = (error?: Error | null) => void;
@@ -88,7 +90,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false, closeReason: undefined, countedVersion: undefined });
+      const log = logger.child({ clientId: packet.clientId, remoteAddress: info.remoteAddress, listener: info.listener });
+      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false, closeReason: undefined, countedVersion: undefined, log });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -123,7 +126,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     },
     authorizeSubscribe(client, subscription, callback) {
       // An ingest proxy has nothing to deliver: refuse with SUBACK failure (0x80) and keep the client.
-      logger.debug({ clientId: client.id, filter: subscription.topic }, 'subscribe refused');
+      (clients.get(client)?.log ?? logger).debug({ filter: subscription.topic }, 'subscribe refused');
       callback(null, null);
     },
   });
@@ -153,13 +156,12 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const logClientError = (client: Client, error: Error, msg: string): void => {
     // A publish the pipeline refused comes back here too; the pipeline has logged it already.
     if (rejections.has(error)) return;
-    const fields = {
-      clientId: client.id ?? undefined,
-      remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.remoteAddress,
-      err: error.message,
-    };
-    if ((error as NodeJS.ErrnoException).code !== undefined) logger.debug(fields, msg);
-    else logger.warn(fields, msg);
+    const state = clients.get(client);
+    const info = state?.info ?? streams.get(client.conn as Duplex);
+    const log = state?.log ?? logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener });
+    const fields = { err: error.message };
+    if ((error as NodeJS.ErrnoException).code !== undefined) log.debug(fields, msg);
+    else log.warn(fields, msg);
   };
   aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logClientError(client, error, 'connection error before CONNECT completed'));
