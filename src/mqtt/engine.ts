@@ -174,6 +174,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     callback: AedesCallback,
   ): void {
     const will = packet === (client as unknown as { will: unknown }).will || client.closed;
+    // A client sent away is still read until it closes (see closeGracefully); what it keeps sending
+    // is neither produced nor answered: it retransmits after reconnecting.
+    if (state.dropped && !will) return;
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
 
@@ -257,7 +260,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if (session.protocolVersion === 5) {
       client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
     } else {
-      client.conn.destroy();
+      closeGracefully(client);
     }
   }
 
@@ -281,7 +284,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
             if (client.version === 5) {
               client.disconnect({ reasonCode }, () => resolve());
             } else {
-              client.close(() => resolve());
+              const state = clients.get(client);
+              if (state !== undefined) state.dropped = true;
+              closeGracefully(client, resolve);
             }
           }),
         );
@@ -292,6 +297,31 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** How long a 3.1.1 client sent away has to close its side before its socket is destroyed. */
+const GRACEFUL_CLOSE_MS = 1000;
+
+/**
+ * Closes a connection without an MQTT reason (3.1.1 has no server DISCONNECT) so that what was
+ * written before, the acknowledgements above all, reaches the client: end() sends it and a FIN, and
+ * the socket is still read until the client closes its side. Destroying it at once could discard
+ * buffered acknowledgements, and closing with unread bytes makes the kernel answer with a RST, on
+ * which the client may drop acknowledgements it has received but not read yet.
+ */
+function closeGracefully(client: Client, done?: () => void): void {
+  const conn = client.conn as Duplex;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    client.close(() => done?.());
+  };
+  const timer = setTimeout(finish, GRACEFUL_CLOSE_MS);
+  conn.once('close', finish);
+  if (conn.destroyed) finish();
+  else conn.end();
 }
 
 /** Disconnect metric reasons for the reason codes the engine sends clients away with. */
