@@ -42,7 +42,8 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     url: `mqtt://127.0.0.1:${listener.port}`,
     adminUrl: `http://127.0.0.1:${proxy.adminAddress!.port}`,
     logs,
-    stop: () => proxy.stop({ drainTimeoutMs: 5000 }),
+    // No readiness delay: no load balancer watches a test proxy.
+    stop: () => proxy.stop({ delayMs: 0, drainTimeoutMs: 5000 }),
   };
 }
 
