@@ -206,18 +206,20 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
     loadConfig: () => loadConfig(settings.configFile, settings.overrides),
   });
 
-  try {
-    await proxy.start();
-  } catch (error) {
-    proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
-    return EXIT.failure;
-  }
-
+  // Registered before starting: SIGHUP's default action would end the process.
   const reload = (): void => {
     proxy.logger.info({ signal: 'SIGHUP', file: settings.configFile }, 'signal received, reloading the configuration');
     void proxy.reload();
   };
   process.on('SIGHUP', reload);
+
+  try {
+    await proxy.start();
+  } catch (error) {
+    proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
+    process.off('SIGHUP', reload);
+    return EXIT.failure;
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
