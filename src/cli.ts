@@ -1,20 +1,42 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
 import { LOG_LEVELS, loadConfig } from './config/load.js';
-import type { ConfigOverrides, LogLevel } from './config/types.js';
+import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
+import { describeRoute, effectiveConfigText } from './cli-tools.js';
+import { compileRouter } from './mapping/router.js';
+import { createLogger } from './observability/logger.js';
 import { createProxy } from './server.js';
 
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
 class UsageError extends Error {}
 
-function parseArguments(argv: readonly string[]) {
-  return yargs([...argv])
-    .scriptName('mqtt-kafka-proxy')
-    .usage(
-      '$0 --config FILE\n$0 passwd < PASSWORD   (prints a password hash for the users file)\n\n' +
-        'MQTT 3.1.1 and 5 server that writes every PUBLISH to Apache Kafka.',
-    )
+/** Exit codes, as README.md documents them. */
+export const EXIT = {
+  ok: 0,
+  /** Invalid configuration, or the proxy could not start (or stop cleanly). */
+  failure: 1,
+  usage: 2,
+  /** `map`: the topic is rejected (no rule matches, or the rule renders a topic Kafka would refuse). */
+  rejected: 3,
+} as const;
+
+/** What yargs hands back, read without trusting its types (every value is checked below). */
+interface RawArguments {
+  readonly _: ReadonlyArray<string | number>;
+  readonly config?: string;
+  readonly kafkaBrokers?: string;
+  readonly port?: string;
+  readonly logLevel?: string;
+  readonly logPretty?: boolean;
+  readonly json?: boolean;
+  readonly topic?: string;
+  readonly clientId?: string;
+  readonly username?: string;
+}
+
+function commonOptions<T>(args: Argv<T>) {
+  return args
     .option('config', {
       alias: 'c',
       type: 'string',
@@ -35,7 +57,36 @@ function parseArguments(argv: readonly string[]) {
       type: 'string',
       describe: `Log level: ${LOG_LEVELS.join(', ')}; replaces log.level (env MKP_LOG_LEVEL)`,
       defaultDescription: 'log.level, else info',
-    })
+    });
+}
+
+function parseArguments(argv: readonly string[]): RawArguments {
+  const parser = commonOptions(yargs([...argv]))
+    .scriptName('mqtt-kafka-proxy')
+    .usage(
+      '$0 [command] --config FILE\n$0 passwd < PASSWORD   (prints a password hash for the users file)\n\n' +
+        'MQTT 3.1.1 and 5 server that writes every PUBLISH to Apache Kafka.',
+    )
+    .command('$0', 'Run the proxy until SIGTERM or SIGINT; SIGHUP reloads the config', (args) =>
+      args.option('log-pretty', {
+        type: 'boolean',
+        describe: 'Human-readable log lines instead of JSON (env MKP_LOG_PRETTY=true)',
+        defaultDescription: 'false',
+      }),
+    )
+    .command('check', 'Validate the config and print it with defaults filled in, secrets masked (exit 0 or 1)', (args) =>
+      args.option('json', { type: 'boolean', describe: 'Print JSON instead of YAML', default: false }),
+    )
+    .command(
+      'map <topic>',
+      'Which rule TOPIC matches, its Kafka topic and key (exit 0 mapped, 3 rejected)',
+      (args) =>
+        args
+          .positional('topic', { type: 'string', describe: 'MQTT topic as a device would publish it' })
+          .option('client-id', { type: 'string', describe: 'MQTT client id for ${clientId}', default: '' })
+          .option('username', { type: 'string', describe: 'MQTT username for ${username}' })
+          .option('json', { type: 'boolean', describe: 'Print JSON instead of text', default: false }),
+    )
     .strict()
     .fail((message, error) => {
       throw new UsageError(message ?? error.message);
@@ -43,21 +94,25 @@ function parseArguments(argv: readonly string[]) {
     .help()
     .alias('help', 'h')
     .version()
-    .epilogue('Flags win over MKP_* variables, which win over the file. Every configuration key and its default: README.md, "Configuration reference".')
-    .wrap(Math.min(120, process.stdout.columns || 120))
-    .parseSync();
+    .epilogue(
+      'Flags win over MKP_* variables, which win over the file. Every configuration key and its default: README.md, "Configuration reference".',
+    )
+    .wrap(Math.min(120, process.stdout.columns || 120));
+  return parser.parseSync() as unknown as RawArguments;
 }
 
 interface CliSettings {
+  readonly command: 'run' | 'check' | 'map';
   readonly configFile: string;
   readonly overrides: ConfigOverrides;
+  readonly logPretty: boolean;
 }
 
 /**
  * Flags, else MKP_* variables. Read by hand rather than with yargs' env support, which would turn
  * every unrelated MKP_* variable (MKP_CACHE_DIR...) into an unknown option.
  */
-function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.ProcessEnv): CliSettings {
+function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   const pick = (flag: string, value: string | undefined, variable: string) =>
     value !== undefined ? { value, source: `--${flag}` } : env[variable] !== undefined ? { value: env[variable]!, source: variable } : undefined;
 
@@ -81,14 +136,39 @@ function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.Proce
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
   }
+  let logPretty = args.logPretty ?? false;
+  if (args.logPretty === undefined && env['MKP_LOG_PRETTY'] !== undefined) {
+    const value = env['MKP_LOG_PRETTY'].trim().toLowerCase();
+    if (!['true', 'false', '1', '0'].includes(value)) {
+      throw new UsageError(`MKP_LOG_PRETTY: expected true or false, got "${env['MKP_LOG_PRETTY']}"`);
+    }
+    logPretty = value === 'true' || value === '1';
+  }
+  const name = args._[0];
+  const command = name === 'check' ? 'check' : name === 'map' ? 'map' : 'run';
   return {
+    command,
     configFile: config?.value ?? 'topic-mappings.yaml',
+    logPretty,
     overrides: {
       ...(kafkaBrokers !== undefined && { kafkaBrokers }),
       ...(portNumber !== undefined && { port: portNumber }),
       ...(logLevel !== undefined && { logLevel: logLevel.value as LogLevel }),
     },
   };
+}
+
+/** Loads the config, or says why not on stderr; undefined means exit 1. */
+function loadOrReport(settings: CliSettings): ProxyConfig | undefined {
+  try {
+    return loadConfig(settings.configFile, settings.overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mqtt-kafka-proxy: invalid configuration\n${error.message}\n`);
+      return undefined;
+    }
+    throw error;
+  }
 }
 
 /**
@@ -114,42 +194,66 @@ async function passwd(input: NodeJS.ReadStream, output: NodeJS.WritableStream): 
   return 0;
 }
 
-/** Runs the proxy until SIGINT or SIGTERM (or runs a subcommand). Resolves to the process exit code. */
+/** Runs a command. Resolves to the process exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // `passwd` reads stdin and needs no config: handled before the config-bound commands.
   if (argv[0] === 'passwd') {
     if (argv.length > 1) {
       process.stderr.write('mqtt-kafka-proxy passwd: takes no arguments; the password is read from stdin\n');
-      return 2;
+      return EXIT.usage;
     }
     return passwd(process.stdin, process.stdout);
   }
   let settings: CliSettings;
+  let args: RawArguments;
   try {
-    settings = settingsFrom(parseArguments(argv), env);
+    args = parseArguments(argv);
+    settings = settingsFrom(args, env);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`mqtt-kafka-proxy: ${error.message}\nRun mqtt-kafka-proxy --help for the options.\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
 
-  let proxy;
-  try {
-    proxy = createProxy(loadConfig(settings.configFile, settings.overrides));
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`mqtt-kafka-proxy: invalid configuration\n${error.message}\n`);
-      return 1;
+  const config = loadOrReport(settings);
+  if (config === undefined) return EXIT.failure;
+
+  switch (settings.command) {
+    case 'check':
+      process.stdout.write(effectiveConfigText(config, args.json === true ? 'json' : 'yaml'));
+      return EXIT.ok;
+    case 'map': {
+      const route = compileRouter(config).route({ topic: args.topic ?? '', clientId: args.clientId ?? '', username: args.username });
+      process.stdout.write(describeRoute(args.topic ?? '', route, args.json === true ? 'json' : 'text'));
+      return route.kind === 'mapped' ? EXIT.ok : EXIT.rejected;
     }
-    throw error;
+    case 'run':
+      return run(settings, config);
   }
+}
+
+/** Runs the proxy until SIGINT or SIGTERM; SIGHUP reloads the configuration file. */
+async function run(settings: CliSettings, config: ProxyConfig): Promise<number> {
+  const proxy = createProxy(config, {
+    logger: createLogger(config.log.level, { pretty: settings.logPretty }),
+    loadConfig: () => loadConfig(settings.configFile, settings.overrides),
+  });
+
+  // Registered before starting: SIGHUP's default action would end the process.
+  const reload = (): void => {
+    proxy.logger.info({ signal: 'SIGHUP', file: settings.configFile }, 'signal received, reloading the configuration');
+    void proxy.reload();
+  };
+  process.on('SIGHUP', reload);
 
   try {
     await proxy.start();
   } catch (error) {
     proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
-    return 1;
+    process.off('SIGHUP', reload);
+    return EXIT.failure;
   }
 
   return new Promise<number>((resolve) => {
@@ -157,16 +261,31 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         proxy.logger.warn({ signal }, 'second signal: exiting without waiting for Kafka');
-        resolve(1);
+        resolve(EXIT.failure);
         return;
       }
       stopping = true;
+      process.off('SIGHUP', reload);
+      // SIGTERM comes from an orchestrator: give load balancers drain.delayMs to notice /readyz.
+      // SIGINT is a person at a terminal: no load balancer to wait for.
+      const delayMs = signal === 'SIGTERM' ? undefined : 0;
+      const { drain } = proxy.config;
+      const bound = (delayMs ?? drain.delayMs) + drain.timeoutMs + 5000;
+      const watchdog = setTimeout(() => {
+        proxy.logger.error({ signal, boundMs: bound }, 'drain did not finish in time, exiting');
+        resolve(EXIT.failure);
+      }, bound);
+      watchdog.unref();
       proxy.logger.info({ signal }, 'signal received, draining');
-      proxy.stop().then(
-        () => resolve(0),
+      proxy.stop(delayMs === undefined ? {} : { delayMs }).then(
+        () => {
+          clearTimeout(watchdog);
+          resolve(EXIT.ok);
+        },
         (error: unknown) => {
+          clearTimeout(watchdog);
           proxy.logger.error({ err: (error as Error).message }, 'error while stopping');
-          resolve(1);
+          resolve(EXIT.failure);
         },
       );
     };

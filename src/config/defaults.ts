@@ -5,6 +5,8 @@
 import { deepFreeze } from './freeze.js';
 import type {
   AuthConfig,
+  DrainConfig,
+  ReloadConfig,
   HttpConfig,
   JwtConfig,
   KafkaConfig,
@@ -37,6 +39,8 @@ export interface ConfigDefaults {
   /** Defaults of `auth.jwt`'s optional fields. */
   readonly jwt: Pick<JwtConfig, 'usernameClaim' | 'clockToleranceSeconds' | 'requireExpiry'>;
   readonly http: HttpConfig;
+  readonly drain: DrainConfig;
+  readonly reload: ReloadConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
 }
@@ -66,7 +70,9 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
   },
   jwt: { usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true },
-  http: { port: 9090 },
+  http: { port: 9090, host: '0.0.0.0' },
+  drain: { delayMs: 5000, timeoutMs: 30_000 },
+  reload: { watch: false },
   limits: {
     maxPacketSize: 1_048_576,
     maxInflightMessages: 100_000,

@@ -25,6 +25,7 @@ import type {
   DeniedPublish311,
   FailureDelayConfig,
   JwtConfig,
+  DrainConfig,
   HttpConfig,
   KafkaAcksConfig,
   KafkaConfig,
@@ -38,10 +39,11 @@ import type {
   ProxyConfig,
   ProxyProtocolConfig,
   TlsMinVersion,
+  ReloadConfig,
   UnmappedConfig,
 } from './types.js';
 
-const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
+const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
 const LISTENER_KEYS = ['protocol', 'host', 'port', 'path', 'tls', 'proxyProtocol', 'trustedProxies'] as const;
 const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'watchIntervalMs'] as const;
 const PROXY_PROTOCOL_KEYS = ['trustedCidrs', 'headerTimeoutMs'] as const;
@@ -64,7 +66,9 @@ const JWT_KEYS = ['secret', 'secretFile', 'publicKeyFile', 'issuer', 'audience',
 const FAILURE_DELAY_KEYS = ['initialMs', 'maxMs', 'forgetAfterSeconds', 'maxAddresses'] as const;
 const CERTIFICATE_MODES: readonly CertificateAuthMode[] = ['ignore', 'optional', 'required'];
 const DENIED_PUBLISH_311: readonly DeniedPublish311[] = ['disconnect', 'drop'];
-const HTTP_KEYS = ['port'] as const;
+const HTTP_KEYS = ['port', 'host'] as const;
+const DRAIN_KEYS = ['delayMs', 'timeoutMs'] as const;
+const RELOAD_KEYS = ['watch'] as const;
 const LIMITS_KEYS = [
   'maxPacketSize',
   'maxInflightMessages',
@@ -161,6 +165,8 @@ function buildConfig(text: string, displayName: string, source: string, override
 
   const auth = readAuth(raw['auth'], dirname(source), problems);
   const http = readHttp(raw['http'], problems);
+  const drain = readDrain(raw['drain'], problems);
+  const reload = readReload(raw['reload'], problems);
   const limits = readLimits(raw['limits'], problems);
   let log = readLog(raw['log'], problems);
 
@@ -177,7 +183,7 @@ function buildConfig(text: string, displayName: string, source: string, override
   checkPortClashes(listeners, http, problems);
 
   if (problems.list.length > 0) throw new ConfigError(problems.list);
-  const config: ProxyConfig = { source, listeners, kafka, mappings: rules, unmapped, auth, http, limits, log };
+  const config: ProxyConfig = { source, listeners, kafka, mappings: rules, unmapped, auth, http, drain, reload, limits, log };
   return deepFreeze(config);
 }
 
@@ -749,8 +755,26 @@ function readFailureDelay(value: unknown, problems: Problems): FailureDelayConfi
 
 function readHttp(value: unknown, problems: Problems): HttpConfig {
   const section = readSection(value, 'http', HTTP_KEYS, problems);
+  let host = readString(section['host'], 'http.host', problems, DEFAULTS.http.host, 'a host name or IP address');
+  if (/\s/.test(host)) {
+    problems.report('http.host', `a host cannot contain whitespace, got ${JSON.stringify(host)}`);
+    host = DEFAULTS.http.host;
+  }
   // 0 disables the admin HTTP server.
-  return { port: readPort(section['port'], 'http.port', 0, problems, DEFAULTS.http.port) };
+  return { port: readPort(section['port'], 'http.port', 0, problems, DEFAULTS.http.port), host };
+}
+
+function readDrain(value: unknown, problems: Problems): DrainConfig {
+  const section = readSection(value, 'drain', DRAIN_KEYS, problems);
+  return {
+    delayMs: readInteger(section['delayMs'], 'drain.delayMs', 0, MAX_TIMER_MS, problems, DEFAULTS.drain.delayMs),
+    timeoutMs: readInteger(section['timeoutMs'], 'drain.timeoutMs', 0, MAX_TIMER_MS, problems, DEFAULTS.drain.timeoutMs),
+  };
+}
+
+function readReload(value: unknown, problems: Problems): ReloadConfig {
+  const section = readSection(value, 'reload', RELOAD_KEYS, problems);
+  return { watch: readBoolean(section['watch'], 'reload.watch', problems, DEFAULTS.reload.watch) };
 }
 
 function readLimits(value: unknown, problems: Problems): LimitsConfig {

@@ -149,6 +149,26 @@ export interface AuthConfig {
 export interface HttpConfig {
   /** Admin HTTP port (/metrics, /healthz, /readyz). Default 9090; 0 disables it. */
   readonly port: number;
+  /** Interface the admin HTTP server binds. Default `0.0.0.0`. */
+  readonly host: string;
+}
+
+export interface DrainConfig {
+  /**
+   * After SIGTERM, how long /readyz answers 503 while the proxy still serves everything, so the
+   * load balancer takes the replica out before listeners close, in ms. Default 5000.
+   */
+  readonly delayMs: number;
+  /**
+   * Longest wait, after the listeners closed, for records on their way to Kafka and their
+   * acknowledgements, in ms. Default 30000.
+   */
+  readonly timeoutMs: number;
+}
+
+export interface ReloadConfig {
+  /** Reload the config file when it changes (besides SIGHUP). Default false. */
+  readonly watch: boolean;
 }
 
 export interface LimitsConfig {
@@ -194,6 +214,8 @@ export interface ProxyConfig {
   readonly unmapped: UnmappedConfig;
   readonly auth: AuthConfig;
   readonly http: HttpConfig;
+  readonly drain: DrainConfig;
+  readonly reload: ReloadConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
 }

@@ -75,6 +75,14 @@ export class ProduceLane {
     return this.queue.length + (this.inFlight?.length ?? 0);
   }
 
+  /** Payload bytes of the records queued or in flight; walks them, so for scrapes, not hot paths. */
+  get payloadBytes(): number {
+    let total = 0;
+    for (const pending of this.queue) total += pending.record.value.length;
+    if (this.inFlight !== undefined) for (const pending of this.inFlight) total += pending.record.value.length;
+    return total;
+  }
+
   /** Resolves once every record given so far has been answered. */
   whenIdle(): Promise<void> {
     if (this.size === 0) return Promise.resolve();

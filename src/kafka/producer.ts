@@ -1,7 +1,8 @@
 import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { Histogram } from 'prom-client';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
-import { ProduceError } from './errors.js';
+import { classifyProduceError, ProduceError } from './errors.js';
 import { ProduceLane, type ProduceCallback } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
 import { TopicCatalog } from './topic-catalog.js';
@@ -15,8 +16,15 @@ export interface RecordSink {
   produce(record: KafkaRecord, delivery: DeliveryClass, done: ProduceCallback): void;
   /** True once both producers are connected. */
   readonly connected: boolean;
+  /**
+   * Connected, and the latest exchange with Kafka (a produce request, or a cluster check every
+   * few seconds while connected) succeeded: what readiness reports.
+   */
+  readonly reachable: boolean;
   /** Records accepted and not answered by Kafka yet. */
   readonly inFlight: number;
+  /** Payload bytes of those records (computed on each read). */
+  readonly inFlightBytes: number;
   /** Produce requests sent and the records they carried, over all delivery settings. */
   readonly sent: { readonly requests: number; readonly records: number };
   /** Refuses new records and waits (at most `timeoutMs`) until those given so far are answered. */
@@ -25,13 +33,20 @@ export interface RecordSink {
 }
 
 const CONNECT_RETRY_MS = 2000;
+/** How often a connected sink checks the cluster answers, so readiness notices an idle outage. */
+const HEALTH_CHECK_MS = 5000;
 
 /**
  * The kafkajs producer side. Records with acks=all go through the idempotent producer (so producer
  * retries cannot write a record twice); others through a plain one. Each distinct delivery setting
  * is a {@link ProduceLane} that batches records from all connections.
  */
-export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink {
+export function createKafkaSink(
+  config: KafkaConfig,
+  logger: Logger,
+  /** Observes each produce request's duration, labelled `acks` = `0`, `1` or `all`. */
+  produceLatency?: Histogram<'acks'>,
+): RecordSink {
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: [...config.brokers],
@@ -57,7 +72,18 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
     let lane = lanesBySetting.get(key);
     if (lane === undefined) {
       const producer = kafkaAcks === -1 ? idempotent : plain;
-      lane = new ProduceLane((records) => sendBatch(producer, records, kafkaAcks, config.requestTimeoutMs), {
+      const latency = produceLatency?.labels({ acks: String(acks) });
+      const send = (records: readonly KafkaRecord[]): Promise<void> =>
+        sendBatch(producer, records, kafkaAcks, config.requestTimeoutMs).then(
+          () => {
+            lastExchangeFailed = false;
+          },
+          (error: unknown) => {
+            if (classifyProduceError(error).retriable) lastExchangeFailed = true;
+            throw error;
+          },
+        );
+      lane = new ProduceLane(latency === undefined ? send : (records) => timed(() => send(records), latency), {
         lingerMs: config.lingerMs,
         maxRecords: config.batchMaxRecords,
         maxBytes: config.batchMaxBytes,
@@ -76,11 +102,39 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
   let connected = false;
   let stopped = false;
   let retryTimer: NodeJS.Timeout | undefined;
+  let lastExchangeFailed = false;
+  let healthTimer: NodeJS.Timeout | undefined;
+  let checking = false;
+
+  const checkHealth = (): void => {
+    if (checking || stopped) return;
+    checking = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('cluster check timed out')), config.requestTimeoutMs);
+    });
+    Promise.race([admin.describeCluster(), timeout]).then(
+      () => {
+        if (lastExchangeFailed) logger.info('Kafka reachable again');
+        lastExchangeFailed = false;
+      },
+      (error: unknown) => {
+        if (!lastExchangeFailed) logger.warn({ err: (error as Error).message }, 'Kafka cluster check failed');
+        lastExchangeFailed = true;
+      },
+    ).finally(() => {
+      clearTimeout(timer);
+      checking = false;
+    });
+  };
 
   const connect = async (): Promise<void> => {
     try {
       await Promise.all([idempotent.connect(), plain.connect(), admin.connect()]);
       connected = true;
+      lastExchangeFailed = false;
+      healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
+      healthTimer.unref();
       logger.info({ brokers: config.brokers }, 'connected to Kafka');
     } catch (error) {
       logger.warn({ brokers: config.brokers, err: (error as Error).message }, 'Kafka not reachable, retrying');
@@ -100,9 +154,17 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
     get connected() {
       return connected;
     },
+    get reachable() {
+      return connected && !lastExchangeFailed;
+    },
     get inFlight() {
       let total = 0;
       for (const lane of lanesBySetting.values()) total += lane.size;
+      return total;
+    },
+    get inFlightBytes() {
+      let total = 0;
+      for (const lane of lanesBySetting.values()) total += lane.payloadBytes;
       return total;
     },
     get sent() {
@@ -139,10 +201,17 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
+      clearInterval(healthTimer);
       await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), admin.disconnect()]);
       connected = false;
     },
   };
+}
+
+/** Observes how long `request` takes, whether Kafka accepted it or not. */
+function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>): Promise<void> {
+  const end = latency.startTimer();
+  return request().finally(() => end());
 }
 
 async function sendBatch(producer: Producer, records: readonly KafkaRecord[], acks: KafkaAcks, timeout: number): Promise<void> {

@@ -74,6 +74,12 @@ interface ClientState {
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
   /** Told to go away (DISCONNECT sent or socket destroyed): nothing more is written to it. */
   dropped: boolean;
+  /** Why the proxy closed the connection, for the disconnects metric; unset when the client left. */
+  closeReason: string | undefined;
+  /** Counted in the connections gauge under this version label (set once CONNACK accepted it). */
+  countedVersion: string | undefined;
+  /** This connection's logger: client id, remote address and listener on every line. */
+  readonly log: Logger;
 }
 
 type AedesCallback = (error?: Error | null) => void;
@@ -84,7 +90,7 @@ type AedesCallback = (error?: Error | null) => void;
  * client. It knows nothing of Kafka.
  */
 export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
-  const { hooks, logger, limits } = options;
+  const { hooks, logger, limits, metrics } = options;
   const clients = new WeakMap<Client, ClientState>();
   const rejections = new WeakSet<Error>();
   const streams = new WeakMap<Duplex, Connection>();
@@ -116,8 +122,10 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
+      const { info } = connection;
+      const log = logger.child({ clientId: packet.clientId, remoteAddress: info.remoteAddress, listener: info.listener });
       clients.set(client, {
-        info: connection.info,
+        info,
         connection,
         requestedClientIdLength: packet.clientId.length,
         requestedKeepAlive: packet.keepalive ?? 0,
@@ -126,6 +134,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         tokensAt: Date.now(),
         pendingQoS2: new Map(),
         dropped: false,
+        closeReason: undefined,
+        countedVersion: undefined,
+        log,
       });
       done(null, true);
     },
@@ -166,6 +177,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       };
       const decided = (decision: ConnectDecision): void => {
         if (!decision.accepted) {
+          metrics.connects.inc({ listener: state.info.listener, outcome: 'refused' });
           const code = decision.code === 'bad-credentials' ? ReturnCode.BadUsernameOrPassword : ReturnCode.NotAuthorized;
           done(connectError(code, decision.reason), false);
           return;
@@ -210,41 +222,52 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     },
     authorizeSubscribe(client, subscription, callback) {
       // An ingest proxy has nothing to deliver: refuse with SUBACK failure (0x80) and keep the client.
-      logger.debug({ clientId: client.id, filter: subscription.topic }, 'subscribe refused');
+      (clients.get(client)?.log ?? logger).debug({ filter: subscription.topic }, 'subscribe refused');
       callback(null, null);
     },
   });
 
   aedes.on('client', (client: Client) => {
-    const session = clients.get(client)?.session;
-    if (session !== undefined) hooks.onConnect?.(session);
+    const state = clients.get(client);
+    if (state === undefined) return;
+    const version = String(protocolVersionOf(client));
+    state.countedVersion = version;
+    metrics.connects.inc({ listener: state.info.listener, outcome: 'accepted' });
+    metrics.connections.inc({ listener: state.info.listener, version });
+    if (state.session !== undefined) hooks.onConnect?.(state.session);
   });
   aedes.on('clientDisconnect', (client: Client) => {
-    const session = clients.get(client)?.session;
-    if (session !== undefined) hooks.onDisconnect?.(session, 'disconnect');
+    const state = clients.get(client);
+    if (state === undefined) return;
+    const reason = disconnectReason(client, state);
+    if (state.countedVersion !== undefined) {
+      metrics.connections.dec({ listener: state.info.listener, version: state.countedVersion });
+      state.countedVersion = undefined;
+      metrics.disconnects.inc({ reason });
+    }
+    if (state.session !== undefined) hooks.onDisconnect?.(state.session, reason);
   });
   // Socket errors (ECONNRESET, EPIPE...) are how connections end; anything else is a client
   // breaking the protocol, which an operator wants to see.
   const logClientError = (client: Client, error: Error, msg: string): void => {
     // A publish the pipeline refused comes back here too; the pipeline has logged it already.
     if (rejections.has(error)) return;
-    const fields = {
-      clientId: client.id ?? undefined,
-      remoteAddress: clients.get(client)?.info.remoteAddress ?? streams.get(client.conn as Duplex)?.info.remoteAddress,
-      err: error.message,
-    };
+    const state = clients.get(client);
+    const info = state?.info ?? streams.get(client.conn as Duplex)?.info;
+    const log = state?.log ?? logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener });
+    const fields = { err: error.message };
     // Limits aedes enforces itself (messages from node_modules/aedes/lib/client.js).
     if (error.message === 'packet too large') {
       const { size } = error as Error & { size?: number };
-      limitHit('packet-size', { ...fields, size, maxPacketSize: limits.maxPacketSize }, 'packet larger than maxPacketSize: disconnected');
+      limitHit('packet-size', { clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, ...fields, size, maxPacketSize: limits.maxPacketSize }, 'packet larger than maxPacketSize: disconnected');
       return;
     }
     if (error.message === 'connect did not arrive in time') {
-      limitHit('connect-timeout', fields, `no CONNECT within ${limits.connectTimeoutSeconds} s: closed`);
+      limitHit('connect-timeout', { remoteAddress: info?.remoteAddress, ...fields }, `no CONNECT within ${limits.connectTimeoutSeconds} s: closed`);
       return;
     }
-    if ((error as NodeJS.ErrnoException).code !== undefined) logger.debug(fields, msg);
-    else logger.warn(fields, msg);
+    if ((error as NodeJS.ErrnoException).code !== undefined) log.debug(fields, msg);
+    else log.warn(fields, msg);
   };
   aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logClientError(client, error, 'connection error before CONNECT completed'));
@@ -257,6 +280,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     callback: AedesCallback,
   ): void {
     const will = packet === (client as unknown as { will: unknown }).will || client.closed;
+    // A client sent away is still read until it closes (see closeGracefully); what it keeps sending
+    // is neither produced nor answered: it retransmits after reconnecting.
+    if (state.dropped && !will) return;
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
     // Packets already read when the client was sent away: nobody will hear the answer.
@@ -328,6 +354,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         answered = true;
         // MQTT 5: aedes sends the negative PUBACK / PUBREC with this reason code. 3.1.1 has no
         // negative acknowledgement: the error makes aedes close the connection.
+        if (session.protocolVersion !== 5) state.closeReason = 'rejected';
         const error = session.protocolVersion === 5 ? Object.assign(new Error(reason), { reasonCode }) : new Error(reason);
         rejections.add(error);
         answer(error);
@@ -385,10 +412,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   function dropClient(client: Client, state: ClientState, session: MqttSession, reasonCode: number, reason: string): void {
     if (client.closed || state.dropped) return;
     state.dropped = true;
+    state.closeReason = DROP_REASONS[reasonCode] ?? 'error';
     if (session.protocolVersion === 5) {
       client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
     } else {
-      client.conn.destroy();
+      closeGracefully(client);
     }
   }
 
@@ -436,12 +464,16 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
       const closing: Array<Promise<void>> = [];
       for (const client of Object.values(all)) {
+        const state = clients.get(client);
+        if (state !== undefined) state.closeReason ??= 'shutdown';
         closing.push(
           new Promise<void>((resolve) => {
             if (client.version === 5) {
               client.disconnect({ reasonCode }, () => resolve());
             } else {
-              client.close(() => resolve());
+              const state = clients.get(client);
+              if (state !== undefined) state.dropped = true;
+              closeGracefully(client, resolve);
             }
           }),
         );
@@ -452,6 +484,54 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };
+}
+
+/** How long a 3.1.1 client sent away has to close its side before its socket is destroyed. */
+const GRACEFUL_CLOSE_MS = 1000;
+
+/**
+ * Closes a connection without an MQTT reason (3.1.1 has no server DISCONNECT) so that what was
+ * written before, the acknowledgements above all, reaches the client: end() sends it and a FIN, and
+ * the socket is still read until the client closes its side. Destroying it at once could discard
+ * buffered acknowledgements, and closing with unread bytes makes the kernel answer with a RST, on
+ * which the client may drop acknowledgements it has received but not read yet.
+ */
+function closeGracefully(client: Client, done?: () => void): void {
+  const conn = client.conn as Duplex;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    client.close(() => done?.());
+  };
+  const timer = setTimeout(finish, GRACEFUL_CLOSE_MS);
+  conn.once('close', finish);
+  if (conn.destroyed) finish();
+  else conn.end();
+}
+
+/** Disconnect metric reasons for the reason codes the engine sends clients away with. */
+const DROP_REASONS: Readonly<Record<number, string>> = {
+  [ReasonCode.ServerBusy]: 'kafka-unavailable',
+  [ReasonCode.ServerShuttingDown]: 'shutdown',
+  [ReasonCode.ReceiveMaximumExceeded]: 'receive-maximum',
+  [ReasonCode.PacketTooLarge]: 'packet-too-large',
+  [ReasonCode.NotAuthorized]: 'not-authorized',
+  [ReasonCode.QuotaExceeded]: 'quota-exceeded',
+};
+
+/**
+ * One bounded word for why a connection ended: the proxy's own reason when it closed it, else
+ * `client` (DISCONNECT received), `error` (protocol error, keepalive timeout) or `connection-lost`.
+ */
+function disconnectReason(client: Client, state: ClientState): string {
+  if (state.closeReason !== undefined) return state.closeReason;
+  const internals = client as unknown as { disconnectReasonCode?: number | null; _disconnected?: boolean; errored?: boolean };
+  if (typeof internals.disconnectReasonCode === 'number') return DROP_REASONS[internals.disconnectReasonCode] ?? 'server-disconnect';
+  if (internals._disconnected === true) return 'client';
+  if (internals.errored === true) return 'error';
+  return 'connection-lost';
 }
 
 /**

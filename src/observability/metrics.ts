@@ -38,6 +38,20 @@ export interface ProxyMetrics {
   readonly protocolErrors: Counter<'kind'>;
   /** Config reloads by outcome (`applied`, `refused`). */
   readonly reloads: Counter<'outcome'>;
+  /** 1 while the proxy reports ready on /readyz, 0 otherwise (starting, Kafka unreachable, draining). */
+  readonly ready: Gauge;
+  /**
+   * Sets the in-flight and ready gauges from `read` at each scrape, rather than updating them per
+   * record on the hot path.
+   */
+  observe(read: () => ScrapedState): void;
+}
+
+/** Values read from the running proxy when metrics are scraped. */
+export interface ScrapedState {
+  readonly inflightMessages: number;
+  readonly inflightBytes: number;
+  readonly ready: boolean;
 }
 
 export const METRIC_PREFIX = 'mqtt_kafka_proxy_';
@@ -47,7 +61,11 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
   if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const p = METRIC_PREFIX;
+  let read: (() => ScrapedState) | undefined;
   return {
+    observe(reader) {
+      read = reader;
+    },
     registry,
     connections: new Gauge({ name: `${p}connections`, help: 'Open MQTT connections', labelNames: ['listener', 'version'], registers }),
     connects: new Counter({ name: `${p}connects_total`, help: 'CONNECT packets answered', labelNames: ['listener', 'outcome'], registers }),
@@ -72,13 +90,35 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    inflightMessages: new Gauge({ name: `${p}inflight_messages`, help: 'Records accepted and not yet answered by Kafka', registers }),
-    inflightBytes: new Gauge({ name: `${p}inflight_bytes`, help: 'Payload bytes of the records in flight', registers }),
+    inflightMessages: new Gauge({
+      name: `${p}inflight_messages`,
+      help: 'Records accepted and not yet answered by Kafka',
+      registers,
+      collect() {
+        if (read !== undefined) this.set(read().inflightMessages);
+      },
+    }),
+    inflightBytes: new Gauge({
+      name: `${p}inflight_bytes`,
+      help: 'Payload bytes of the records in flight',
+      registers,
+      collect() {
+        if (read !== undefined) this.set(read().inflightBytes);
+      },
+    }),
     pausedClients: new Gauge({ name: `${p}paused_clients`, help: 'Connections not being read because a bound was reached', registers }),
     authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Refused CONNECTs, by reason', labelNames: ['reason'], registers }),
     aclDenials: new Counter({ name: `${p}acl_denials_total`, help: 'PUBLISHes refused by an ACL rule', labelNames: ['version'], registers }),
     limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
     protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
     reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),
+    ready: new Gauge({
+      name: `${p}ready`,
+      help: '1 while /readyz reports ready',
+      registers,
+      collect() {
+        if (read !== undefined) this.set(read().ready ? 1 : 0);
+      },
+    }),
   };
 }

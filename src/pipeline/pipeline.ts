@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import type { ProduceError } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
@@ -9,6 +10,7 @@ import { AckSequencer } from './ack-sequencer.js';
 import { buildRecord } from './record.js';
 
 export interface PipelineOptions {
+  /** The mapping rules in effect when the pipeline starts; {@link PublishPipeline.setRouter} swaps them. */
   readonly router: Router;
   readonly sink: RecordSink;
   readonly logger: Logger;
@@ -46,8 +48,22 @@ export class PublishPipeline {
   private readonly sessions = new WeakMap<MqttSession, SessionState>();
   private readonly heldQoS0: Array<() => void> = [];
   private draining = false;
+  private router: Router;
+  /** Metric children by label values, so the hot path does not hash label objects. */
+  private readonly received = new Map<string, Counter.Internal>();
+  private readonly outcomes = new Map<string, Counter.Internal>();
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.router = options.router;
+  }
+
+  /**
+   * Routes every PUBLISH from now on with `router`. Publishes already routed keep their route; a
+   * connection keeps going across the swap.
+   */
+  setRouter(router: Router): void {
+    this.router = router;
+  }
 
   /** From now on new publishes are refused (the client is told the server is shutting down). */
   beginDrain(): void {
@@ -57,15 +73,19 @@ export class PublishPipeline {
 
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
     const state = this.stateOf(session);
-    const { router, sink } = this.options;
+    const { sink, metrics } = this.options;
+    metrics.bytesReceived.inc(message.payload.length);
     const acked = message.qos > 0 && !message.will;
     const ticket = acked ? state.sequencer.reserve() : -1;
     const answer = (send: () => void): void => {
       if (ticket < 0) send();
       else state.sequencer.settle(ticket, send);
     };
+    const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
+    this.countReceived(message.qos, route.rule ?? 'unmapped');
     if (this.draining) {
       // In line like any answer: the acks of records already on their way leave first.
+      this.countOutcome('failed', 'shutting-down');
       answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
       return;
     }
@@ -73,13 +93,14 @@ export class PublishPipeline {
     const verdict = this.options.authorize?.(session, message) ?? 'allow';
     if (verdict !== 'allow') {
       // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
+      this.countOutcome('rejected', 'not-authorized');
       if (verdict === 'drop') answer(() => reply.accept());
       else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
       return;
     }
 
-    const route = router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
     if (route.kind === 'rejected') {
+      this.countOutcome('rejected', route.reason);
       state.log.warn(
         { topic: message.topic, qos: message.qos, outcome: 'rejected', reason: route.reason, rule: route.rule },
         `publish rejected: ${route.detail}`,
@@ -93,6 +114,7 @@ export class PublishPipeline {
 
     sink.produce(record, DELIVERY[message.qos]!, (error) => {
       const fields = { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
+      this.countOutcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
       if (error === null) {
         state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
         if (acked || message.will) answer(() => reply.accept());
@@ -109,6 +131,26 @@ export class PublishPipeline {
       }
       if (this.heldQoS0.length > 0) this.releaseHeld();
     });
+  }
+
+  private countReceived(qos: number, rule: string): void {
+    const key = `${qos}\u0000${rule}`;
+    let child = this.received.get(key);
+    if (child === undefined) {
+      child = this.options.metrics.publishesReceived.labels({ qos: String(qos), rule });
+      this.received.set(key, child);
+    }
+    child.inc();
+  }
+
+  private countOutcome(outcome: 'acked' | 'rejected' | 'failed', reason: string): void {
+    const key = `${outcome}\u0000${reason}`;
+    let child = this.outcomes.get(key);
+    if (child === undefined) {
+      child = this.options.metrics.records.labels({ outcome, reason });
+      this.outcomes.set(key, child);
+    }
+    child.inc();
   }
 
   /** Fire and forget, but only while Kafka keeps up; held publishes keep their sockets unread. */

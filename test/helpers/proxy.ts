@@ -12,6 +12,8 @@ export interface RunningProxy {
   readonly url: string;
   /** Every listener, in config order, with the port it got. */
   readonly listeners: readonly BoundListener[];
+  /** The admin HTTP server (/metrics, /healthz, /readyz) on an ephemeral port. */
+  readonly adminUrl: string;
   /** Every log line so far, parsed. */
   readonly logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -31,7 +33,8 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const proxy = createProxy(config, { logger });
+  // Ephemeral admin port whatever http.port says, so proxies in one test process never clash.
+  const proxy = createProxy(config, { logger, adminPort: 0 });
   const listeners = await proxy.start();
   const [listener] = listeners;
   if (listener === undefined) throw new Error('proxy has no listener');
@@ -41,8 +44,10 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     port: listener.port,
     url: `mqtt://127.0.0.1:${listener.port}`,
     listeners,
+    adminUrl: `http://127.0.0.1:${proxy.adminAddress!.port}`,
     logs,
-    stop: () => proxy.stop({ drainTimeoutMs: 5000 }),
+    // No readiness delay: no load balancer watches a test proxy.
+    stop: () => proxy.stop({ delayMs: 0, drainTimeoutMs: 5000 }),
   };
 }
 

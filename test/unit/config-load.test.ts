@@ -55,6 +55,22 @@ function assertOneProblem(text: string, path: string, problem: RegExp | string, 
   assert.ok(error.message.startsWith(`test.yaml: ${path}: `), error.message);
 }
 
+describe('config: drain, reload and http.host', () => {
+  it('reads them', () => {
+    const config = parse(`${VALID_BASE}http: { port: 0, host: 127.0.0.1 }\ndrain: { delayMs: 0, timeoutMs: 1500 }\nreload: { watch: true }\n`);
+    assert.deepEqual(config.http, { port: 0, host: '127.0.0.1' });
+    assert.deepEqual(config.drain, { delayMs: 0, timeoutMs: 1500 });
+    assert.deepEqual(config.reload, { watch: true });
+  });
+  it('names wrong values and unknown keys', () => {
+    assertOneProblem(`${VALID_BASE}drain: { delayMs: -1 }\n`, 'drain.delayMs', /expected an integer from 0 to \d+, got the number -1$/);
+    assertOneProblem(`${VALID_BASE}drain: { timeoutMs: '5s' }\n`, 'drain.timeoutMs', /got the string "5s"$/);
+    assertOneProblem(`${VALID_BASE}drain: { delayMS: 5 }\n`, 'drain.delayMS', 'unknown key; did you mean "delayMs"?');
+    assertOneProblem(`${VALID_BASE}reload: { watch: yes please }\n`, 'reload.watch', /expected true or false/);
+    assertOneProblem(`${VALID_BASE}http: { host: 'a b' }\n`, 'http.host', /whitespace/);
+  });
+});
+
 describe('config: valid files', () => {
   it('parses the DESIGN.md sample', () => {
     const config = loadConfig(fixture('design-sample.yaml'));
@@ -79,7 +95,9 @@ describe('config: valid files', () => {
         deniedPublish311: 'disconnect',
         failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
       },
-      http: { port: 9090 },
+      http: { port: 9090, host: '0.0.0.0' },
+      drain: { delayMs: 5000, timeoutMs: 30000 },
+      reload: { watch: false },
       limits: {
         maxPacketSize: 1048576,
         maxInflightMessages: 100000,
@@ -113,7 +131,7 @@ describe('config: valid files', () => {
     });
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
-    assert.deepEqual(config.http, { port: 9090 });
+    assert.deepEqual(config.http, { port: 9090, host: '0.0.0.0' });
     assert.deepEqual(config.limits, {
       maxPacketSize: 1048576,
       maxInflightMessages: 100000,
@@ -383,7 +401,7 @@ describe('config: unknown keys', () => {
     );
   });
   it('lists the known keys when nothing is close', () => {
-    assertOneProblem(`${VALID_BASE}http: { zzzzzz: 1 }\n`, 'http.zzzzzz', 'unknown key (known keys here: port)');
+    assertOneProblem(`${VALID_BASE}http: { zzzzzz: 1 }\n`, 'http.zzzzzz', 'unknown key (known keys here: port, host)');
   });
 });
 
@@ -392,7 +410,7 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${VALID_BASE}http: { port: '9090' }\n`, 'http.port', 'expected an integer from 0 to 65535, got the string "9090"');
     assertOneProblem(`${VALID_BASE}http: { port: 1.5 }\n`, 'http.port', /got the number 1\.5$/);
     assertOneProblem(`${VALID_BASE}http: { port: null }\n`, 'http.port', /got null$/);
-    assertOneProblem(`${VALID_BASE}http: 9090\n`, 'http', 'expected a mapping (keys: port), got the number 9090');
+    assertOneProblem(`${VALID_BASE}http: 9090\n`, 'http', 'expected a mapping (keys: port, host), got the number 9090');
     assertOneProblem(`${VALID_BASE}kafka: [a]\n`, 'kafka', /^expected a mapping .*got a list$/);
     assertOneProblem(`${VALID_BASE}kafka: { clientId: 7 }\n`, 'kafka.clientId', 'expected a non-empty string, got the number 7');
     assertOneProblem(`${VALID_BASE}kafka: { clientId: '' }\n`, 'kafka.clientId', /got the string ""$/);

@@ -1,0 +1,335 @@
+// Operating the proxy from its command line, as a child process: drain on SIGTERM under load, reload
+// on SIGHUP and on file change, `check`, `map` and `--log-pretty`.
+import assert from 'node:assert/strict';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { exitWithin, findLog, freePort, runCli, spawnCli, waitUntil, type CliProcess } from '../helpers/cli.js';
+import { createTopics, readRecords, testBrokers, uniqueName } from '../helpers/kafka.js';
+
+let dir: string;
+const running: CliProcess[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mkp-cli-ops-'));
+});
+after(async () => {
+  for (const run of running) if (run.isRunning()) run.child.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+function start(args: readonly string[]): CliProcess {
+  const run = spawnCli(args);
+  running.push(run);
+  return run;
+}
+
+/** Replaces the file the way editors and ConfigMap updates do: write aside, then rename over it. */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const aside = `${file}.tmp-${Date.now()}`;
+  await writeFile(aside, text);
+  await rename(aside, file);
+}
+
+async function httpStatus(url: string): Promise<{ status: number; body: string } | 'refused'> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return 'refused';
+  }
+}
+
+async function waitReady(run: CliProcess): Promise<number> {
+  await waitUntil(() => findLog(run, 'listening') !== undefined && findLog(run, 'connected to Kafka') !== undefined, 'ready', 20000, run);
+  return findLog(run, 'listening')!.port as number;
+}
+
+describe('SIGTERM under load from several clients', () => {
+  const topic = uniqueName('cli-ops.drain');
+  const delayMs = 2000;
+  const clients: MqttClient[] = [];
+  const acked = new Set<string>();
+  /** /readyz answers after SIGTERM; `signalled`: the CLI had logged the signal before the request. */
+  const readyz: Array<{ at: number; signalled: boolean; status: number | 'refused'; body: string }> = [];
+  let run: CliProcess;
+  let exit: Awaited<ReturnType<typeof exitWithin>>;
+  let signalledAt = 0;
+  let ackedDuringDelay = 0;
+  let stoppingLoggedAt = 0;
+
+  before(async () => {
+    await createTopics([topic], undefined, 3);
+    const adminPort = await freePort();
+    const file = join(dir, 'drain.yaml');
+    await writeFile(
+      file,
+      `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${testBrokers().join(', ')}], lingerMs: 40 }
+mappings:
+  - name: drain
+    match: '^drain/(?<client>[^/]+)/(?<n>[0-9]+)$'
+    topic: ${topic}
+    key: '\${client}'
+auth: { anonymous: true }
+http: { port: ${adminPort}, host: 127.0.0.1 }
+drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
+`,
+    );
+    run = start(['--config', file]);
+    const port = await waitReady(run);
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const firstReady = await httpStatus(`${admin}/readyz`);
+    assert.deepEqual(firstReady, { status: 200, body: 'ready\n' });
+
+    // Four devices, MQTT 5 and 3.1.1, each publishing QoS 1 every 3 ms without waiting for acks.
+    const timers: NodeJS.Timeout[] = [];
+    for (const [index, protocolVersion] of ([5, 5, 4, 4] as const).entries()) {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion,
+        clientId: `drain-${index}`,
+        reconnectPeriod: 0,
+      });
+      client.on('error', () => undefined);
+      clients.push(client);
+      let n = 0;
+      timers.push(
+        setInterval(() => {
+          if (!client.connected) return;
+          const payload = `drain-${index}/${n++}`;
+          client.publish(`drain/${payload}`, payload, { qos: 1 }, (error) => {
+            if (error) return;
+            acked.add(payload);
+            if (signalledAt > 0 && stoppingLoggedAt === 0) ackedDuringDelay++;
+          });
+        }, 3),
+      );
+    }
+    try {
+      await waitUntil(() => acked.size >= 300, '300 PUBACKs', 20000, run);
+      signalledAt = Date.now();
+      run.child.kill('SIGTERM');
+      const polling = (async () => {
+        while (run.isRunning()) {
+          const signalled = findLog(run, 'signal received, draining') !== undefined;
+          const answer = await httpStatus(`${admin}/readyz`);
+          readyz.push({ at: Date.now() - signalledAt, signalled, status: answer === 'refused' ? 'refused' : answer.status, body: answer === 'refused' ? '' : answer.body });
+          if (stoppingLoggedAt === 0 && findLog(run, 'stopping: no new connections or publishes')) stoppingLoggedAt = Date.now() - signalledAt;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      exit = await exitWithin(run, delayMs + 15000);
+      await polling;
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      for (const client of clients) client.end(true);
+    }
+  });
+
+  test('exits with code 0', () => {
+    assert.ok(exit !== null, `still running ${delayMs + 15000} ms after SIGTERM:\n${run.stdout().slice(-2000)}`);
+    assert.deepEqual(exit, { code: 0, signal: null }, run.stderr());
+  });
+
+  test('/readyz turned 503 during the delay while MQTT was still served', () => {
+    // From the moment the CLI took the signal (delivery takes a few ms) until the delay ends.
+    const duringDelay = readyz.filter((r) => r.signalled && r.at < delayMs - 200);
+    assert.ok(duringDelay.length >= 3, `polled during the delay: ${JSON.stringify(readyz.slice(0, 5))}`);
+    assert.ok(duringDelay.every((r) => r.status === 503 && r.body.includes('draining')), JSON.stringify(duringDelay));
+    assert.ok(stoppingLoggedAt >= delayMs - 100, `listeners closed ${stoppingLoggedAt} ms after SIGTERM, not before the ${delayMs} ms delay`);
+    assert.ok(ackedDuringDelay > 50, `devices kept being acknowledged during the delay (${ackedDuringDelay} PUBACKs)`);
+  });
+
+  test('every PUBACKed message is in Kafka', async (t) => {
+    const records = await readRecords(topic, acked.size, { timeoutMs: 15000, settleMs: 1000 });
+    const inKafka = new Set(records.map((r) => r.value?.toString()));
+    const lost = [...acked].filter((payload) => !inKafka.has(payload));
+    assert.deepEqual(lost, [], `${lost.length} of ${acked.size} PUBACKed messages missing from Kafka (${records.length} records)`);
+    const inflight = findLog(run, 'stopping: no new connections or publishes')?.inFlight;
+    assert.equal(typeof inflight, 'number');
+    t.diagnostic(`${acked.size} PUBACKed (${ackedDuringDelay} during the ${delayMs} ms delay), ${records.length} records in Kafka, ${inflight} in flight when the listeners closed`);
+  });
+
+  test('every record in Kafka was PUBACKed first: the acknowledgements went out before the clients were closed', async () => {
+    const records = await readRecords(topic, acked.size, { timeoutMs: 15000, settleMs: 500 });
+    const unacked = records.map((r) => r.value?.toString() ?? '').filter((payload) => !acked.has(payload));
+    const byClient: Record<string, number> = {};
+    for (const payload of unacked) byClient[payload.split('/')[0]!] = (byClient[payload.split('/')[0]!] ?? 0) + 1;
+    // A record in Kafka its device never saw acknowledged is sent again after reconnecting: a duplicate.
+    assert.deepEqual(byClient, {}, `records in Kafka never PUBACKed, by client (drain-2 and drain-3 speak 3.1.1)`);
+  });
+});
+
+describe('reload', () => {
+  const topicA = uniqueName('cli-ops.reload-a');
+  const topicB = uniqueName('cli-ops.reload-b');
+  const config = (topic: string, extra = '') => `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${testBrokers().join(', ')}] }
+mappings:
+  - name: devices
+    match: '^dev/(?<id>[^/]+)$'
+    topic: ${topic}
+    key: '\${id}'
+auth: { anonymous: true }
+http: { port: 0 }
+${extra}`;
+
+  before(() => createTopics([topicA, topicB]));
+
+  async function publishSome(client: MqttClient, prefix: string, count: number): Promise<string[]> {
+    const payloads: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = `${prefix}-${i}`;
+      await client.publishAsync(`dev/${payload}`, payload, { qos: 1 });
+      payloads.push(payload);
+    }
+    return payloads;
+  }
+
+  test('SIGHUP applies new mappings without dropping the client; a bad file is refused and the running config stays', async () => {
+    const file = join(dir, 'reload.yaml');
+    await writeFile(file, config(topicA));
+    const run = start(['--config', file]);
+    const port = await waitReady(run);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: 'reload-sighup', reconnectPeriod: 0 });
+    let closed = false;
+    client.on('close', () => (closed = true));
+
+    const first = await publishSome(client, 'before', 10);
+    await replaceFile(file, config(topicB));
+    run.child.kill('SIGHUP');
+    await waitUntil(() => findLog(run, 'configuration reloaded') !== undefined, 'configuration reloaded', 10000, run);
+    const second = await publishSome(client, 'after', 10);
+
+    await replaceFile(file, config(topicA).replace("'^dev/(?<id>[^/]+)$'", () => "'^dev/(unclosed$'"));
+    run.child.kill('SIGHUP');
+    await waitUntil(() => run.logs.some((l) => String(l.msg).startsWith('reload refused')), 'reload refused', 10000, run);
+    const refusal = run.logs.find((l) => String(l.msg).startsWith('reload refused'))!;
+    assert.match(String(refusal.msg), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: mappings\\[0\\] "devices"\\.match: invalid regular expression`));
+    const third = await publishSome(client, 'kept', 5);
+    assert.equal(closed, false, 'the client stayed connected through both reloads');
+    await client.endAsync();
+
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    const a = await readRecords(topicA, first.length, { timeoutMs: 10000, settleMs: 300 });
+    const b = await readRecords(topicB, second.length + third.length, { timeoutMs: 10000, settleMs: 300 });
+    assert.deepEqual(a.map((r) => r.value?.toString()), first);
+    assert.deepEqual(b.map((r) => r.value?.toString()), [...second, ...third]);
+  });
+
+  test('reload.watch: a changed file is applied without a signal', async () => {
+    const topicC = uniqueName('cli-ops.reload-c');
+    await createTopics([topicC]);
+    const file = join(dir, 'watch.yaml');
+    await writeFile(file, config(topicB, 'reload: { watch: true }\n'));
+    const run = start(['--config', file]);
+    const port = await waitReady(run);
+    await waitUntil(() => findLog(run, 'watching the configuration file for changes') !== undefined, 'watching', 5000, run);
+    await replaceFile(file, config(topicC, 'reload: { watch: true }\n'));
+    await waitUntil(() => findLog(run, 'configuration reloaded') !== undefined, 'configuration reloaded', 10000, run);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: 'reload-watch', reconnectPeriod: 0 });
+    const sent = await publishSome(client, 'watched', 3);
+    await client.endAsync();
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    const c = await readRecords(topicC, 3, { timeoutMs: 10000, settleMs: 300 });
+    assert.deepEqual(c.map((r) => r.value?.toString()), sent);
+  });
+});
+
+describe('check', () => {
+  test('a valid file: exit 0, the effective config with defaults and secrets masked', async () => {
+    const file = join(dir, 'check.yaml');
+    await writeFile(file, `mappings: [{ name: t, match: '^t$', topic: iot.t }]\nauth: { anonymous: true }\n`);
+    const yaml = await runCli(['check', '--config', file]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    assert.match(yaml.stdout, /valid/);
+    assert.match(yaml.stdout, /drain:\n {2}delayMs: 5000\n {2}timeoutMs: 30000/);
+    const json = await runCli(['check', '--config', file, '--json', '--kafka-brokers', 'k1:9092,k2:9092']);
+    assert.equal(json.code, 0, json.stderr);
+    const view = JSON.parse(json.stdout) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(view.kafka!.brokers, ['k1:9092', 'k2:9092'], 'overrides are part of the effective config');
+    assert.deepEqual(view.http, { port: 9090, host: '0.0.0.0' });
+    assert.equal(view.unmapped, 'reject');
+  });
+
+  test('an invalid file: exit 1, every problem on stderr naming file and path', async () => {
+    const file = join(dir, 'check-bad.yaml');
+    await writeFile(file, `mappings: [{ name: t, match: '^t(', topic: iot.t }]\nauth: { anonymous: true }\ndrain: { delayMs: -5 }\n`);
+    const result = await runCli(['check', '--config', file]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.ok(result.stderr.includes(`${file}: mappings[0] "t".match: invalid regular expression`), result.stderr);
+    assert.ok(result.stderr.includes(`${file}: drain.delayMs: expected an integer`), result.stderr);
+  });
+});
+
+describe('map', () => {
+  let file: string;
+  before(async () => {
+    file = join(dir, 'map.yaml');
+    await writeFile(
+      file,
+      `mappings:
+  - name: telemetry
+    match: '^devices/(?<deviceId>[^/]+)/telemetry$'
+    topic: 'iot.\${username}.telemetry'
+    key: '\${deviceId}-\${clientId}'
+  - name: bad-render
+    match: '^raw/(.*)$'
+    topic: 'raw.$1'
+auth: { anonymous: true }
+`,
+    );
+  });
+
+  test('a matching topic: exit 0 with the rule, the Kafka topic and the key', async () => {
+    const result = await runCli(['map', '--config', file, 'devices/d-7/telemetry', '--client-id', 'gw-1', '--username', 'acme']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /rule: +telemetry\n/);
+    assert.match(result.stdout, /Kafka topic: iot\.acme\.telemetry\n/);
+    assert.match(result.stdout, /key: +"d-7-gw-1"\n/);
+    const json = await runCli(['map', '--config', file, 'devices/d-7/telemetry', '--json']);
+    assert.deepEqual(JSON.parse(json.stdout), { topic: 'devices/d-7/telemetry', mapped: true, rule: 'telemetry', kafkaTopic: 'iot..telemetry', key: 'd-7-' });
+  });
+
+  test('no rule matches: exit 3 saying why', async () => {
+    const result = await runCli(['map', '--config', file, 'other/topic']);
+    assert.equal(result.code, 3);
+    assert.match(result.stdout, /rejected: +unmapped/);
+    assert.match(result.stdout, /no mapping rule matches MQTT topic "other\/topic"/);
+  });
+
+  test('the rule renders a topic Kafka would refuse: exit 3 naming the rule', async () => {
+    const result = await runCli(['map', '--config', file, 'raw/has space']);
+    assert.equal(result.code, 3);
+    assert.match(result.stdout, /rejected: +invalid-kafka-topic \(rule bad-render\)/);
+  });
+
+  test('an invalid config exits 1; a missing topic is a usage error (2)', async () => {
+    const bad = join(dir, 'map-bad.yaml');
+    await writeFile(bad, `mappings: []\nauth: { anonymous: true }\n`);
+    assert.equal((await runCli(['map', '--config', bad, 'x'])).code, 1);
+    assert.equal((await runCli(['map', '--config', file])).code, 2);
+  });
+});
+
+describe('--log-pretty', () => {
+  test('prints readable lines instead of JSON', async () => {
+    const file = join(dir, 'pretty.yaml');
+    await writeFile(
+      file,
+      `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]\nkafka: { brokers: [${testBrokers().join(', ')}] }\nmappings: [{ name: t, match: '^t$', topic: iot.t }]\nauth: { anonymous: true }\nhttp: { port: 0 }\n`,
+    );
+    const run = start(['--config', file, '--log-pretty']);
+    await waitUntil(() => run.stdout().includes('listening'), 'listening', 20000, run);
+    run.child.kill('SIGINT');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    const lines = run.stdout().trim().split('\n');
+    assert.ok(lines.every((line) => !line.trimStart().startsWith('{')), run.stdout());
+    assert.ok(lines.some((line) => /INFO.*listening/.test(line)), run.stdout());
+  });
+});

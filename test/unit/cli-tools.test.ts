@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { describeRoute, effectiveConfigText, effectiveConfigView, isSecretKey, MASK, maskSecrets } from '../../src/cli-tools.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const CONFIG = `mappings:
+  - name: t
+    match: '^t/(.*)$'
+    topic: iot.t
+    key: null
+topic.regex.list: 'iot.x:x/.*'
+unmapped: { topic: iot.unmapped }
+auth: { anonymous: true }
+`;
+
+describe('isSecretKey', () => {
+  for (const name of ['password', 'Password', 'passwd', 'passphrase', 'secret', 'clientSecret', 'token', 'jwtToken', 'accessToken', 'credentials', 'privateKey', 'private_key', 'apiKey', 'signingKey']) {
+    it(`masks ${name}`, () => assert.equal(isSecretKey(name), true));
+  }
+  for (const name of ['key', 'keyFile', 'privateKeyFile', 'tokenPath', 'secretDir', 'username', 'topic', 'port', 'brokers']) {
+    it(`shows ${name}`, () => assert.equal(isSecretKey(name), false));
+  }
+});
+
+describe('maskSecrets', () => {
+  it('masks secret values at any depth, in lists too, and leaves the rest as it was', () => {
+    const input = {
+      auth: { users: [{ username: 'u', password: 'p1' }], jwt: { secret: 's', algorithms: ['HS256'] } },
+      tls: { keyFile: '/k.pem', passphrase: 'pp' },
+      mappings: [{ name: 'r', key: '${topic}' }],
+      token: null,
+      apiKey: false,
+    };
+    assert.deepEqual(maskSecrets(input), {
+      auth: { users: [{ username: 'u', password: MASK }], jwt: { secret: MASK, algorithms: ['HS256'] } },
+      tls: { keyFile: '/k.pem', passphrase: MASK },
+      mappings: [{ name: 'r', key: '${topic}' }],
+      token: null,
+      apiKey: false,
+    });
+    assert.equal(input.auth.users[0]!.password, 'p1', 'the input is not changed');
+  });
+  it('masks numbers and whole objects under a secret name', () => {
+    assert.deepEqual(maskSecrets({ secret: 12345, credentials: { user: 'a', password: 'b' } }), { secret: MASK, credentials: MASK });
+  });
+});
+
+describe('effective config', () => {
+  const config = parseConfig(CONFIG, 'test.yaml');
+
+  it('has every section in file order, unmapped in the file shape, no source', () => {
+    const view = effectiveConfigView(config);
+    assert.deepEqual(Object.keys(view), ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log']);
+    assert.deepEqual(view.unmapped, { topic: 'iot.unmapped' });
+    assert.equal((view.mappings as unknown[]).length, 2);
+    assert.equal('source' in view, false);
+  });
+
+  it('YAML output parses back to the same view; JSON too', () => {
+    const view = effectiveConfigView(config);
+    assert.deepEqual(parseYaml(effectiveConfigText(config, 'yaml')), view);
+    assert.deepEqual(JSON.parse(effectiveConfigText(config, 'json')), view);
+    assert.match(effectiveConfigText(config, 'yaml'), /^# test\.yaml: valid\./);
+  });
+
+  it('unmapped: reject reads as reject', () => {
+    const reject = parseConfig(`mappings: [{ name: a, match: a, topic: a }]\nauth: { anonymous: true }\n`, 'x.yaml');
+    assert.equal(effectiveConfigView(reject).unmapped, 'reject');
+  });
+});
+
+describe('describeRoute', () => {
+  it('a mapped topic: rule, Kafka topic and key; no key says (none)', () => {
+    assert.equal(
+      describeRoute('t/1', { kind: 'mapped', rule: 't', kafkaTopic: 'iot.t', key: 'k 1' }, 'text'),
+      'MQTT topic:  t/1\nrule:        t\nKafka topic: iot.t\nkey:         "k 1"\n',
+    );
+    assert.match(describeRoute('t/1', { kind: 'mapped', rule: 't', kafkaTopic: 'iot.t', key: null }, 'text'), /key: +\(none\)/);
+  });
+  it('a rejected topic: reason, rule when there is one, and why', () => {
+    const text = describeRoute('r/x', { kind: 'rejected', reason: 'invalid-kafka-topic', rule: 'r', detail: 'bad' }, 'text');
+    assert.equal(text, 'MQTT topic:  r/x\nrejected:    invalid-kafka-topic (rule r)\nwhy:         bad\n');
+    assert.match(describeRoute('q', { kind: 'rejected', reason: 'unmapped', rule: null, detail: 'none' }, 'text'), /rejected: +unmapped\n/);
+  });
+  it('JSON', () => {
+    assert.deepEqual(JSON.parse(describeRoute('t', { kind: 'mapped', rule: 'a', kafkaTopic: 'b', key: null }, 'json')), {
+      topic: 't',
+      mapped: true,
+      rule: 'a',
+      kafkaTopic: 'b',
+      key: null,
+    });
+    assert.deepEqual(JSON.parse(describeRoute('t', { kind: 'rejected', reason: 'unmapped', rule: null, detail: 'd' }, 'json')), {
+      topic: 't',
+      mapped: false,
+      reason: 'unmapped',
+      rule: null,
+      detail: 'd',
+    });
+  });
+});

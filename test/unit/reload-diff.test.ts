@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configChanged, restartRequiredChanges } from '../../src/config/reload-diff.js';
+import { parseConfig } from '../../src/config/load.js';
+
+const BASE = `mappings: [{ name: a, match: '^a$', topic: iot.a }]\nauth: { anonymous: true }\n`;
+const parse = (extra = '', source = 'one.yaml') => parseConfig(`${BASE}${extra}`, source);
+
+describe('reload diff', () => {
+  it('the same text from another file is unchanged', () => {
+    assert.equal(configChanged(parse('', 'one.yaml'), parse('', 'two.yaml')), false);
+    assert.deepEqual(restartRequiredChanges(parse(), parse()), []);
+  });
+  it('mappings, unmapped, auth, log and drain apply without a restart', () => {
+    for (const extra of ['unmapped: { topic: iot.u }\n', 'log: { level: debug }\n', 'drain: { delayMs: 1 }\n']) {
+      assert.equal(configChanged(parse(), parse(extra)), true, extra);
+      assert.deepEqual(restartRequiredChanges(parse(), parse(extra)), [], extra);
+    }
+    const other = parseConfig(`mappings: [{ name: b, match: '^b$', topic: iot.b }]\nauth: { anonymous: true }\n`, 'one.yaml');
+    assert.deepEqual(restartRequiredChanges(parse(), other), []);
+    assert.equal(configChanged(parse(), other), true);
+  });
+  it('listeners, kafka, http, limits and reload need a restart, each named', () => {
+    const cases: Array<[string, string]> = [
+      ['listeners: [{ port: 1884 }]\n', 'listeners'],
+      ['kafka: { brokers: [k:9092] }\n', 'kafka'],
+      ['kafka: { acks: { qos0: 0 } }\n', 'kafka'],
+      ['http: { port: 9091 }\n', 'http'],
+      ['limits: { maxPacketSize: 10 }\n', 'limits'],
+      ['reload: { watch: true }\n', 'reload'],
+    ];
+    for (const [extra, section] of cases) assert.deepEqual(restartRequiredChanges(parse(), parse(extra)), [section], extra);
+    assert.deepEqual(restartRequiredChanges(parse(), parse('listeners: [{ port: 1884 }]\nkafka: { lingerMs: 1 }\n')), ['listeners', 'kafka']);
+  });
+});
