@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { encodeProxyV2 } from '../../src/listeners/proxy-protocol.js';
 import { TestCertificates, type CertificateAuthority, type CertificateFiles } from '../helpers/certs.js';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
 import { connectPacket } from '../helpers/raw-mqtt.js';
@@ -67,6 +69,7 @@ mappings:
     key: '\${certCN}|\${clientId}'
 auth: { anonymous: true }
 http: { port: 0 }
+limits: { maxPacketSize: 2000 }
 `);
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
 });
@@ -131,6 +134,18 @@ describe('each listener type reaches Kafka', () => {
     assert.match(old.message, /version|protocol/i);
     await waitFor(() => proxy.logs.some((l) => l.msg === 'TLS handshake failed'), 5000, 'handshake failure log');
     assert.ok((await tlsHandshakeFailures()) > before, 'tls-handshake counted');
+  });
+
+  test('ws: a message larger than maxPacketSize plus 64 KiB closes the connection (1009)', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port(L.ws)}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    assert.equal(socket.protocol, 'mqtt');
+    socket.send(Buffer.alloc(2000 + 64 * 1024 + 1));
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+    assert.equal(code, 1009);
   });
 
   test('ws: wrong path answered 404, plain HTTP answered 426, a foreign subprotocol 400', async () => {
@@ -212,6 +227,33 @@ describe('PROXY protocol and X-Forwarded-For', () => {
     await direct.publishAsync('t/direct-untrusted', 'direct', { qos: 1 });
     await direct.endAsync();
     assert.equal(remoteAddressOf('direct-untrusted'), '127.0.0.2');
+  });
+
+  test('PROXY v2 LOCAL (a health check) keeps the peer address', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: port(L.proxied) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(Buffer.concat([encodeProxyV2('local'), connectPacket('proxied-local')]));
+    const connack = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.equal(connack[0], 0x20, 'CONNACK');
+    socket.destroy();
+    await waitFor(() => remoteAddressOf('proxied-local') !== undefined, 5000, 'connect log');
+    assert.equal(remoteAddressOf('proxied-local'), '127.0.0.1');
+  });
+
+  test('a trusted peer that stalls inside the header, or sends a broken one, is closed', async () => {
+    const closedAfter = async (bytes: Buffer): Promise<number> => {
+      const started = Date.now();
+      const socket = net.connect({ host: '127.0.0.1', port: port(L.proxied) });
+      socket.on('data', () => assert.fail('nothing is written back'));
+      socket.write(bytes);
+      await new Promise((resolve) => socket.once('close', resolve));
+      return Date.now() - started;
+    };
+    const stalled = await closedAfter(Buffer.from('PROXY TCP4 198.51.100.1 '));
+    assert.ok(stalled >= 900 && stalled < 4000, `closed after headerTimeoutMs (1000), took ${stalled} ms`);
+    await closedAfter(Buffer.from('PROXY TCP4 1.2.3.999 127.0.0.1 1 2\r\n'));
+    const reasons = proxy.logs.filter((l) => l.msg === 'PROXY protocol: connection refused').map((l) => l.reason);
+    assert.ok(reasons.includes('timeout') && reasons.includes('invalid-header'), JSON.stringify(reasons));
   });
 
   test('a trusted peer without a PROXY header is refused', async () => {
