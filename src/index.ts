@@ -2,3 +2,4 @@ export { createProxy, type Proxy, type ProxyOptions, type BoundListener } from '
 export { loadConfig, parseConfig } from './config/load.js';
 export { ConfigError } from './config/errors.js';
 export type * from './config/types.js';
+export type { CertificateReloadResult } from './listeners/index.js';
