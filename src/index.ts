@@ -24,3 +24,4 @@ export { ConfigError, formatConfigProblem, type ConfigProblem } from './config/e
 export type * from './config/types.js';
 export { createMetrics, METRIC_PREFIX, type ProxyMetrics, type ScrapedState } from './observability/metrics.js';
 export { createLogger, type Logger, type LoggerOptions } from './observability/logger.js';
+export type { CertificateReloadResult } from './listeners/index.js';

@@ -366,9 +366,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
         await Promise.all([sink.start(), engine.start()]);
         for (const [index, listener] of listeners.entries()) {
           const address = await listener.listen();
-          const { protocol } = config.listeners[index]!;
+          const { protocol, path } = config.listeners[index]!;
           bound.push({ name: listener.name, protocol, host: address.address, port: address.port });
-          logger.info({ listener: listener.name, host: address.address, port: address.port }, 'listening');
+          logger.info({ listener: listener.name, host: address.address, port: address.port, ...(path === undefined ? {} : { path }) }, 'listening');
         }
       } catch (error) {
         await Promise.all(listeners.map((l) => l.close()));

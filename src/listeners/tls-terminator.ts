@@ -69,9 +69,10 @@ export function createTlsTerminator(
 ): TlsTerminator {
   // The client address of each socket in its handshake, by the socket's own "address|port": the
   // TLSSocket Node makes reports the same peer but is a different object.
-  const handshaking = new Map<string, string>();
+  const handshaking = new Map<string, { readonly remoteAddress: string }>();
   const keyOf = (socket: net.Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
-  const addressOf = (socket: net.Socket): string => handshaking.get(keyOf(socket)) ?? normalizeAddress(socket.remoteAddress ?? 'unknown');
+  const addressOf = (socket: net.Socket): string =>
+    handshaking.get(keyOf(socket))?.remoteAddress ?? normalizeAddress(socket.remoteAddress ?? 'unknown');
 
   const store = new CertificateStore(config, logger, (options) => server.setSecureContext(options));
   const server = tls.createServer({
@@ -92,8 +93,15 @@ export function createTlsTerminator(
   return {
     accept(socket, remoteAddress) {
       const key = keyOf(socket);
-      handshaking.set(key, remoteAddress);
-      socket.once('close', () => handshaking.delete(key));
+      const entry = { remoteAddress };
+      handshaking.set(key, entry);
+      // Forgotten once the handshake can no longer be running, whatever became of the socket (a
+      // failed handshake may not say which address it was); a newer entry for the key is kept.
+      const forget = (): void => {
+        if (handshaking.get(key) === entry) handshaking.delete(key);
+      };
+      socket.once('close', forget);
+      setTimeout(forget, handshakeTimeoutMs + 1000).unref();
       // tls.Server accepts injected connections this way (see node:tls, event 'connection').
       server.emit('connection', socket);
     },

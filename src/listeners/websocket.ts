@@ -43,7 +43,7 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
   const logger = deps.logger.child({ listener: name });
   const { metrics } = deps;
   const path = config.path ?? '/mqtt';
-  const trustedProxies = new CidrSet(config.trustedProxies === undefined ? [] : CidrSet.parse(config.trustedProxies).ranges);
+  const trustedProxies = CidrSet.parse(config.trustedProxies ?? []);
 
   let store: CertificateStore | undefined;
   let server: http.Server;
@@ -59,7 +59,8 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
       handshakeTimeout: deps.handshakeTimeoutMs,
     });
     observeHandshakeErrors(httpsServer, logger, metrics, (socket) => normalizeAddress(socket.remoteAddress ?? 'unknown'));
-    // Runs after the HTTP server's own listener, before any request byte is parsed.
+    // Refuses unverified clients as soon as the handshake is done; a request already read from them
+    // is dropped by the upgrade handler below (the socket is destroyed by then).
     httpsServer.on('secureConnection', (socket: tls.TLSSocket) => {
       checkClientCertificate(socket, tlsConfig.requestCert, normalizeAddress(socket.remoteAddress ?? 'unknown'), logger, metrics);
     });

@@ -6,10 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { encodeProxyV2 } from '../../src/listeners/proxy-protocol.js';
 import { TestCertificates, type CertificateAuthority, type CertificateFiles } from '../helpers/certs.js';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
 import { connectPacket } from '../helpers/raw-mqtt.js';
@@ -28,7 +31,7 @@ let strangerCert: CertificateFiles;
 let proxy: RunningProxy;
 
 /** Listener indexes in the config below. */
-const L = { tcp: 0, tls: 1, ws: 2, wss: 3, mtls: 4, proxied: 5, wsTrusted: 6, rotating: 7, manual: 8, wssMtls: 9 } as const;
+const L = { tcp: 0, tls: 1, ws: 2, wss: 3, mtls: 4, proxied: 5, wsTrusted: 6, rotating: 7, manual: 8, wssMtls: 9, proxiedTls: 10 } as const;
 
 function port(index: number): number {
   const listener = proxy.listeners[index];
@@ -60,6 +63,7 @@ listeners:
   - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${rotating.certFile}, key: ${rotating.keyFile}, watchIntervalMs: 100 } }
   - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${manual.certFile}, key: ${manual.keyFile}, watchIntervalMs: 0 } }
   - { protocol: wss, host: 127.0.0.1, port: 0, tls: ${mtlsFiles} }
+  - { protocol: tls, host: 127.0.0.1, port: 0, tls: ${mtlsFiles}, proxyProtocol: { trustedCidrs: [127.0.0.0/30] } }
 mappings:
   - name: all
     match: '^t/(.+)$'
@@ -67,6 +71,7 @@ mappings:
     key: '\${certCN}|\${clientId}'
 auth: { anonymous: true }
 http: { port: 0 }
+limits: { maxPacketSize: 2000 }
 `);
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
 });
@@ -131,6 +136,18 @@ describe('each listener type reaches Kafka', () => {
     assert.match(old.message, /version|protocol/i);
     await waitFor(() => proxy.logs.some((l) => l.msg === 'TLS handshake failed'), 5000, 'handshake failure log');
     assert.ok((await tlsHandshakeFailures()) > before, 'tls-handshake counted');
+  });
+
+  test('ws: a message larger than maxPacketSize plus 64 KiB closes the connection (1009)', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port(L.ws)}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    assert.equal(socket.protocol, 'mqtt');
+    socket.send(Buffer.alloc(2000 + 64 * 1024 + 1));
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+    assert.equal(code, 1009);
   });
 
   test('ws: wrong path answered 404, plain HTTP answered 426, a foreign subprotocol 400', async () => {
@@ -214,6 +231,72 @@ describe('PROXY protocol and X-Forwarded-For', () => {
     assert.equal(remoteAddressOf('direct-untrusted'), '127.0.0.2');
   });
 
+  test('tls + mTLS behind PROXY v1, the ClientHello in the same segment as the header', async () => {
+    const client = new mqtt.MqttClient(
+      () => {
+        const raw = net.connect({ host: '127.0.0.1', port: port(L.proxiedTls) });
+        // Corked: the header and the TLS ClientHello leave in one write.
+        raw.cork();
+        raw.write('PROXY TCP6 2001:db8::77 ::1 50000 8883\r\n');
+        const secure = tls.connect({ socket: raw, host: '127.0.0.1', ca: ca.cert, cert: deviceCert.cert, key: deviceCert.key });
+        process.nextTick(() => raw.uncork());
+        return secure;
+      },
+      { ...base, clientId: 'proxied-tls' },
+    );
+    await new Promise((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+      client.once('close', () => reject(new Error('closed before CONNACK')));
+    });
+    await client.publishAsync('t/proxied-tls', 'through', { qos: 1 });
+    await client.endAsync();
+    assert.equal(remoteAddressOf('proxied-tls'), '2001:db8::77');
+    const records = await readRecordsFor(['proxied-tls']);
+    assert.equal(records.get('proxied-tls')?.key?.toString(), 'device-42|proxied-tls');
+  });
+
+  test('tls behind PROXY v2: a ClientHello in the same write as the header is answered', async () => {
+    const clientHello = await captureClientHello();
+    const header = encodeProxyV2('proxy', { source: { address: '192.0.2.10', port: 1234 }, destination: { address: '127.0.0.1', port: 8883 } });
+    const socket = net.connect({ host: '127.0.0.1', port: port(L.proxiedTls) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(Buffer.concat([header, clientHello]));
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      socket.once('data', resolve);
+      socket.once('close', () => reject(new Error('closed without a ServerHello')));
+    });
+    socket.destroy();
+    assert.equal(answer[0], 0x16, 'a TLS handshake record (ServerHello)');
+  });
+
+  test('PROXY v2 LOCAL (a health check) keeps the peer address', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: port(L.proxied) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(Buffer.concat([encodeProxyV2('local'), connectPacket('proxied-local')]));
+    const connack = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
+    assert.equal(connack[0], 0x20, 'CONNACK');
+    socket.destroy();
+    await waitFor(() => remoteAddressOf('proxied-local') !== undefined, 5000, 'connect log');
+    assert.equal(remoteAddressOf('proxied-local'), '127.0.0.1');
+  });
+
+  test('a trusted peer that stalls inside the header, or sends a broken one, is closed', async () => {
+    const closedAfter = async (bytes: Buffer): Promise<number> => {
+      const started = Date.now();
+      const socket = net.connect({ host: '127.0.0.1', port: port(L.proxied) });
+      socket.on('data', () => assert.fail('nothing is written back'));
+      socket.write(bytes);
+      await new Promise((resolve) => socket.once('close', resolve));
+      return Date.now() - started;
+    };
+    const stalled = await closedAfter(Buffer.from('PROXY TCP4 198.51.100.1 '));
+    assert.ok(stalled >= 900 && stalled < 4000, `closed after headerTimeoutMs (1000), took ${stalled} ms`);
+    await closedAfter(Buffer.from('PROXY TCP4 1.2.3.999 127.0.0.1 1 2\r\n'));
+    const reasons = proxy.logs.filter((l) => l.msg === 'PROXY protocol: connection refused').map((l) => l.reason);
+    assert.ok(reasons.includes('timeout') && reasons.includes('invalid-header'), JSON.stringify(reasons));
+  });
+
   test('a trusted peer without a PROXY header is refused', async () => {
     const error = await connectError(`mqtt://127.0.0.1:${port(L.proxied)}`, 'trusted-no-header', {});
     assert.ok(error);
@@ -282,6 +365,22 @@ async function readRecordsFor(clientIds: readonly string[]): Promise<Map<string,
       return found;
     }
   }
+}
+
+/** The first bytes a TLS client sends (its ClientHello), captured from a real tls.connect. */
+async function captureClientHello(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const capture = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(chunk);
+        done();
+        setImmediate(() => secure.destroy());
+      },
+    });
+    const secure = tls.connect({ socket: capture, servername: 'localhost', ca: ca.cert });
+    secure.on('error', () => undefined);
+  });
 }
 
 async function servedSerial(tlsPort: number): Promise<string> {
