@@ -1,5 +1,6 @@
 import type { ProxyConfig } from './config/types.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
+import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
 import { createTcpListener, type Listener } from './listeners/tcp.js';
 import { compileRouter } from './mapping/router.js';
 import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
@@ -28,6 +29,11 @@ export interface Proxy {
   readonly metrics: ProxyMetrics;
   /** Produce requests sent to Kafka and the records they carried. */
   readonly kafkaSent: { readonly requests: number; readonly records: number };
+  /**
+   * Kafka's part of readiness: connected, and with `kafka.requireTopics` every static target topic
+   * exists. `kafka.missingTopics` lists the static target topics missing at the last check.
+   */
+  readonly kafka: { readonly ready: boolean; readonly connected: boolean; readonly missingTopics: readonly StaticTopic[] };
 }
 
 export interface ProxyOptions {
@@ -41,7 +47,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
   const router = compileRouter(config);
-  const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }));
+  const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }), {
+    staticTopics: staticTopics(config.mappings, config.unmapped),
+  });
   const pipeline = new PublishPipeline({
     router,
     sink,
@@ -72,6 +80,17 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     metrics,
     get kafkaSent() {
       return sink.sent;
+    },
+    kafka: {
+      get ready() {
+        return sink.ready;
+      },
+      get connected() {
+        return sink.connected;
+      },
+      get missingTopics() {
+        return sink.topics.missing;
+      },
     },
     async start() {
       if (state !== 'new') throw new Error(`proxy cannot start: it is ${state}`);
