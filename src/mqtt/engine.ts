@@ -158,6 +158,18 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
 
+    const malformed = malformedPublishProperties(packet);
+    if (malformed !== undefined) {
+      options.metrics.protocolErrors.inc({ kind: 'malformed-properties' });
+      logger.warn(
+        { clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener, will, problem: malformed },
+        'malformed PUBLISH properties, dropping the client',
+      );
+      if (will) callback(new Error(malformed));
+      else dropClient(client, state, session, ReasonCode.MalformedPacket, malformed);
+      return;
+    }
+
     if (qos === 2 && !will && messageId !== undefined) {
       const waiting = state.pendingQoS2.get(messageId);
       if (waiting !== undefined) {
@@ -287,6 +299,29 @@ function protocolVersionOf(client: Client): ProtocolVersion {
 function authError(message: string): Error & { returnCode: number } {
   // 5 = not authorized (3.1.1); aedes maps it to 0x87 for MQTT 5.
   return Object.assign(new Error(message), { returnCode: 5 });
+}
+
+/**
+ * What is wrong with the properties the packet parser handed over, if anything. The parser does
+ * not stop at the end of the property block: a user property whose length runs past it comes
+ * back with a null name or value (and eats into the payload) instead of failing the packet.
+ */
+function malformedPublishProperties(packet: PublishPacket): string | undefined {
+  const p = packet.properties as Record<string, unknown> | undefined;
+  if (p === undefined) return undefined;
+  const userProperties = p.userProperties;
+  if (userProperties !== undefined) {
+    if (typeof userProperties !== 'object' || userProperties === null) return 'user properties are not name/value pairs';
+    for (const [name, value] of Object.entries(userProperties)) {
+      const values: unknown[] = Array.isArray(value) ? value : [value];
+      if (values.length === 0 || values.some((v) => typeof v !== 'string')) return `user property ${JSON.stringify(name.slice(0, 64))} has no valid value`;
+    }
+  }
+  for (const key of ['contentType', 'responseTopic'] as const) {
+    if (p[key] !== undefined && typeof p[key] !== 'string') return `${key} is not a string`;
+  }
+  if (p.correlationData !== undefined && !Buffer.isBuffer(p.correlationData)) return 'correlation data is not binary data';
+  return undefined;
 }
 
 function publishPropertiesOf(packet: PublishPacket): PublishProperties | undefined {

@@ -2,6 +2,7 @@
 export const ReasonCode = {
   Success: 0x00,
   UnspecifiedError: 0x80,
+  MalformedPacket: 0x81,
   ImplementationSpecificError: 0x83,
   NotAuthorized: 0x87,
   ServerBusy: 0x89,
