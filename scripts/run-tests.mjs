@@ -21,7 +21,7 @@ if (kafkaVersion !== undefined) {
   env.TEST_KAFKA_PORT ??= '29094';
   env.TEST_KAFKA_DATA_DIR ??= path.join(env.TMPDIR ?? '/tmp', `mqtt-kafka-proxy-test-kafka-${kafkaVersion}`);
   env.OUTAGE_KAFKA_PORT ??= '29194';
-  env.SASL_KAFKA_PORT ??= '29294';
+  env.SASL_KAFKA_PORT ??= '29296';
 }
 
 if (!env.KAFKA_BROKERS) {
@@ -45,7 +45,7 @@ console.log(
 );
 
 const suites = args.filter((arg) => !arg.startsWith('--kafka-version='));
-const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/'];
+const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/', 'dist/test/fuzz/'];
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...targets], {
   cwd: root,
   env,
