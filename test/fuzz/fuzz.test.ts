@@ -16,7 +16,7 @@ import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
-import { buildScript } from './cases.js';
+import { buildScript, type Script } from './cases.js';
 
 const TARGET_CASES = Number(process.env.FUZZ_CASES ?? '100000');
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -81,8 +81,7 @@ interface Outcome {
 }
 
 /** Writes one script and waits for the connection to close (server side first, or after our FIN). */
-function runConnection(port: number, index: number): Promise<{ cases: number; labels: readonly string[]; outcome: Outcome }> {
-  const script = buildScript(SEED, index);
+function runConnection(port: number, index: number, script: Script = buildScript(SEED, index)): Promise<{ cases: number; labels: readonly string[]; outcome: Outcome }> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let bytesBack = 0;
@@ -199,18 +198,17 @@ test(`fuzz: ${TARGET_CASES} hostile and valid packets over many connections`, { 
   let closedByServer = 0;
   let timedOut = 0;
   let answered = 0;
-  const take = (): number | undefined => {
-    if (ONLY !== undefined) return next < ONLY.length ? ONLY[next++] : undefined;
-    if (cases >= TARGET_CASES) return undefined;
-    const index = next++;
-    cases += buildScript(SEED, index).cases; // counted in index order, so a seed always means the same run
-    return index;
+  const take = (): { index: number; script: Script } | undefined => {
+    const index = ONLY !== undefined ? ONLY[next++] : cases < TARGET_CASES ? next++ : undefined;
+    if (index === undefined) return undefined;
+    const script = buildScript(SEED, index);
+    cases += script.cases; // counted in index order, so a seed always means the same run
+    return { index, script };
   };
   const worker = async (): Promise<void> => {
-    for (let index = take(); index !== undefined; index = take()) {
-      const result = await runConnection(port, index);
+    for (let item = take(); item !== undefined; item = take()) {
+      const result = await runConnection(port, item.index, item.script);
       connections++;
-      if (ONLY !== undefined) cases += result.cases;
       for (const label of result.labels) byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
       if (result.outcome.closedByServer) closedByServer++;
       if (result.outcome.timedOut) timedOut++;
