@@ -113,7 +113,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       const failure = describeConnectFailure(error);
       // Bad credentials or certificates do not fix themselves, but a rotated secret on the Kafka
       // side can: keep trying, loudly.
-      if (failure.credentials) logger.error({ brokers: config.brokers, ...security, err: failure.reason }, 'cannot connect to Kafka, retrying');
+      if (failure.misconfigured) logger.error({ brokers: config.brokers, ...security, err: failure.reason }, 'cannot connect to Kafka, retrying');
       else logger.warn({ brokers: config.brokers, err: failure.reason }, 'Kafka not reachable, retrying');
       if (!stopped) retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
     }

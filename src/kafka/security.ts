@@ -28,15 +28,15 @@ export function saslOptions(sasl: KafkaSaslConfig | null): SASLOptions | undefin
   }
 }
 
-/** Why connecting failed, in words an operator can act on; `fatal` when retrying cannot help by itself. */
-export function describeConnectFailure(error: unknown): { readonly reason: string; readonly credentials: boolean } {
+/** Why connecting failed, in words an operator can act on; `misconfigured` when kafka.ssl or kafka.sasl must change (or Kafka's side of them). */
+export function describeConnectFailure(error: unknown): { readonly reason: string; readonly misconfigured: boolean } {
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : String(error);
   if (name === 'KafkaJSSASLAuthenticationError' || /SASL .*authentication failed|Authentication failed/i.test(message)) {
-    return { reason: `Kafka refused the proxy's SASL credentials (check kafka.sasl): ${message}`, credentials: true };
+    return { reason: `Kafka refused the proxy's SASL credentials (check kafka.sasl): ${message}`, misconfigured: true };
   }
   if (/certificate|self[- ]signed|unable to verify|wrong version number|SSL|TLS/i.test(message)) {
-    return { reason: `TLS with Kafka failed (check kafka.ssl): ${message}`, credentials: true };
+    return { reason: `TLS with Kafka failed (check kafka.ssl): ${message}`, misconfigured: true };
   }
-  return { reason: message, credentials: false };
+  return { reason: message, misconfigured: false };
 }
