@@ -477,7 +477,11 @@ function readKafkaSasl(value: unknown, baseDir: string, problems: Problems): Kaf
   checkKeys(value, KAFKA_SASL_KEYS, path, problems);
   let mechanism: SaslMechanism = 'plain';
   if (value['mechanism'] === undefined) problems.report(`${path}.mechanism`, `is required (one of ${SASL_MECHANISMS.join(', ')})`);
-  else mechanism = readOneOf(value['mechanism'], `${path}.mechanism`, SASL_MECHANISMS, problems, mechanism);
+  else {
+    // Kafka's own spelling is upper case (SCRAM-SHA-512): accept either.
+    const given = typeof value['mechanism'] === 'string' ? value['mechanism'].toLowerCase() : value['mechanism'];
+    mechanism = readOneOf(given, `${path}.mechanism`, SASL_MECHANISMS, problems, mechanism);
+  }
   const username = readRequiredString(value, 'username', path, problems, 'the SASL user name') ?? '';
   const password = readSaslPassword(value, path, baseDir, problems);
   return { mechanism, username, password: new Secret(password) };

@@ -131,8 +131,10 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       missing = missingTopics(targets, await admin.listTopics());
       topicsChecked = true;
     } catch (error) {
-      logger.warn({ err: (error as Error).message }, 'could not list Kafka topics to check the target topics; trying again');
-      if (!stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
+      // Only readiness depends on the answer; without requireTopics one warning is enough.
+      const next = config.requireTopics ? 'trying again' : 'not checking them';
+      logger.warn({ err: (error as Error).message }, `could not list Kafka topics to check the target topics; ${next}`);
+      if (config.requireTopics && !stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
       return;
     }
     // Each missing topic is reported once, not at every recheck.

@@ -68,6 +68,7 @@ describe('config: kafka.sasl', () => {
     const fromFile = parse(`  sasl: { mechanism: scram-sha-256, username: u, passwordFile: ${PASSWORD_FILE} }`).kafka.sasl;
     assert.equal(fromFile?.mechanism, 'scram-sha-256');
     assert.equal(fromFile?.password.reveal(), 's3cret-from-file');
+    assert.equal(parse('  sasl: { mechanism: SCRAM-SHA-512, username: u, password: p }').kafka.sasl?.mechanism, 'scram-sha-512');
     process.env.MKP_UNIT_SASL_PASSWORD = 'from-env';
     assert.equal(parse('  sasl: { mechanism: scram-sha-512, username: u, passwordEnv: MKP_UNIT_SASL_PASSWORD }').kafka.sasl?.password.reveal(), 'from-env');
   });
