@@ -302,9 +302,10 @@ function authError(message: string): Error & { returnCode: number } {
 }
 
 /**
- * What is wrong with the properties the packet parser handed over, if anything. The parser does
- * not stop at the end of the property block: a user property whose length runs past it comes
- * back with a null name or value (and eats into the payload) instead of failing the packet.
+ * What is wrong with the properties the packet parser handed over, if anything. The patched parser
+ * (patches/mqtt-packet+9.0.2.patch) already refuses unreadable and repeated properties; this is the
+ * second line of defence, so a null value or an array where one value belongs (what the unpatched
+ * parser produced) can never reach the record builder.
  */
 function malformedPublishProperties(packet: PublishPacket): string | undefined {
   const p = packet.properties as Record<string, unknown> | undefined;
