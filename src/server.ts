@@ -7,6 +7,7 @@ import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
+import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
 import { compileRouter } from './mapping/router.js';
 import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
@@ -104,6 +105,11 @@ export interface Proxy {
    * Replaced by a new one when a reload changes the `auth` section.
    */
   readonly accessControl: AccessControl;
+  /**
+   * Kafka's part of readiness: connected, and with `kafka.requireTopics` every static target topic
+   * exists. `kafka.missingTopics` lists the static target topics missing at the last check.
+   */
+  readonly kafka: { readonly ready: boolean; readonly connected: boolean; readonly missingTopics: readonly StaticTopic[] };
 }
 
 export interface ProxyOptions {
@@ -134,7 +140,10 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   const buildAccessControl = (auth: ProxyConfig['auth']): AccessControl =>
     createAccessControl({ auth, source: config.source, logger: authLogger, metrics });
   let accessControl = buildAccessControl(config.auth);
-  const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }), metrics.produceLatency);
+  const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }), {
+    staticTopics: staticTopics(config.mappings, config.unmapped),
+    produceLatency: metrics.produceLatency,
+  });
   const pipeline = new PublishPipeline({
     router: compileRouter(config),
     sink,
@@ -185,6 +194,10 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     if (state !== 'started') return { ready: false, reason: 'draining: the proxy is shutting down' };
     if (!listenersBound) return { ready: false, reason: 'listeners not bound' };
     if (!sink.reachable) return { ready: false, reason: sink.connected ? 'Kafka unreachable' : 'not connected to Kafka yet' };
+    if (!sink.ready) {
+      const missing = sink.topics.missing.map((m) => m.topic).join(', ');
+      return { ready: false, reason: missing === '' ? 'checking the target Kafka topics' : `target Kafka topics missing: ${missing}` };
+    }
     return { ready: true };
   };
   metrics.observe(() => ({ inflightMessages: sink.inFlight, inflightBytes: sink.inFlightBytes, ready: readiness().ready }));
@@ -351,6 +364,17 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       // One reload at a time, in the order asked for.
       reloading = reloading.then(() => applyReload(next));
       return reloading;
+    },
+    kafka: {
+      get ready() {
+        return sink.ready;
+      },
+      get connected() {
+        return sink.connected;
+      },
+      get missingTopics() {
+        return sink.topics.missing;
+      },
     },
     async start() {
       if (state !== 'new') throw new Error(`proxy cannot start: it is ${state}`);

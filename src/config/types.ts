@@ -81,6 +81,61 @@ export interface KafkaConfig {
   readonly requestTimeoutMs: number;
   /** Time to establish a broker connection, in ms. Default 3000. */
   readonly connectionTimeoutMs: number;
+  /** TLS to the brokers. Default: none (plaintext). `ssl: true` means TLS with the system's CAs. */
+  readonly ssl: KafkaSslConfig | null;
+  /** SASL authentication to the brokers. Default: none. */
+  readonly sasl: KafkaSaslConfig | null;
+  /**
+   * When true, a static target topic (a rule's topic without placeholders, or `unmapped.topic`)
+   * missing in Kafka keeps the proxy not ready until it exists. Default false: missing topics are
+   * only reported (a warning naming the rule and topic).
+   */
+  readonly requireTopics: boolean;
+}
+
+export interface KafkaSslConfig {
+  /** PEM file with the CA certificate(s) that sign the brokers' certificates. Default: Node's built-in CAs. */
+  readonly ca: string | null;
+  /** PEM client certificate file, for brokers that require client certificates. Default: none. */
+  readonly cert: string | null;
+  /** PEM private key file of `cert`. Default: none; required with `cert`. */
+  readonly key: string | null;
+  /** Verify the brokers' certificates. Default true. */
+  readonly rejectUnauthorized: boolean;
+  /** Name checked against the brokers' certificates (SNI). Default: the broker host. */
+  readonly servername: string | null;
+}
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaSaslConfig {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  /** Read from `password`, `passwordFile` or `passwordEnv` when the config is loaded; prints as `[redacted]`. */
+  readonly password: Secret;
+}
+
+/**
+ * A value that must never appear in logs or printed configuration: JSON, `String()` and
+ * `util.inspect` all show `[redacted]`; only `reveal()` gives the value.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
 }
 
 export interface MappingRuleConfig {

@@ -5,7 +5,9 @@ import type { AcksSetting, KafkaConfig } from '../config/types.js';
 import { classifyProduceError, ProduceError } from './errors.js';
 import { ProduceLane, type ProduceCallback } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
+import { describeConnectFailure, saslOptions, tlsOptions } from './security.js';
 import { TopicCatalog } from './topic-catalog.js';
+import { missingTopics, type StaticTopic } from './topic-check.js';
 
 /** Which of the configured delivery settings a record travels with (`kafka.acks.qos0|qos1|qos2`). */
 export type DeliveryClass = 'qos0' | 'qos1' | 'qos2';
@@ -21,6 +23,16 @@ export interface RecordSink {
    * few seconds while connected) succeeded: what readiness reports.
    */
   readonly reachable: boolean;
+  /**
+   * The startup topic check: `checked` once Kafka listed its topics after connecting; `missing` the
+   * static target topics (see {@link StaticTopic}) that did not exist at the last check.
+   */
+  readonly topics: { readonly checked: boolean; readonly missing: readonly StaticTopic[] };
+  /**
+   * Whether the proxy can take traffic as far as Kafka is concerned: reachable, and, with
+   * `kafka.requireTopics`, every static target topic exists. For a readiness probe.
+   */
+  readonly ready: boolean;
   /** Records accepted and not answered by Kafka yet. */
   readonly inFlight: number;
   /** Payload bytes of those records (computed on each read). */
@@ -35,21 +47,29 @@ export interface RecordSink {
 const CONNECT_RETRY_MS = 2000;
 /** How often a connected sink checks the cluster answers, so readiness notices an idle outage. */
 const HEALTH_CHECK_MS = 5000;
+/** How often missing static topics are looked for again while `kafka.requireTopics` holds readiness back. */
+const TOPIC_RECHECK_MS = 5000;
+
+export interface KafkaSinkOptions {
+  /** Target topics known from the config, checked once connected. */
+  readonly staticTopics?: readonly StaticTopic[];
+  /** Observes each produce request's duration, labelled `acks` = `0`, `1` or `all`. */
+  readonly produceLatency?: Histogram<'acks'>;
+}
 
 /**
  * The kafkajs producer side. Records with acks=all go through the idempotent producer (so producer
  * retries cannot write a record twice); others through a plain one. Each distinct delivery setting
  * is a {@link ProduceLane} that batches records from all connections.
  */
-export function createKafkaSink(
-  config: KafkaConfig,
-  logger: Logger,
-  /** Observes each produce request's duration, labelled `acks` = `0`, `1` or `all`. */
-  produceLatency?: Histogram<'acks'>,
-): RecordSink {
+export function createKafkaSink(config: KafkaConfig, logger: Logger, options: KafkaSinkOptions = {}): RecordSink {
+  const targets = options.staticTopics ?? [];
+  const { produceLatency } = options;
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: [...config.brokers],
+    ssl: tlsOptions(config.ssl),
+    sasl: saslOptions(config.sasl),
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     logLevel: KafkaLogLevel.WARN,
@@ -127,7 +147,11 @@ export function createKafkaSink(
       checking = false;
     });
   };
+  let topicTimer: NodeJS.Timeout | undefined;
+  let topicsChecked = false;
+  let missing: readonly StaticTopic[] = [];
 
+  const security = { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null };
   const connect = async (): Promise<void> => {
     try {
       await Promise.all([idempotent.connect(), plain.connect(), admin.connect()]);
@@ -135,10 +159,46 @@ export function createKafkaSink(
       lastExchangeFailed = false;
       healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
       healthTimer.unref();
-      logger.info({ brokers: config.brokers }, 'connected to Kafka');
+      logger.info({ brokers: config.brokers, ...security }, 'connected to Kafka');
+      void checkTopics();
     } catch (error) {
-      logger.warn({ brokers: config.brokers, err: (error as Error).message }, 'Kafka not reachable, retrying');
+      const failure = describeConnectFailure(error);
+      // Bad credentials or certificates do not fix themselves, but a rotated secret on the Kafka
+      // side can: keep trying, loudly.
+      if (failure.misconfigured) logger.error({ brokers: config.brokers, ...security, err: failure.reason }, 'cannot connect to Kafka, retrying');
+      else logger.warn({ brokers: config.brokers, err: failure.reason }, 'Kafka not reachable, retrying');
       if (!stopped) retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
+    }
+  };
+
+  // Static target topics are checked once connected, so a typo in a rule shows up at startup rather
+  // than at the first message. With requireTopics the check repeats until they all exist.
+  const checkTopics = async (): Promise<void> => {
+    if (targets.length === 0 || stopped) {
+      topicsChecked = true;
+      return;
+    }
+    const wasMissing = missing;
+    try {
+      missing = missingTopics(targets, await admin.listTopics());
+      topicsChecked = true;
+    } catch (error) {
+      // Only readiness depends on the answer; without requireTopics one warning is enough.
+      const next = config.requireTopics ? 'trying again' : 'not checking them';
+      logger.warn({ err: (error as Error).message }, `could not list Kafka topics to check the target topics; ${next}`);
+      if (config.requireTopics && !stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
+      return;
+    }
+    // Each missing topic is reported once, not at every recheck.
+    const newlyMissing = missing.filter((m) => !wasMissing.some((w) => w.rule === m.rule && w.topic === m.topic));
+    for (const { rule, topic } of newlyMissing) {
+      const consequence = config.requireTopics ? 'the proxy stays not ready until it exists' : 'publishes routed to it are refused';
+      logger.warn({ rule, topic, requireTopics: config.requireTopics }, `target Kafka topic ${topic} of rule ${rule} does not exist: ${consequence}`);
+    }
+    if (missing.length > 0 && config.requireTopics) {
+      if (!stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
+    } else if (missing.length === 0) {
+      logger.info({ topics: targets.map((t) => t.topic) }, wasMissing.length > 0 ? 'every target Kafka topic exists now' : 'every target Kafka topic exists');
     }
   };
 
@@ -156,6 +216,12 @@ export function createKafkaSink(
     },
     get reachable() {
       return connected && !lastExchangeFailed;
+    },
+    get topics() {
+      return { checked: topicsChecked, missing };
+    },
+    get ready() {
+      return connected && !lastExchangeFailed && (!config.requireTopics || (topicsChecked && missing.length === 0));
     },
     get inFlight() {
       let total = 0;
@@ -202,6 +268,7 @@ export function createKafkaSink(
       stopped = true;
       clearTimeout(retryTimer);
       clearInterval(healthTimer);
+      clearTimeout(topicTimer);
       await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), admin.disconnect()]);
       connected = false;
     },

@@ -298,6 +298,18 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return;
     }
 
+    const malformed = malformedPublishProperties(packet);
+    if (malformed !== undefined) {
+      options.metrics.protocolErrors.inc({ kind: 'malformed-properties' });
+      logger.warn(
+        { clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener, will, problem: malformed },
+        'malformed PUBLISH properties, dropping the client',
+      );
+      if (will) callback(new Error(malformed));
+      else dropClient(client, state, session, ReasonCode.MalformedPacket, malformed);
+      return;
+    }
+
     if (qos === 2 && !will && messageId !== undefined) {
       const waiting = state.pendingQoS2.get(messageId);
       if (waiting !== undefined) {
@@ -569,6 +581,30 @@ function throttledLog(logger: Logger): (key: string, fields: Record<string, unkn
     last.set(key, { at: now, suppressed: 0 });
     logger.warn(suppressed > 0 ? { ...fields, notLogged: suppressed } : fields, message);
   };
+}
+
+/**
+ * What is wrong with the properties the packet parser handed over, if anything. The patched parser
+ * (patches/mqtt-packet+9.0.2.patch) already refuses unreadable and repeated properties; this is the
+ * second line of defence, so a null value or an array where one value belongs (what the unpatched
+ * parser produced) can never reach the record builder.
+ */
+function malformedPublishProperties(packet: PublishPacket): string | undefined {
+  const p = packet.properties as Record<string, unknown> | undefined;
+  if (p === undefined) return undefined;
+  const userProperties = p.userProperties;
+  if (userProperties !== undefined) {
+    if (typeof userProperties !== 'object' || userProperties === null) return 'user properties are not name/value pairs';
+    for (const [name, value] of Object.entries(userProperties)) {
+      const values: unknown[] = Array.isArray(value) ? value : [value];
+      if (values.length === 0 || values.some((v) => typeof v !== 'string')) return `user property ${JSON.stringify(name.slice(0, 64))} has no valid value`;
+    }
+  }
+  for (const key of ['contentType', 'responseTopic'] as const) {
+    if (p[key] !== undefined && typeof p[key] !== 'string') return `${key} is not a string`;
+  }
+  if (p.correlationData !== undefined && !Buffer.isBuffer(p.correlationData)) return 'correlation data is not binary data';
+  return undefined;
 }
 
 function publishPropertiesOf(packet: PublishPacket): PublishProperties | undefined {

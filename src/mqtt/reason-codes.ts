@@ -2,6 +2,7 @@
 export const ReasonCode = {
   Success: 0x00,
   UnspecifiedError: 0x80,
+  MalformedPacket: 0x81,
   ImplementationSpecificError: 0x83,
   ClientIdentifierNotValid: 0x85,
   BadUserNameOrPassword: 0x86,

@@ -14,8 +14,10 @@ export interface RunningProxy {
   readonly listeners: readonly BoundListener[];
   /** The admin HTTP server (/metrics, /healthz, /readyz) on an ephemeral port. */
   readonly adminUrl: string;
-  /** Every log line so far, parsed. */
+  /** Every log line so far, parsed (the first `maxLogs` when that option is given). */
   readonly logs: Array<Record<string, unknown>>;
+  /** Log lines written, by message, including those not kept in `logs`. */
+  readonly logCounts: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -23,16 +25,30 @@ export interface RunningProxy {
  * Starts a proxy in this process on an ephemeral port against the test cluster. `yaml` is the
  * config file body; listeners and brokers are filled in unless it sets them.
  */
-export async function startProxy(yaml: string, { brokers = testBrokers() }: { brokers?: readonly string[] } = {}): Promise<RunningProxy> {
+export async function startProxy(
+  yaml: string,
+  {
+    brokers = testBrokers(),
+    logLevel = 'debug',
+    maxLogs = Number.POSITIVE_INFINITY,
+  }: { brokers?: readonly string[]; logLevel?: pino.Level; maxLogs?: number } = {},
+): Promise<RunningProxy> {
   const config = parseConfig(yaml, 'test.yaml', { kafkaBrokers: brokers, port: 0 });
   const logs: Array<Record<string, unknown>> = [];
+  const logCounts = new Map<string, number>();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() === '') continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        const msg = String(entry.msg);
+        logCounts.set(msg, (logCounts.get(msg) ?? 0) + 1);
+        if (logs.length < maxLogs) logs.push(entry);
+      }
       done();
     },
   });
-  const logger = pino({ level: 'debug' }, sink);
+  const logger = pino({ level: logLevel }, sink);
   // Ephemeral admin port whatever http.port says, so proxies in one test process never clash.
   const proxy = createProxy(config, { logger, adminPort: 0 });
   const listeners = await proxy.start();
@@ -46,6 +62,7 @@ export async function startProxy(yaml: string, { brokers = testBrokers() }: { br
     listeners,
     adminUrl: `http://127.0.0.1:${proxy.adminAddress!.port}`,
     logs,
+    logCounts,
     // No readiness delay: no load balancer watches a test proxy.
     stop: () => proxy.stop({ delayMs: 0, drainTimeoutMs: 5000 }),
   };

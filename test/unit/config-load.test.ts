@@ -86,6 +86,9 @@ describe('config: valid files', () => {
         batchMaxBytes: 1048576,
         requestTimeoutMs: 30000,
         connectionTimeoutMs: 3000,
+        ssl: null,
+        sasl: null,
+        requireTopics: false,
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
@@ -128,6 +131,9 @@ describe('config: valid files', () => {
       batchMaxBytes: 1048576,
       requestTimeoutMs: 30000,
       connectionTimeoutMs: 3000,
+      ssl: null,
+      sasl: null,
+      requireTopics: false,
     });
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
