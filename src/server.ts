@@ -47,7 +47,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     sink,
     logger,
     metrics,
-    maxInflightMessages: config.limits.maxInflightMessages,
+    limits: config.limits,
+    // The engine is made below; these run only once clients publish.
+    reads: { pause: (session) => engine.pauseReading(session), resume: (session) => engine.resumeReading(session) },
   });
   const engine: MqttEngine = createMqttEngine({
     limits: config.limits,
@@ -56,9 +58,14 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     hooks: {
       authenticate: () => config.auth.anonymous,
       onPublish: (session, message, reply) => pipeline.onPublish(session, message, reply),
-      onConnect: (session) =>
-        logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected'),
-      onDisconnect: (session, reason) => logger.debug({ clientId: session.clientId, reason }, 'client disconnected'),
+      onConnect: (session) => {
+        pipeline.attach(session);
+        logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected');
+      },
+      onDisconnect: (session, reason) => {
+        pipeline.detach(session);
+        logger.debug({ clientId: session.clientId, reason }, 'client disconnected');
+      },
     },
   });
   const listeners: Listener[] = config.listeners.map((listener) =>

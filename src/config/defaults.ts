@@ -3,6 +3,7 @@
  * `--help` can print them instead of repeating them.
  */
 import { deepFreeze } from './freeze.js';
+import { availableMemoryBytes, inflightDefaults } from './memory.js';
 import type { AuthConfig, HttpConfig, KafkaConfig, ListenerConfig, LimitsConfig, LogConfig, UnmappedConfig } from './types.js';
 
 export interface ConfigDefaults {
@@ -22,6 +23,9 @@ export interface ConfigDefaults {
   readonly log: LogConfig;
 }
 
+/** In-flight bounds follow the memory this process may use (read once, at start). */
+const inflight = inflightDefaults(availableMemoryBytes());
+
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
   kafka: {
@@ -38,6 +42,14 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   unmapped: { action: 'reject' },
   auth: { anonymous: false },
   http: { port: 9090 },
-  limits: { maxPacketSize: 1_048_576, maxInflightMessages: 100_000, connectTimeoutSeconds: 10 },
+  limits: {
+    maxPacketSize: 1_048_576,
+    maxInflightMessages: inflight.maxInflightMessages,
+    maxInflightBytes: inflight.maxInflightBytes,
+    maxInflightPerConnection: 1000,
+    inflightLowWater: 0.8,
+    qos0Overload: 'block',
+    connectTimeoutSeconds: 10,
+  },
   log: { level: 'info' },
 });

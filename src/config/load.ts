@@ -49,7 +49,16 @@ const MAPPING_KEYS = ['name', 'match', 'topic', 'key'] as const;
 const UNMAPPED_KEYS = ['topic'] as const;
 const AUTH_KEYS = ['anonymous'] as const;
 const HTTP_KEYS = ['port'] as const;
-const LIMITS_KEYS = ['maxPacketSize', 'maxInflightMessages', 'connectTimeoutSeconds'] as const;
+const LIMITS_KEYS = [
+  'maxPacketSize',
+  'maxInflightMessages',
+  'maxInflightBytes',
+  'maxInflightPerConnection',
+  'inflightLowWater',
+  'qos0Overload',
+  'connectTimeoutSeconds',
+] as const;
+const QOS0_OVERLOAD = ['block', 'drop'] as const;
 const LOG_KEYS = ['level'] as const;
 
 export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss'];
@@ -528,6 +537,24 @@ function readLimits(value: unknown, problems: Problems): LimitsConfig {
       problems,
       defaults.maxInflightMessages,
     ),
+    maxInflightBytes: readInteger(
+      section['maxInflightBytes'],
+      'limits.maxInflightBytes',
+      1024,
+      Number.MAX_SAFE_INTEGER,
+      problems,
+      defaults.maxInflightBytes,
+    ),
+    maxInflightPerConnection: readInteger(
+      section['maxInflightPerConnection'],
+      'limits.maxInflightPerConnection',
+      1,
+      2 ** 31 - 1,
+      problems,
+      defaults.maxInflightPerConnection,
+    ),
+    inflightLowWater: readFraction(section['inflightLowWater'], 'limits.inflightLowWater', problems, defaults.inflightLowWater),
+    qos0Overload: readOneOf(section['qos0Overload'], 'limits.qos0Overload', QOS0_OVERLOAD, problems, defaults.qos0Overload),
     connectTimeoutSeconds: readInteger(
       section['connectTimeoutSeconds'],
       'limits.connectTimeoutSeconds',
@@ -537,6 +564,14 @@ function readLimits(value: unknown, problems: Problems): LimitsConfig {
       defaults.connectTimeoutSeconds,
     ),
   };
+}
+
+/** A number from 0 (inclusive) to 1 (exclusive). */
+function readFraction(value: unknown, path: string, problems: Problems, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && value >= 0 && value < 1) return value;
+  problems.report(path, `expected a number from 0 up to (not including) 1, got ${describeValue(value)}`);
+  return fallback;
 }
 
 function readLogLevel(value: unknown, path: string, problems: Problems): LogLevel {

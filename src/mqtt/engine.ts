@@ -3,6 +3,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
+import { gateReads, type ReadGate } from './read-gate.js';
 import { ReasonCode } from './reason-codes.js';
 import type {
   InboundPublish,
@@ -35,6 +36,13 @@ export interface MqttEngine {
   readonly connectedClients: number;
   /** Prepares aedes' persistence; call before the first connection. */
   start(): Promise<void>;
+  /**
+   * Stops reading from the client's connection (what it already sent is still handled); TCP pushes
+   * back once the buffers are full. For backpressure.
+   */
+  pauseReading(session: MqttSession): void;
+  /** Reads from the client's connection again. */
+  resumeReading(session: MqttSession): void;
   /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
   disconnectAll(reasonCode: number): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +56,7 @@ const MAX_CLIENT_ID_LENGTH = 256;
 
 interface ClientState {
   readonly info: ConnectionInfo;
+  readonly gate: ReadGate;
   session: MqttSession | undefined;
   /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
@@ -67,6 +76,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const clients = new WeakMap<Client, ClientState>();
   const rejections = new WeakSet<Error>();
   const streams = new WeakMap<Duplex, ConnectionInfo>();
+  const gates = new WeakMap<Duplex, ReadGate>();
+  const sessions = new WeakMap<MqttSession, ClientState>();
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
@@ -80,11 +91,12 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         packet.properties.sessionExpiryInterval = 0;
       }
       const info = streams.get(client.conn as Duplex);
-      if (info === undefined) {
+      const gate = gates.get(client.conn as Duplex);
+      if (info === undefined || gate === undefined) {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, session: undefined, pendingQoS2: new Map(), dropped: false });
+      clients.set(client, { info, gate, session: undefined, pendingQoS2: new Map(), dropped: false });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -101,6 +113,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         listener: state.info.listener,
       };
       state.session = session;
+      sessions.set(session, state);
       if (hooks.authenticate(session, password ?? undefined)) {
         done(null, true);
       } else {
@@ -244,7 +257,14 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     start: () => aedes.listen(),
     handle(stream, info) {
       streams.set(stream, info);
+      gates.set(stream, gateReads(stream));
       aedes.handle(stream);
+    },
+    pauseReading(session) {
+      sessions.get(session)?.gate.pause();
+    },
+    resumeReading(session) {
+      sessions.get(session)?.gate.resume();
     },
     get connectedClients() {
       return aedes.connectedClients;

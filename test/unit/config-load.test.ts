@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DEFAULTS, loadConfig, parseConfig, type ConfigOverrides, type ProxyConfig } from '../../src/config/index.js';
+import { availableMemoryBytes, inflightDefaults } from '../../src/config/memory.js';
 import { compileRouter } from '../../src/mapping/router.js';
 
 // Tests run from dist/test/unit; the fixtures stay in the source tree.
@@ -75,7 +76,7 @@ describe('config: valid files', () => {
       unmapped: { action: 'reject' },
       auth: { anonymous: true },
       http: { port: 9090 },
-      limits: { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 },
+      limits: DEFAULTS.limits,
       log: { level: 'info' },
     });
     const route = compileRouter(config).route({ topic: 'devices/d1/telemetry', clientId: 'c', username: undefined });
@@ -98,7 +99,14 @@ describe('config: valid files', () => {
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
     assert.deepEqual(config.http, { port: 9090 });
-    assert.deepEqual(config.limits, { maxPacketSize: 1048576, maxInflightMessages: 100000, connectTimeoutSeconds: 10 });
+    assert.deepEqual(config.limits, {
+      maxPacketSize: 1048576,
+      ...inflightDefaults(availableMemoryBytes()),
+      maxInflightPerConnection: 1000,
+      inflightLowWater: 0.8,
+      qos0Overload: 'block',
+      connectTimeoutSeconds: 10,
+    });
     assert.deepEqual(config.log, { level: 'info' });
   });
 
@@ -220,7 +228,14 @@ auth: { anonymous: true }
   it('reads every tunable', () => {
     const config = parse(`${VALID_BASE}
 kafka: { clientId: edge, lingerMs: 0, batchMaxRecords: 10, batchMaxBytes: 2048, requestTimeoutMs: 100, connectionTimeoutMs: 200 }
-limits: { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 }
+limits:
+  maxPacketSize: 4096
+  maxInflightMessages: 7
+  maxInflightBytes: 65536
+  maxInflightPerConnection: 3
+  inflightLowWater: 0.5
+  qos0Overload: drop
+  connectTimeoutSeconds: 3
 log: { level: debug }
 `);
     assert.equal(config.kafka.clientId, 'edge');
@@ -229,7 +244,15 @@ log: { level: debug }
     assert.equal(config.kafka.batchMaxBytes, 2048);
     assert.equal(config.kafka.requestTimeoutMs, 100);
     assert.equal(config.kafka.connectionTimeoutMs, 200);
-    assert.deepEqual(config.limits, { maxPacketSize: 4096, maxInflightMessages: 7, connectTimeoutSeconds: 3 });
+    assert.deepEqual(config.limits, {
+      maxPacketSize: 4096,
+      maxInflightMessages: 7,
+      maxInflightBytes: 65536,
+      maxInflightPerConnection: 3,
+      inflightLowWater: 0.5,
+      qos0Overload: 'drop',
+      connectTimeoutSeconds: 3,
+    });
     assert.equal(config.log.level, 'debug');
   });
 });
@@ -348,6 +371,11 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${VALID_BASE}kafka: { requestTimeoutMs: 1e12 }\n`, 'kafka.requestTimeoutMs', /^expected an integer from 1 to 2147483647/);
     assertOneProblem(`${VALID_BASE}limits: { maxPacketSize: 0 }\n`, 'limits.maxPacketSize', /^expected an integer from 1 to 268435460/);
     assertOneProblem(`${VALID_BASE}limits: { maxInflightMessages: 0 }\n`, 'limits.maxInflightMessages', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightBytes: 100 }\n`, 'limits.maxInflightBytes', /^expected an integer from 1024 /);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightPerConnection: 0 }\n`, 'limits.maxInflightPerConnection', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: 1 }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
+    assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: '0.5' }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
+    assertOneProblem(`${VALID_BASE}limits: { qos0Overload: discard }\n`, 'limits.qos0Overload', /^expected one of block, drop/);
     assertOneProblem(`${VALID_BASE}limits: { connectTimeoutSeconds: 0 }\n`, 'limits.connectTimeoutSeconds', /^expected an integer from 1 /);
     assertOneProblem(`${VALID_BASE}log: { level: verbose }\n`, 'log.level', 'expected one of fatal, error, warn, info, debug, trace, silent, got the string "verbose"');
     assertOneProblem('mappings: {}\nauth: { anonymous: true }\n', 'mappings', /^expected a list of rules/);
