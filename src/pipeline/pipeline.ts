@@ -147,13 +147,13 @@ export class PublishPipeline {
     }
     const bytes = accountedBytes(record, message.topic);
     this.budget.take(session, bytes);
-    this.updateInflightMetrics();
+    this.afterBudgetChange();
     // Fire and forget; reading stops at the bound (see the budget) rather than here.
     if (fireAndForget) reply.accept();
 
     sink.produce(record, DELIVERY[message.qos]!, (error) => {
       this.budget.release(session, bytes);
-      this.updateInflightMetrics();
+      this.afterBudgetChange();
       const fields = { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
       if (error === null) {
         state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
@@ -172,9 +172,29 @@ export class PublishPipeline {
     });
   }
 
-  private updateInflightMetrics(): void {
-    this.options.metrics.inflightMessages.set(this.budget.messages);
-    this.options.metrics.inflightBytes.set(this.budget.bytes);
+  private wasOverloaded = false;
+
+  /** Metrics, and one log line each time the global bound is reached and left. */
+  private afterBudgetChange(): void {
+    const { metrics, logger, limits } = this.options;
+    metrics.inflightMessages.set(this.budget.messages);
+    metrics.inflightBytes.set(this.budget.bytes);
+    const overloaded = this.budget.isOverloaded;
+    if (overloaded === this.wasOverloaded) return;
+    this.wasOverloaded = overloaded;
+    const fields = {
+      inflightMessages: this.budget.messages,
+      inflightBytes: this.budget.bytes,
+      pausedClients: this.budget.pausedConnections,
+      maxInflightMessages: limits.maxInflightMessages,
+      maxInflightBytes: limits.maxInflightBytes,
+    };
+    if (overloaded) {
+      const what = limits.qos0Overload === 'drop' ? 'QoS 0 dropped, QoS 1 and 2 senders paused' : 'reading from clients paused';
+      logger.warn(fields, `in-flight bound reached: ${what}`);
+    } else {
+      logger.info(fields, 'in-flight below the low-water mark: reading from clients resumed');
+    }
   }
 
   /** Counted always; logged at most once per interval, with the count since the last line. */

@@ -1,0 +1,73 @@
+// Reads a fault test's topic back and compares it with what the devices saw acknowledged.
+import { parseDevicePayload, type Device } from './device.js';
+import { readRecords, withAdmin } from './kafka.js';
+
+export interface DeliveryReport {
+  /** Messages the devices created. */
+  readonly sent: number;
+  /** PUBLISH packets written, retransmissions included. */
+  readonly publishes: number;
+  /** Distinct messages acknowledged to the devices. */
+  readonly acked: number;
+  /** Records in the topic. */
+  readonly records: number;
+  /** Distinct (client id, seq) in the topic. */
+  readonly found: number;
+  /** Acknowledged and not in Kafka: must be 0. */
+  readonly missing: number;
+  /** Records beyond the first of each (client id, seq). */
+  readonly duplicates: number;
+  /** Some of the missing ones, for the failure message. */
+  readonly missingExamples: readonly string[];
+}
+
+/** Every record of the topic: reads until each partition's end offset as it is now. */
+export async function readWholeTopic(topic: string, brokers: readonly string[]) {
+  const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic), brokers);
+  const total = offsets.reduce((n, p) => n + (Number(p.high) - Number(p.low)), 0);
+  const records = total === 0 ? [] : await readRecords(topic, total, { brokers, timeoutMs: 120_000, settleMs: 300 });
+  return { total, records };
+}
+
+export async function deliveryReport(topic: string, devices: readonly Device[], brokers: readonly string[]): Promise<DeliveryReport> {
+  const { total, records } = await readWholeTopic(topic, brokers);
+  if (records.length < total) throw new Error(`read ${records.length} of ${total} records of ${topic}`);
+  const seen = new Map<string, number>();
+  for (const record of records) {
+    const id = parseDevicePayload(record.value);
+    if (id === undefined) continue;
+    const key = `${id.clientId}:${id.seq}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  let acked = 0;
+  let missing = 0;
+  const missingExamples: string[] = [];
+  for (const device of devices) {
+    for (const seq of device.acked.keys()) {
+      acked++;
+      const key = `${device.options.clientId}:${seq}`;
+      if (!seen.has(key)) {
+        missing++;
+        if (missingExamples.length < 10) missingExamples.push(key);
+      }
+    }
+  }
+  let duplicates = 0;
+  for (const count of seen.values()) duplicates += count - 1;
+  return {
+    sent: devices.reduce((n, d) => n + d.sent, 0),
+    publishes: devices.reduce((n, d) => n + d.publishes, 0),
+    acked,
+    records: records.length,
+    found: seen.size,
+    missing,
+    duplicates,
+    missingExamples,
+  };
+}
+
+/** One line for the test output (and the README's figures). */
+export function formatReport(scenario: string, report: DeliveryReport, extra = ''): string {
+  const { sent, publishes, acked, records, found, missing, duplicates } = report;
+  return `[faults] ${scenario}: sent=${sent} publishes=${publishes} acked=${acked} records=${records} found=${found} missing=${missing} duplicates=${duplicates}${extra === '' ? '' : ` ${extra}`}`;
+}
