@@ -168,6 +168,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     callback: AedesCallback,
   ): void {
     const will = packet === (client as unknown as { will: unknown }).will || client.closed;
+    // Sent away: what it had already sent is not taken (it will send it again elsewhere).
+    if (state.dropped && !will) return;
     const qos = packet.qos as QoS;
     const messageId = packet.messageId;
 
@@ -246,10 +248,15 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   function dropClient(client: Client, state: ClientState, session: MqttSession, reasonCode: number, reason: string): void {
     if (client.closed || state.dropped) return;
     state.dropped = true;
+    // Nothing more is read from it: a publish taken now could reach Kafka unacknowledged.
+    state.gate.pause();
     if (session.protocolVersion === 5) {
       client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
     } else {
-      client.conn.destroy();
+      // Not in this tick: acknowledgements written just before (of the publishes ahead of this
+      // one) are still corked by the packet writer; destroying now would discard them and the
+      // device would send again what Kafka already has.
+      setImmediate(() => client.conn.destroy());
     }
   }
 
@@ -270,9 +277,14 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return aedes.connectedClients;
     },
     async disconnectAll(reasonCode) {
+      // Acknowledgements written in this tick are still corked by the packet writer; let them out
+      // before the sockets are closed, or devices send again what Kafka already has.
+      await new Promise((resolve) => setImmediate(resolve));
       const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
       const closing: Array<Promise<void>> = [];
       for (const client of Object.values(all)) {
+        // Already sent away (its DISCONNECT is out and its socket closing): one DISCONNECT is enough.
+        if (clients.get(client)?.dropped === true) continue;
         closing.push(
           new Promise<void>((resolve) => {
             if (client.version === 5) {

@@ -112,8 +112,12 @@ test('SIGTERM mid-load: the drain loses nothing and causes no duplicates', { tim
       ...startDevices(10, 'term-v5', { target: () => ({ host: '127.0.0.1', port }), qos: 1, rate: 100, window: 50, protocolVersion: 5 }),
     ];
     await sleep(LOAD_SECONDS * 1000);
+    const termAt = Date.now();
     first.kill('SIGTERM');
     const exit = await first.exited;
+    if (process.env.FAULTS_DEBUG) {
+      for (const l of first.logs.filter((x) => (x.time as number) >= termAt - 50)) console.log(JSON.stringify(l));
+    }
     await startProxy(topic, port);
     await sleep(LOAD_SECONDS * 1000);
     for (const d of devices) d.stopSending();
@@ -124,7 +128,11 @@ test('SIGTERM mid-load: the drain loses nothing and causes no duplicates', { tim
     assert.equal(exit.code, 0, 'the drain finished and the process exited cleanly');
     assert.ok(settled, 'every device got its messages acknowledged');
     assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
-    assert.equal(report.duplicates, 0, 'the drain acknowledged every record it produced before closing connections');
+    assert.equal(
+      report.duplicates,
+      0,
+      `the drain acknowledged every record it produced before closing connections (duplicated: ${report.duplicateExamples.join(', ')})`,
+    );
   } finally {
     await tearDown();
   }

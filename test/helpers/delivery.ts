@@ -19,6 +19,8 @@ export interface DeliveryReport {
   readonly duplicates: number;
   /** Some of the missing ones, for the failure message. */
   readonly missingExamples: readonly string[];
+  /** Some of the duplicated ones (client id:seq x count). */
+  readonly duplicateExamples: readonly string[];
 }
 
 /** Every record of the topic: reads until each partition's end offset as it is now. */
@@ -53,7 +55,11 @@ export async function deliveryReport(topic: string, devices: readonly Device[], 
     }
   }
   let duplicates = 0;
-  for (const count of seen.values()) duplicates += count - 1;
+  const duplicateExamples: string[] = [];
+  for (const [key, count] of seen) {
+    duplicates += count - 1;
+    if (count > 1 && duplicateExamples.length < 10) duplicateExamples.push(`${key} x${count}`);
+  }
   return {
     sent: devices.reduce((n, d) => n + d.sent, 0),
     publishes: devices.reduce((n, d) => n + d.publishes, 0),
@@ -63,6 +69,7 @@ export async function deliveryReport(topic: string, devices: readonly Device[], 
     missing,
     duplicates,
     missingExamples,
+    duplicateExamples,
   };
 }
 

@@ -174,7 +174,7 @@ export class HaProxy {
       file,
       [
         'global',
-        '  maxconn 10000',
+        '  maxconn 2000',
         'defaults',
         '  mode tcp',
         '  timeout connect 1s',
@@ -199,6 +199,7 @@ export class HaProxy {
   async ready(): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`haproxy exited with code ${this.child.exitCode}`);
       const open = await new Promise<boolean>((resolve) => {
         const socket = net.connect({ host: '127.0.0.1', port: this.port }, () => {
           socket.destroy();
