@@ -21,7 +21,8 @@ const kafkaEnv = {
 spawnSync(kafkaDev, ['stop', '--clean'], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'] });
 execFileSync(kafkaDev, ['start'], { env: kafkaEnv, stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => {
-  spawnSync(kafkaDev, ['stop', '--clean'], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+  // FAULTS_KEEP_KAFKA=1 leaves the broker and its data for a look after a failure.
+  if (process.env.FAULTS_KEEP_KAFKA !== '1') spawnSync(kafkaDev, ['stop', '--clean'], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'] });
 });
 console.log(`fault tests use their own Kafka at 127.0.0.1:${port} (data in ${kafkaEnv.KAFKA_DATA_DIR})`);
 

@@ -54,6 +54,13 @@ export async function deliveryReport(topic: string, devices: readonly Device[], 
       }
     }
   }
+  if (missingExamples.length > 0 && process.env.FAULTS_DEBUG) {
+    const clientId = missingExamples[0]!.split(':')[0]!;
+    const seqs = records
+      .map((r) => ({ id: parseDevicePayload(r.value), partition: r.partition, offset: r.offset }))
+      .filter((x) => x.id?.clientId === clientId);
+    console.log(`${clientId} in Kafka: ${seqs.map((x) => `${x.id!.seq}@${x.partition}/${x.offset}`).join(' ')}`);
+  }
   let duplicates = 0;
   const duplicateExamples: string[] = [];
   for (const [key, count] of seen) {

@@ -1,7 +1,7 @@
 // Real processes for the fault tests: a Kafka node the test may stop, freeze and restart, proxies
 // run through bin/mqtt-kafka-proxy (killable, RSS measurable), and HAProxy in front of them.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,7 +96,9 @@ export class ProxyProcess {
     });
     let partial = '';
     this.child.stdout!.setEncoding('utf8');
+    const tee = process.env.FAULTS_PROXY_LOG;
     this.child.stdout!.on('data', (chunk: string) => {
+      if (tee) appendFileSync(`${tee}.${options.port}`, chunk);
       partial += chunk;
       const lines = partial.split('\n');
       partial = lines.pop()!;
