@@ -1,6 +1,7 @@
 // Reads a fault test's topic back and compares it with what the devices saw acknowledged.
 import { parseDevicePayload, type Device } from './device.js';
-import { readRecords, withAdmin } from './kafka.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { uniqueName, withAdmin, type ReadRecord } from './kafka.js';
 
 export interface DeliveryReport {
   /** Messages the devices created. */
@@ -23,12 +24,47 @@ export interface DeliveryReport {
   readonly duplicateExamples: readonly string[];
 }
 
-/** Every record of the topic: reads until each partition's end offset as it is now. */
-export async function readWholeTopic(topic: string, brokers: readonly string[]) {
+/**
+ * Every record of the topic up to each partition's end offset as it is now, each once: a consumer
+ * may be handed a record again (a rebalance), so records are kept by partition and offset.
+ */
+export async function readWholeTopic(topic: string, brokers: readonly string[]): Promise<{ total: number; records: ReadRecord[] }> {
   const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic), brokers);
   const total = offsets.reduce((n, p) => n + (Number(p.high) - Number(p.low)), 0);
-  const records = total === 0 ? [] : await readRecords(topic, total, { brokers, timeoutMs: 120_000, settleMs: 300 });
-  return { total, records };
+  if (total === 0) return { total, records: [] };
+  const end = new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+  const byPosition = new Map<string, ReadRecord>();
+  const kafka = new Kafka({ clientId: 'mkp-faults-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: uniqueName('mkp-faults-reader'), maxWaitTimeInMs: 100, maxBytes: 50 * 1024 * 1024 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done: () => void = () => undefined;
+    const complete = new Promise<void>((resolve) => (done = resolve));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (Number(message.offset) >= (end.get(batch.partition) ?? 0)) continue;
+          byPosition.set(`${batch.partition}/${message.offset}`, {
+            topic,
+            partition: batch.partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+            headers: message.headers ?? {},
+            timestamp: message.timestamp,
+          });
+        }
+        if (byPosition.size >= total) done();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([complete, new Promise<void>((resolve) => (timer = setTimeout(resolve, 180_000)))]);
+    clearTimeout(timer);
+  } finally {
+    await consumer.disconnect();
+  }
+  return { total, records: [...byPosition.values()] };
 }
 
 export async function deliveryReport(topic: string, devices: readonly Device[], brokers: readonly string[]): Promise<DeliveryReport> {
