@@ -57,6 +57,9 @@ const MAX_CLIENT_ID_LENGTH = 256;
 interface ClientState {
   readonly info: ConnectionInfo;
   readonly gate: ReadGate;
+  /** Set while reading is paused: keeps the keep-alive timer from firing (see pauseReading). */
+  keepaliveHold: NodeJS.Timeout | undefined;
+  readonly client: Client;
   session: MqttSession | undefined;
   /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
@@ -96,7 +99,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, gate, session: undefined, pendingQoS2: new Map(), dropped: false });
+      clients.set(client, { info, gate, client, keepaliveHold: undefined, session: undefined, pendingQoS2: new Map(), dropped: false });
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -268,10 +271,29 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       aedes.handle(stream);
     },
     pauseReading(session) {
-      sessions.get(session)?.gate.pause();
+      const state = sessions.get(session);
+      if (state === undefined) return;
+      state.gate.pause();
+      // The client's PINGREQs wait unread in the socket like everything else; without this the
+      // keep-alive timeout would cut every connection paused for longer than 1.5 x its keep-alive.
+      const keepalive = keepaliveOf(state.client);
+      if (keepalive !== undefined && state.keepaliveHold === undefined) {
+        state.keepaliveHold = setInterval(() => {
+          if (state.client.closed) clearInterval(state.keepaliveHold);
+          else keepalive.refresh();
+        }, Math.max(500, Math.floor(keepalive.interval / 3)));
+        state.keepaliveHold.unref();
+      }
     },
     resumeReading(session) {
-      sessions.get(session)?.gate.resume();
+      const state = sessions.get(session);
+      if (state === undefined) return;
+      state.gate.resume();
+      if (state.keepaliveHold !== undefined) {
+        clearInterval(state.keepaliveHold);
+        state.keepaliveHold = undefined;
+        keepaliveOf(state.client)?.refresh();
+      }
     },
     get connectedClients() {
       return aedes.connectedClients;
@@ -309,6 +331,14 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
  */
 function awaitingPubrel(client: Client): ReadonlySet<number> {
   return (client as unknown as { _inboundInflight: ReadonlySet<number> })._inboundInflight;
+}
+
+/** aedes' keep-alive timer of a client (refreshed on each packet), when the client asked for one. */
+function keepaliveOf(client: Client): { refresh(): void; interval: number } | undefined {
+  const c = client as unknown as { _keepaliveTimer: NodeJS.Timeout | null; _keepaliveInterval: number };
+  const timer = c._keepaliveTimer;
+  if (timer === null || c._keepaliveInterval <= 0) return undefined;
+  return { refresh: () => timer.refresh(), interval: c._keepaliveInterval };
 }
 
 function protocolVersionOf(client: Client): ProtocolVersion {
