@@ -62,10 +62,8 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
         pipeline.attach(session);
         logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected');
       },
-      onDisconnect: (session, reason) => {
-        pipeline.detach(session);
-        logger.debug({ clientId: session.clientId, reason }, 'client disconnected');
-      },
+      onDisconnect: (session, reason) => logger.debug({ clientId: session.clientId, reason }, 'client disconnected'),
+      onClosed: (session) => pipeline.detach(session),
     },
   });
   const listeners: Listener[] = config.listeners.map((listener) =>

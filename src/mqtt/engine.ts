@@ -81,6 +81,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const streams = new WeakMap<Duplex, ConnectionInfo>();
   const gates = new WeakMap<Duplex, ReadGate>();
   const sessions = new WeakMap<MqttSession, ClientState>();
+  const streamStates = new WeakMap<Duplex, ClientState>();
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
@@ -99,7 +100,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      clients.set(client, { info, gate, client, keepaliveHold: undefined, session: undefined, pendingQoS2: new Map(), dropped: false });
+      const state: ClientState = { info, gate, client, keepaliveHold: undefined, session: undefined, pendingQoS2: new Map(), dropped: false };
+      clients.set(client, state);
+      streamStates.set(client.conn as Duplex, state);
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -268,6 +271,13 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     handle(stream, info) {
       streams.set(stream, info);
       gates.set(stream, gateReads(stream));
+      // Exactly once per connection, however it ended (aedes' own events skip some endings).
+      stream.once('close', () => {
+        const state = streamStates.get(stream);
+        if (state === undefined) return;
+        clearInterval(state.keepaliveHold);
+        if (state.session !== undefined) hooks.onClosed?.(state.session);
+      });
       aedes.handle(stream);
     },
     pauseReading(session) {

@@ -51,7 +51,8 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
 `,
     )
       .replace('requestTimeoutMs: 5000', 'requestTimeoutMs: 10000')
-      .replace('mappings:\n', `mappings:\n  - name: qos0\n    match: '^faults/bp-q0-[^/]+/data$'\n    topic: ${qos0Topic}\n`),
+      // A function: `$'` in a replacement string would mean "the rest of the text".
+      .replace('mappings:\n', () => `mappings:\n  - name: qos0\n    match: '^faults/bp-q0-[^/]+/data$'\n    topic: ${qos0Topic}\n`),
   });
   const idleRss = proxy.rss();
   const target = () => ({ host: '127.0.0.1', port });
