@@ -114,8 +114,10 @@ export class InflightBudget<C> {
   take(connection: C, bytes: number): void {
     let state = this.connections.get(connection);
     if (state === undefined) {
-      this.attach(connection);
-      state = this.connections.get(connection)!;
+      // Not attached (yet, or any more: a Last Will is published after its connection closed).
+      // Counted, never paused, forgotten once released.
+      state = { messages: 0, overOwn: false, heldGlobally: false, attached: false };
+      this.connections.set(connection, state);
     }
     state.messages++;
     this.totalMessages++;
