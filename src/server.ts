@@ -149,7 +149,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     sink,
     logger,
     metrics,
-    maxInflightMessages: config.limits.maxInflightMessages,
+    limits: config.limits,
+    // The engine is made below; these run only once clients publish.
+    reads: { pause: (session) => engine.pauseReading(session), resume: (session) => engine.resumeReading(session) },
     // Through the variable: a reload may replace the access control.
     authorize: (session, message) => accessControl.authorizePublish(session, message.topic),
   });
@@ -165,10 +167,13 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
           : { accepted: false, code: result.code, reason: result.reason };
       },
       onPublish: (session, message, reply) => pipeline.onPublish(session, message, reply),
-      onConnect: (session) =>
-        logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected'),
+      onConnect: (session) => {
+        pipeline.attach(session);
+        logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener }, 'client connected');
+      },
       onDisconnect: (session, reason) =>
         logger.debug({ clientId: session.clientId, remoteAddress: session.remoteAddress, listener: session.listener, reason }, 'client disconnected'),
+      onClosed: (session) => pipeline.detach(session),
     },
   });
   const listenerLogger = logger.child({ component: 'listener' });
@@ -200,7 +205,10 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     }
     return { ready: true };
   };
-  metrics.observe(() => ({ inflightMessages: sink.inFlight, inflightBytes: sink.inFlightBytes, ready: readiness().ready }));
+  metrics.observe(() => {
+    const { messages, bytes } = pipeline.inflight;
+    return { inflightMessages: messages, inflightBytes: bytes, ready: readiness().ready };
+  });
 
   const admin: AdminServer | undefined = adminEnabled
     ? createAdminServer({

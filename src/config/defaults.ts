@@ -3,6 +3,7 @@
  * `--help` can print them instead of repeating them.
  */
 import { deepFreeze } from './freeze.js';
+import { availableMemoryBytes, inflightDefaults } from './memory.js';
 import type {
   AuthConfig,
   DrainConfig,
@@ -45,6 +46,9 @@ export interface ConfigDefaults {
   readonly log: LogConfig;
 }
 
+/** In-flight bounds follow the memory this process may use (read once, at start). */
+const inflight = inflightDefaults(availableMemoryBytes());
+
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
   listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084 },
@@ -78,7 +82,11 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   reload: { watch: false },
   limits: {
     maxPacketSize: 1_048_576,
-    maxInflightMessages: 100_000,
+    maxInflightMessages: inflight.maxInflightMessages,
+    maxInflightBytes: inflight.maxInflightBytes,
+    maxInflightPerConnection: 1000,
+    inflightLowWater: 0.8,
+    qos0Overload: 'block',
     connectTimeoutSeconds: 10,
     maxConnections: 100_000,
     maxConnectionsPerAddress: 0,

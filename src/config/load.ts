@@ -82,6 +82,10 @@ const RELOAD_KEYS = ['watch'] as const;
 const LIMITS_KEYS = [
   'maxPacketSize',
   'maxInflightMessages',
+  'maxInflightBytes',
+  'maxInflightPerConnection',
+  'inflightLowWater',
+  'qos0Overload',
   'connectTimeoutSeconds',
   'maxConnections',
   'maxConnectionsPerAddress',
@@ -91,6 +95,7 @@ const LIMITS_KEYS = [
   'publishRatePerSecond',
   'publishRateBurst',
 ] as const;
+const QOS0_OVERLOAD = ['block', 'drop'] as const;
 const LOG_KEYS = ['level'] as const;
 
 export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss'];
@@ -903,14 +908,21 @@ function readReload(value: unknown, problems: Problems): ReloadConfig {
   return { watch: readBoolean(section['watch'], 'reload.watch', problems, DEFAULTS.reload.watch) };
 }
 
+/** The limits whose value is a number. */
+type NumericLimit = { [K in keyof LimitsConfig]: LimitsConfig[K] extends number ? K : never }[keyof LimitsConfig];
+
 function readLimits(value: unknown, problems: Problems): LimitsConfig {
   const section = readSection(value, 'limits', LIMITS_KEYS, problems);
   const defaults = DEFAULTS.limits;
-  const int = (key: keyof LimitsConfig, min: number, max: number): number =>
+  const int = (key: NumericLimit, min: number, max: number): number =>
     readInteger(section[key], `limits.${key}`, min, max, problems, defaults[key]);
   const limits: LimitsConfig = {
     maxPacketSize: int('maxPacketSize', 1, MAX_MQTT_PACKET_SIZE),
     maxInflightMessages: int('maxInflightMessages', 1, 2 ** 31 - 1),
+    maxInflightBytes: int('maxInflightBytes', 1024, Number.MAX_SAFE_INTEGER),
+    maxInflightPerConnection: int('maxInflightPerConnection', 1, 2 ** 31 - 1),
+    inflightLowWater: readFraction(section['inflightLowWater'], 'limits.inflightLowWater', problems, defaults.inflightLowWater),
+    qos0Overload: readOneOf(section['qos0Overload'], 'limits.qos0Overload', QOS0_OVERLOAD, problems, defaults.qos0Overload),
     connectTimeoutSeconds: int('connectTimeoutSeconds', 1, Math.floor(MAX_TIMER_MS / 1000)),
     maxConnections: int('maxConnections', 0, 2 ** 31 - 1),
     maxConnectionsPerAddress: int('maxConnectionsPerAddress', 0, 2 ** 31 - 1),
@@ -928,6 +940,14 @@ function readLimits(value: unknown, problems: Problems): LimitsConfig {
     problems.report('limits.publishRateBurst', 'has no effect without limits.publishRatePerSecond');
   }
   return limits;
+}
+
+/** A number from 0 (inclusive) to 1 (exclusive). */
+function readFraction(value: unknown, path: string, problems: Problems, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && value >= 0 && value < 1) return value;
+  problems.report(path, `expected a number from 0 up to (not including) 1, got ${describeValue(value)}`);
+  return fallback;
 }
 
 function readLogLevel(value: unknown, path: string, problems: Problems): LogLevel {

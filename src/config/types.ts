@@ -226,14 +226,35 @@ export interface ReloadConfig {
   readonly watch: boolean;
 }
 
+/** What happens to QoS 0 publishes while the proxy is at its in-flight bound. */
+export type Qos0Overload = 'block' | 'drop';
+
 export interface LimitsConfig {
   /** Largest MQTT packet accepted, in bytes. Default 1048576 (1 MiB). */
   readonly maxPacketSize: number;
   /**
-   * Most messages, over all connections, accepted but not yet acknowledged by Kafka. Above it the
-   * proxy stops taking new publishes (sockets are no longer read) until Kafka catches up. Default 100000.
+   * Most records, over all connections, read and not yet answered by Kafka. At the bound the proxy
+   * stops reading from sockets (TCP pushes back to the devices) until the count is back at the
+   * low-water mark. Default: maxInflightBytes / 2048, at least 1000, at most 100000.
    */
   readonly maxInflightMessages: number;
+  /**
+   * Most accounted bytes in flight over all connections (payload, MQTT topic, key, headers and
+   * 1024 bytes per record for the objects around it); same effect as `maxInflightMessages`.
+   * Default: a quarter of the container's memory limit (cgroup), else of the machine's memory,
+   * at least 16 MiB, at most 1 GiB.
+   */
+  readonly maxInflightBytes: number;
+  /** Most records in flight from one connection; above it only that connection is paused. Default 1000. */
+  readonly maxInflightPerConnection: number;
+  /** A paused connection is read again once in flight is at or below this fraction of its bound. Default 0.8. */
+  readonly inflightLowWater: number;
+  /**
+   * QoS 0 publishes while the global bound is reached: `block` (default) pauses every connection
+   * like QoS 1 and 2; `drop` discards them (metric records{outcome="dropped"}), pausing only the
+   * connections whose QoS 1 / 2 messages go over the bound.
+   */
+  readonly qos0Overload: Qos0Overload;
   /** Seconds a socket may stay open without sending CONNECT. Default 10. */
   readonly connectTimeoutSeconds: number;
   /** Open connections over all listeners; 0 = no limit. Default 100000. */

@@ -80,7 +80,37 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   const retry = { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 };
   // The Java client's partitioner (murmur2), so a key lands on the partition any other producer picks.
   const createPartitioner = Partitioners.DefaultPartitioner;
-  const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry, createPartitioner });
+  const newIdempotent = (): Producer =>
+    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry, createPartitioner });
+  let idempotent = newIdempotent();
+  // After a failed request the client rolls its sequence numbers back, although Kafka may have
+  // written that request (a timeout, a broker going down mid-request). The next request would then
+  // reuse those numbers, and Kafka would take it for a retry of the written one: answered as a
+  // success and discarded. A failed request therefore retires the producer; the next request goes
+  // out under a new producer id, whose numbers Kafka has never seen.
+  let idempotentStale = false;
+  const sendIdempotent = async (records: readonly KafkaRecord[], timeout: number): Promise<void> => {
+    if (idempotentStale) {
+      const retired = idempotent;
+      idempotent = newIdempotent();
+      idempotentStale = false;
+      void retired.disconnect().catch(() => undefined);
+      try {
+        await idempotent.connect();
+      } catch (error) {
+        idempotentStale = true;
+        throw error;
+      }
+      logger.info('idempotent producer replaced after a failed request');
+    }
+    try {
+      await sendBatch(idempotent, records, -1, timeout);
+    } catch (error) {
+      // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
+      if (classifyProduceError(error).retriable) idempotentStale = true;
+      throw error;
+    }
+  };
   const plain = kafka.producer({ idempotent: false, allowAutoTopicCreation: false, retry, createPartitioner });
   const admin: Admin = kafka.admin({ retry: { retries: 0 } });
   const catalog = new TopicCatalog(() => admin.listTopics());
@@ -91,10 +121,13 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
     const key = String(kafkaAcks);
     let lane = lanesBySetting.get(key);
     if (lane === undefined) {
-      const producer = kafkaAcks === -1 ? idempotent : plain;
       const latency = produceLatency?.labels({ acks: String(acks) });
+      const write =
+        kafkaAcks === -1
+          ? (records: readonly KafkaRecord[]) => sendIdempotent(records, config.requestTimeoutMs)
+          : (records: readonly KafkaRecord[]) => sendBatch(plain, records, kafkaAcks, config.requestTimeoutMs);
       const send = (records: readonly KafkaRecord[]): Promise<void> =>
-        sendBatch(producer, records, kafkaAcks, config.requestTimeoutMs).then(
+        write(records).then(
           () => {
             lastExchangeFailed = false;
           },
@@ -270,6 +303,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       clearInterval(healthTimer);
       clearTimeout(topicTimer);
       await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), admin.disconnect()]);
+      idempotentStale = false;
       connected = false;
     },
   };

@@ -3,6 +3,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
+import { gateReads, type ReadGate } from './read-gate.js';
 import { ReasonCode } from './reason-codes.js';
 import type {
   ConnectDecision,
@@ -39,6 +40,13 @@ export interface MqttEngine {
   readonly openConnections: number;
   /** Prepares aedes' persistence; call before the first connection. */
   start(): Promise<void>;
+  /**
+   * Stops reading from the client's connection (what it already sent is still handled); TCP pushes
+   * back once the buffers are full. For backpressure.
+   */
+  pauseReading(session: MqttSession): void;
+  /** Reads from the client's connection again. */
+  resumeReading(session: MqttSession): void;
   /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
   disconnectAll(reasonCode: number): Promise<void>;
   close(): Promise<void>;
@@ -66,6 +74,10 @@ interface ClientState {
   /** From CONNECT, before aedes assigns an id to an empty one. */
   readonly requestedClientIdLength: number;
   readonly requestedKeepAlive: number;
+  readonly gate: ReadGate;
+  /** Set while reading is paused: keeps the keep-alive timer from firing (see pauseReading). */
+  keepaliveHold: NodeJS.Timeout | undefined;
+  readonly client: Client;
   session: MqttSession | undefined;
   /** Publish rate token bucket. */
   tokens: number;
@@ -104,6 +116,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     options.metrics.limitsHit.inc({ limit });
     limitLog(limit, { limit, ...fields }, message);
   }
+  const gates = new WeakMap<Duplex, ReadGate>();
+  const sessions = new WeakMap<MqttSession, ClientState>();
+  const streamStates = new WeakMap<Duplex, ClientState>();
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
@@ -118,17 +133,21 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         packet.properties.sessionExpiryInterval = 0;
       }
       const connection = streams.get(client.conn as Duplex);
-      if (connection === undefined) {
+      const gate = gates.get(client.conn as Duplex);
+      if (connection === undefined || gate === undefined) {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
       const { info } = connection;
       const log = logger.child({ clientId: packet.clientId, remoteAddress: info.remoteAddress, listener: info.listener });
-      clients.set(client, {
+      const state: ClientState = {
         info,
         connection,
         requestedClientIdLength: packet.clientId.length,
         requestedKeepAlive: packet.keepalive ?? 0,
+        gate,
+        keepaliveHold: undefined,
+        client,
         session: undefined,
         tokens: rateBurst,
         tokensAt: Date.now(),
@@ -137,7 +156,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         closeReason: undefined,
         countedVersion: undefined,
         log,
-      });
+      };
+      clients.set(client, state);
+      streamStates.set(client.conn as Duplex, state);
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -190,6 +211,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
           listener: state.info.listener,
           ...(state.info.certificateIdentity !== undefined && { certificateIdentity: state.info.certificateIdentity }),
         };
+        sessions.set(state.session, state);
         // A client gone while its credentials were checked needs no timer (aedes drops the answer).
         if (decision.expiresAt !== undefined && !client.closed) armExpiry(client, state, decision.expiresAt);
         done(null, true);
@@ -464,18 +486,56 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       };
       stream.once('close', release);
       streams.set(stream, connection);
+      gates.set(stream, gateReads(stream));
+      // Exactly once per connection, however it ended (aedes' own events skip some endings).
+      stream.once('close', () => {
+        const state = streamStates.get(stream);
+        if (state === undefined) return;
+        clearInterval(state.keepaliveHold);
+        if (state.session !== undefined) hooks.onClosed?.(state.session);
+      });
       aedes.handle(stream);
     },
     get openConnections() {
       return openConnections;
     },
+    pauseReading(session) {
+      const state = sessions.get(session);
+      if (state === undefined) return;
+      state.gate.pause();
+      // The client's PINGREQs wait unread in the socket like everything else; without this the
+      // keep-alive timeout would cut every connection paused for longer than 1.5 x its keep-alive.
+      const keepalive = keepaliveOf(state.client);
+      if (keepalive !== undefined && state.keepaliveHold === undefined) {
+        state.keepaliveHold = setInterval(() => {
+          if (state.client.closed) clearInterval(state.keepaliveHold);
+          else keepalive.refresh();
+        }, Math.max(500, Math.floor(keepalive.interval / 3)));
+        state.keepaliveHold.unref();
+      }
+    },
+    resumeReading(session) {
+      const state = sessions.get(session);
+      if (state === undefined) return;
+      state.gate.resume();
+      if (state.keepaliveHold !== undefined) {
+        clearInterval(state.keepaliveHold);
+        state.keepaliveHold = undefined;
+        keepaliveOf(state.client)?.refresh();
+      }
+    },
     get connectedClients() {
       return aedes.connectedClients;
     },
     async disconnectAll(reasonCode) {
+      // Acknowledgements written in this tick are still corked by the packet writer; let them out
+      // before the sockets are closed, or devices send again what Kafka already has.
+      await new Promise((resolve) => setImmediate(resolve));
       const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
       const closing: Array<Promise<void>> = [];
       for (const client of Object.values(all)) {
+        // Already sent away (its DISCONNECT is out and its socket closing): one DISCONNECT is enough.
+        if (clients.get(client)?.dropped === true) continue;
         const state = clients.get(client);
         if (state !== undefined) state.closeReason ??= 'shutdown';
         closing.push(
@@ -552,6 +612,14 @@ function disconnectReason(client: Client, state: ClientState): string {
  */
 function awaitingPubrel(client: Client): ReadonlySet<number> {
   return (client as unknown as { _inboundInflight: ReadonlySet<number> })._inboundInflight;
+}
+
+/** aedes' keep-alive timer of a client (refreshed on each packet), when the client asked for one. */
+function keepaliveOf(client: Client): { refresh(): void; interval: number } | undefined {
+  const c = client as unknown as { _keepaliveTimer: NodeJS.Timeout | null; _keepaliveInterval: number };
+  const timer = c._keepaliveTimer;
+  if (timer === null || c._keepaliveInterval <= 0) return undefined;
+  return { refresh: () => timer.refresh(), interval: c._keepaliveInterval };
 }
 
 function protocolVersionOf(client: Client): ProtocolVersion {

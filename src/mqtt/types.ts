@@ -95,4 +95,6 @@ export interface MqttHooks {
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void;
   onConnect?(session: MqttSession): void;
   onDisconnect?(session: MqttSession, reason: string): void;
+  /** The connection of an authenticated session closed, whatever the reason; called exactly once. */
+  onClosed?(session: MqttSession): void;
 }

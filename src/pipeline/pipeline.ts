@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
+import type { LimitsConfig } from '../config/types.js';
 import type { ProduceError } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
+import type { KafkaRecord } from '../kafka/record.js';
 import { AckSequencer } from './ack-sequencer.js';
+import { InflightBudget, type ReadSwitch } from './inflight-budget.js';
 import { buildRecord } from './record.js';
 
 export interface PipelineOptions {
@@ -15,10 +18,34 @@ export interface PipelineOptions {
   readonly sink: RecordSink;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
-  /** Above this many records in flight to Kafka, QoS 0 publishes are not taken (the socket is not read). */
-  readonly maxInflightMessages: number;
   /** Topic authorization, checked before mapping; absent = every publish is allowed. */
   readonly authorize?: PublishAuthorizer;
+  /** In-flight bounds and what QoS 0 does at them. */
+  readonly limits: Pick<
+    LimitsConfig,
+    'maxInflightMessages' | 'maxInflightBytes' | 'maxInflightPerConnection' | 'inflightLowWater' | 'qos0Overload'
+  >;
+  /** Stops and restarts reading from a client's connection. */
+  readonly reads: ReadSwitch<MqttSession>;
+}
+
+/** Accounted bytes per record on top of its payload, topic, key and headers: the objects around it. */
+export const RECORD_OVERHEAD_BYTES = 1024;
+
+/** At most one log line about dropped QoS 0 publishes per this many ms. */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+/** Bytes a record counts against `limits.maxInflightBytes`. */
+export function accountedBytes(record: KafkaRecord, mqttTopic: string): number {
+  let bytes = RECORD_OVERHEAD_BYTES + record.value.length + mqttTopic.length;
+  if (record.key !== null) bytes += record.key.length;
+  for (const name in record.headers) {
+    const value = record.headers[name]!;
+    bytes += name.length;
+    if (Array.isArray(value)) for (const v of value) bytes += v.length;
+    else bytes += (value as Buffer | string).length;
+  }
+  return bytes;
 }
 
 /**
@@ -41,20 +68,43 @@ function rejectionCode(error: ProduceError): ReasonCodeValue {
 
 /**
  * PUBLISH -> route -> record -> Kafka -> acknowledgement, in arrival order per connection.
- * QoS 1 and 2 are accepted only when Kafka has the record; QoS 0 is accepted at once unless too
- * much is in flight, which is what stops the engine reading more from the socket.
+ * QoS 1 and 2 are accepted only when Kafka has the record; QoS 0 at once. Every record counts
+ * against the in-flight bounds until Kafka answered it; at a bound, connections stop being read.
  */
 export class PublishPipeline {
   private readonly sessions = new WeakMap<MqttSession, SessionState>();
-  private readonly heldQoS0: Array<() => void> = [];
+  private readonly budget: InflightBudget<MqttSession>;
   private draining = false;
   private router: Router;
   /** Metric children by label values, so the hot path does not hash label objects. */
   private readonly received = new Map<string, Counter.Internal>();
   private readonly outcomes = new Map<string, Counter.Internal>();
 
+  private droppedSinceLog = 0;
+  private lastDropLog = 0;
+
   constructor(private readonly options: PipelineOptions) {
     this.router = options.router;
+    const { limits, metrics } = options;
+    this.budget = new InflightBudget<MqttSession>(
+      {
+        maxMessages: limits.maxInflightMessages,
+        maxBytes: limits.maxInflightBytes,
+        maxPerConnection: limits.maxInflightPerConnection,
+        lowWaterFraction: limits.inflightLowWater,
+        globalPause: limits.qos0Overload === 'drop' ? 'offender' : 'all',
+      },
+      {
+        pause: (session) => {
+          options.reads.pause(session);
+          metrics.pausedClients.set(this.budget.pausedConnections);
+        },
+        resume: (session) => {
+          options.reads.resume(session);
+          metrics.pausedClients.set(this.budget.pausedConnections);
+        },
+      },
+    );
   }
 
   /**
@@ -68,7 +118,23 @@ export class PublishPipeline {
   /** From now on new publishes are refused (the client is told the server is shutting down). */
   beginDrain(): void {
     this.draining = true;
-    this.releaseHeld();
+  }
+
+  /** A client connected: it is paused at once while the proxy is at its bound. */
+  attach(session: MqttSession): void {
+    this.budget.attach(session);
+    this.options.metrics.pausedClients.set(this.budget.pausedConnections);
+  }
+
+  /** A client went away; its records still in flight keep counting until Kafka answers them. */
+  detach(session: MqttSession): void {
+    this.budget.detach(session);
+    this.options.metrics.pausedClients.set(this.budget.pausedConnections);
+  }
+
+  /** Records and accounted bytes in flight, and connections not being read. */
+  get inflight(): { readonly messages: number; readonly bytes: number; readonly pausedClients: number } {
+    return { messages: this.budget.messages, bytes: this.budget.bytes, pausedClients: this.budget.pausedConnections };
   }
 
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
@@ -110,9 +176,21 @@ export class PublishPipeline {
     }
 
     const record = buildRecord(message, session, route);
-    if (!acked && !message.will) this.acceptQoS0(reply);
+    const fireAndForget = !acked && !message.will;
+    if (fireAndForget && this.options.limits.qos0Overload === 'drop' && this.budget.isOverloaded) {
+      this.dropQoS0(state.log, route.rule);
+      reply.accept();
+      return;
+    }
+    const bytes = accountedBytes(record, message.topic);
+    this.budget.take(session, bytes);
+    this.afterBudgetChange();
+    // Fire and forget; reading stops at the bound (see the budget) rather than here.
+    if (fireAndForget) reply.accept();
 
     sink.produce(record, DELIVERY[message.qos]!, (error) => {
+      this.budget.release(session, bytes);
+      this.afterBudgetChange();
       const fields = { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
       this.countOutcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
       if (error === null) {
@@ -129,7 +207,6 @@ export class PublishPipeline {
         );
         if (acked || message.will) answer(() => reply.reject(rejectionCode(error), `Kafka refused the record: ${error.reason}`));
       }
-      if (this.heldQoS0.length > 0) this.releaseHeld();
     });
   }
 
@@ -143,7 +220,7 @@ export class PublishPipeline {
     child.inc();
   }
 
-  private countOutcome(outcome: 'acked' | 'rejected' | 'failed', reason: string): void {
+  private countOutcome(outcome: 'acked' | 'rejected' | 'failed' | 'dropped', reason: string): void {
     const key = `${outcome}\u0000${reason}`;
     let child = this.outcomes.get(key);
     if (child === undefined) {
@@ -153,17 +230,42 @@ export class PublishPipeline {
     child.inc();
   }
 
-  /** Fire and forget, but only while Kafka keeps up; held publishes keep their sockets unread. */
-  private acceptQoS0(reply: PublishReply): void {
-    if (this.options.sink.inFlight < this.options.maxInflightMessages) reply.accept();
-    else this.heldQoS0.push(() => reply.accept());
+  private wasOverloaded = false;
+
+  /** Metrics, and one log line each time the global bound is reached and left. */
+  private afterBudgetChange(): void {
+    const { logger, limits } = this.options;
+    // The in-flight gauges are read from `inflight` when /metrics is scraped, not set per record.
+    const overloaded = this.budget.isOverloaded;
+    if (overloaded === this.wasOverloaded) return;
+    this.wasOverloaded = overloaded;
+    const fields = {
+      inflightMessages: this.budget.messages,
+      inflightBytes: this.budget.bytes,
+      pausedClients: this.budget.pausedConnections,
+      maxInflightMessages: limits.maxInflightMessages,
+      maxInflightBytes: limits.maxInflightBytes,
+    };
+    if (overloaded) {
+      const what = limits.qos0Overload === 'drop' ? 'QoS 0 dropped, QoS 1 and 2 senders paused' : 'reading from clients paused';
+      logger.warn(fields, `in-flight bound reached: ${what}`);
+    } else {
+      logger.info(fields, 'in-flight below the low-water mark: reading from clients resumed');
+    }
   }
 
-  private releaseHeld(): void {
-    // Hysteresis: resume below 90% so sockets do not flap around the bound.
-    const lowWater = this.options.maxInflightMessages * 0.9;
-    while (this.heldQoS0.length > 0 && (this.draining || this.options.sink.inFlight < lowWater)) {
-      this.heldQoS0.shift()!();
+  /** Counted always; logged at most once per interval, with the count since the last line. */
+  private dropQoS0(log: Logger, rule: string): void {
+    this.countOutcome('dropped', 'overload');
+    this.droppedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      log.warn(
+        { outcome: 'dropped', reason: 'overload', rule, dropped: this.droppedSinceLog, inflightMessages: this.budget.messages, inflightBytes: this.budget.bytes },
+        'QoS 0 publishes dropped: in-flight bound reached',
+      );
+      this.droppedSinceLog = 0;
+      this.lastDropLog = now;
     }
   }
 

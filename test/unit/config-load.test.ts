@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, DEFAULTS, loadConfig, parseConfig, type ConfigOverrides, type ProxyConfig } from '../../src/config/index.js';
+import { availableMemoryBytes, inflightDefaults } from '../../src/config/memory.js';
 import { compileRouter } from '../../src/mapping/router.js';
 
 // Tests run from dist/test/unit; the fixtures stay in the source tree.
@@ -102,8 +103,7 @@ describe('config: valid files', () => {
       drain: { delayMs: 5000, timeoutMs: 30000 },
       reload: { watch: false },
       limits: {
-        maxPacketSize: 1048576,
-        maxInflightMessages: 100000,
+        ...DEFAULTS.limits,
         connectTimeoutSeconds: 10,
         maxConnections: 100000,
         maxConnectionsPerAddress: 0,
@@ -140,7 +140,10 @@ describe('config: valid files', () => {
     assert.deepEqual(config.http, { port: 9090, host: '0.0.0.0' });
     assert.deepEqual(config.limits, {
       maxPacketSize: 1048576,
-      maxInflightMessages: 100000,
+      ...inflightDefaults(availableMemoryBytes()),
+      maxInflightPerConnection: 1000,
+      inflightLowWater: 0.8,
+      qos0Overload: 'block',
       connectTimeoutSeconds: 10,
       maxConnections: 100000,
       maxConnectionsPerAddress: 0,
@@ -279,6 +282,10 @@ kafka: { clientId: edge, lingerMs: 0, batchMaxRecords: 10, batchMaxBytes: 2048, 
 limits:
   maxPacketSize: 4096
   maxInflightMessages: 7
+  maxInflightBytes: 65536
+  maxInflightPerConnection: 3
+  inflightLowWater: 0.5
+  qos0Overload: drop
   connectTimeoutSeconds: 3
   maxConnections: 50
   maxConnectionsPerAddress: 5
@@ -298,6 +305,10 @@ log: { level: debug }
     assert.deepEqual(config.limits, {
       maxPacketSize: 4096,
       maxInflightMessages: 7,
+      maxInflightBytes: 65536,
+      maxInflightPerConnection: 3,
+      inflightLowWater: 0.5,
+      qos0Overload: 'drop',
       connectTimeoutSeconds: 3,
       maxConnections: 50,
       maxConnectionsPerAddress: 5,
@@ -425,6 +436,11 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${VALID_BASE}kafka: { requestTimeoutMs: 1e12 }\n`, 'kafka.requestTimeoutMs', /^expected an integer from 1 to 2147483647/);
     assertOneProblem(`${VALID_BASE}limits: { maxPacketSize: 0 }\n`, 'limits.maxPacketSize', /^expected an integer from 1 to 268435460/);
     assertOneProblem(`${VALID_BASE}limits: { maxInflightMessages: 0 }\n`, 'limits.maxInflightMessages', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightBytes: 100 }\n`, 'limits.maxInflightBytes', /^expected an integer from 1024 /);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightPerConnection: 0 }\n`, 'limits.maxInflightPerConnection', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: 1 }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
+    assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: '0.5' }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
+    assertOneProblem(`${VALID_BASE}limits: { qos0Overload: discard }\n`, 'limits.qos0Overload', /^expected one of block, drop/);
     assertOneProblem(`${VALID_BASE}limits: { connectTimeoutSeconds: 0 }\n`, 'limits.connectTimeoutSeconds', /^expected an integer from 1 /);
     assertOneProblem(`${VALID_BASE}log: { level: verbose }\n`, 'log.level', 'expected one of fatal, error, warn, info, debug, trace, silent, got the string "verbose"');
     assertOneProblem('mappings: {}\nauth: { anonymous: true }\n', 'mappings', /^expected a list of rules/);

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm run test:faults`: tests that break things for real (Kafka stopped, frozen and restarted,
+// proxies killed, a load balancer failing over). They need a Kafka node of their own, started
+// here with scripts/kafka-dev on FAULTS_KAFKA_PORT (default 29200, controller port + 1) and
+// removed afterwards. Arguments: test files to run (default: all of dist/test/faults/).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const kafkaDev = path.join(root, 'scripts', 'kafka-dev');
+const port = Number(process.env.FAULTS_KAFKA_PORT ?? '29200');
+const kafkaEnv = {
+  ...process.env,
+  KAFKA_PORT: String(port),
+  KAFKA_CONTROLLER_PORT: String(port + 1),
+  KAFKA_DATA_DIR: process.env.FAULTS_KAFKA_DATA_DIR ?? path.join(process.env.TMPDIR ?? '/tmp', `mkp-faults-kafka-${port}`),
+};
+
+// Start from empty storage so every run sees the same cluster.
+spawnSync(kafkaDev, ['stop', '--clean'], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(kafkaDev, ['start'], { env: kafkaEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => {
+  // FAULTS_KEEP_KAFKA=1 leaves the broker and its data for a look after a failure.
+  if (process.env.FAULTS_KEEP_KAFKA !== '1') spawnSync(kafkaDev, ['stop', '--clean'], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+});
+console.log(`fault tests use their own Kafka at 127.0.0.1:${port} (data in ${kafkaEnv.KAFKA_DATA_DIR})`);
+
+const targets = process.argv.slice(2);
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', ...(targets.length > 0 ? targets : ['dist/test/faults/'])],
+  {
+    cwd: root,
+    env: {
+      ...process.env,
+      FAULTS_KAFKA_PORT: String(port),
+      FAULTS_KAFKA_DATA_DIR: kafkaEnv.KAFKA_DATA_DIR,
+      KAFKA_BROKERS: `127.0.0.1:${port}`,
+      BACKPRESSURE_SECONDS: process.env.BACKPRESSURE_SECONDS ?? '60',
+    },
+    stdio: 'inherit',
+  },
+);
+process.exitCode = result.status ?? 1;

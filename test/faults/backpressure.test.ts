@@ -1,0 +1,117 @@
+// Kafka is down and 200 devices push as fast as they can: the proxy must stop reading (memory
+// bounded), acknowledge nothing, and once Kafka is back every acknowledged message must be in it.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { deliveryReport, formatReport } from '../helpers/delivery.js';
+import { startDevices, settle, type Device } from '../helpers/device.js';
+import { faultsConfig, faultsKafka, sleep } from '../helpers/faults.js';
+import { createTopics, uniqueName } from '../helpers/kafka.js';
+import { freePort, ProxyProcess } from '../helpers/processes.js';
+
+const kafka = faultsKafka();
+const brokers = [kafka.bootstrap];
+const OUTAGE_SECONDS = Number(process.env.BACKPRESSURE_SECONDS ?? '60');
+const PUBLISHERS = Number(process.env.BACKPRESSURE_PUBLISHERS ?? '200');
+const MAX_INFLIGHT_BYTES = 32 * 1024 * 1024;
+const MAX_INFLIGHT_MESSAGES = 20_000;
+const MIB = 1024 * 1024;
+/**
+ * The bound is soft by what a connection had read when it was paused: at most one socket read
+ * (64 KiB) per connection, already parsed into records.
+ */
+const READ_SLACK_PER_CONNECTION = 64 * 1024;
+
+let proxy: ProxyProcess | undefined;
+let devices: Device[] = [];
+
+before(() => kafka.start());
+after(async () => {
+  for (const d of devices) d.close();
+  await proxy?.dispose();
+  kafka.start(); // leave it running for the next file
+});
+
+const mib = (bytes: number) => (bytes / MIB).toFixed(1);
+
+test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK, then every PUBACK is in Kafka`, { timeout: 600_000 }, async () => {
+  const topic = uniqueName('faults-backpressure');
+  const qos0Topic = `${topic}-qos0`;
+  await createTopics([topic, qos0Topic], brokers, 3);
+  const port = await freePort();
+  proxy = await ProxyProcess.start({
+    port,
+    brokers: kafka.bootstrap,
+    // QoS 0 floods a topic of its own, so reading back the QoS 1 topic stays quick.
+    yaml: faultsConfig(
+      topic,
+      `limits:
+  maxInflightMessages: ${MAX_INFLIGHT_MESSAGES}
+  maxInflightBytes: ${MAX_INFLIGHT_BYTES}
+  maxInflightPerConnection: 1000
+`,
+    )
+      .replace('requestTimeoutMs: 5000', 'requestTimeoutMs: 10000')
+      // A function: `$'` in a replacement string would mean "the rest of the text".
+      .replace('mappings:\n', () => `mappings:\n  - name: qos0\n    match: '^faults/bp-q0-[^/]+/data$'\n    topic: ${qos0Topic}\n`),
+  });
+  const idleRss = proxy.rss();
+  const target = () => ({ host: '127.0.0.1', port });
+  const half = Math.floor(PUBLISHERS / 2);
+  const qos1 = [
+    ...startDevices(Math.ceil(half / 2), 'bp-q1-v4', { target, qos: 1, window: 100, payloadBytes: 512 }),
+    ...startDevices(Math.floor(half / 2), 'bp-q1-v5', { target, qos: 1, window: 100, payloadBytes: 512, protocolVersion: 5 }),
+  ];
+  const qos0 = startDevices(PUBLISHERS - half, 'bp-q0', { target, qos: 0, payloadBytes: 512 });
+  devices = [...qos1, ...qos0];
+
+  // Baseline: the proxy's RSS serving this load while Kafka is up, long enough for the heap to grow
+  // to its working size.
+  let baselineRss = 0;
+  for (let i = 0; i < 32; i++) {
+    await sleep(250);
+    baselineRss = Math.max(baselineRss, proxy.rss());
+  }
+  const ackedWhileUp = qos1.reduce((n, d) => n + d.acked.size, 0);
+
+  kafka.stop();
+  const downFrom = Date.now() + 1000; // acks of records Kafka took just before it went away may still be on the wire
+  let maxRss = 0;
+  let samples = 0;
+  const outageEnd = Date.now() + OUTAGE_SECONDS * 1000;
+  while (Date.now() < outageEnd) {
+    await sleep(250);
+    maxRss = Math.max(maxRss, proxy.rss());
+    samples++;
+  }
+  const downUntil = Date.now();
+  const sentDuringOutage = devices.reduce((n, d) => n + d.sent, 0);
+  kafka.start();
+  const acksWhileDown = qos1.reduce((n, d) => n + [...d.acked.values()].filter((t) => t >= downFrom && t <= downUntil).length, 0);
+
+  await sleep(5000);
+  for (const d of devices) d.stopSending();
+  const settled = await settle(qos1, 180_000);
+  const report = await deliveryReport(topic, qos1, brokers);
+  const pauses = proxy.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('in-flight bound reached')).length;
+  const maxPaused = proxy.logs.reduce((n, l) => (typeof l.pausedClients === 'number' && l.pausedClients > n ? l.pausedClients : n), 0);
+  const qos0Sent = qos0.reduce((n, d) => n + d.sent, 0);
+  console.log(
+    `[faults] backpressure: publishers=${PUBLISHERS} outageSeconds=${OUTAGE_SECONDS} idleRssMiB=${mib(idleRss)} baselineRssMiB=${mib(baselineRss)} ` +
+      `maxRssDuringOutageMiB=${mib(maxRss)} boundMiB=${mib(MAX_INFLIGHT_BYTES)} readSlackMiB=${mib(PUBLISHERS * READ_SLACK_PER_CONNECTION)} rssSamples=${samples} acksWhileDown=${acksWhileDown} ` +
+      `ackedWhileUp=${ackedWhileUp} boundReached=${pauses}x maxPausedClients=${maxPaused} qos0Sent=${qos0Sent} messagesCreated=${sentDuringOutage}`,
+  );
+  console.log(formatReport('backpressure qos1', report));
+  if (report.missing > 0) {
+    const times = new Map<string, number>(qos1.flatMap((d) => [...d.acked].map(([seq, t]): [string, number] => [`${d.options.clientId}:${seq}`, t])));
+    console.log(`missing (ack time relative to Kafka stop / restart): ${report.missingExamples.map((k) => `${k}@${times.get(k)! - downFrom}/${times.get(k)! - downUntil}`).join(' ')}`);
+  }
+  const allowed = baselineRss + MAX_INFLIGHT_BYTES + PUBLISHERS * READ_SLACK_PER_CONNECTION;
+  assert.ok(
+    maxRss <= allowed,
+    `RSS ${mib(maxRss)} MiB within baseline ${mib(baselineRss)} + bound ${mib(MAX_INFLIGHT_BYTES)} + read slack ${mib(PUBLISHERS * READ_SLACK_PER_CONNECTION)} MiB`,
+  );
+  assert.ok(pauses > 0, 'the in-flight bound was reached and reading paused');
+  assert.equal(acksWhileDown, 0, 'no PUBACK while Kafka is down');
+  assert.ok(settled, `every QoS 1 message was acknowledged once Kafka was back (${qos1.reduce((n, d) => n + d.unacked, 0)} still unacked)`);
+  assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
+});

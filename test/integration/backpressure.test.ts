@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import mqtt from 'mqtt';
+import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
+import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
+
+// A bound of one record in flight: every QoS 0 publish that arrives while another is on its way to
+// Kafka meets the bound, so both overload policies show on a healthy Kafka.
+const COUNT = 3000;
+const topic = uniqueName('backpressure');
+
+function config(policy: 'block' | 'drop'): string {
+  return `
+mappings:
+  - name: all
+    match: '^bp/(.+)$'
+    topic: ${topic}
+auth: { anonymous: true }
+http: { port: 0 }
+limits: { maxInflightMessages: 1, qos0Overload: ${policy} }
+`;
+}
+
+async function flood(proxy: RunningProxy, clientId: string): Promise<void> {
+  const client = await mqtt.connectAsync(proxy.url, { clientId, protocolVersion: 4 });
+  for (let i = 0; i < COUNT; i++) client.publish(`bp/${clientId}`, `${clientId}:${i}`, { qos: 0 });
+  // QoS 1 last: its PUBACK means every QoS 0 before it was read (acks leave in order; reads too).
+  await client.publishAsync(`bp/${clientId}`, `${clientId}:end`, { qos: 1 });
+  await client.endAsync();
+}
+
+const countOf = (records: Array<{ value: Buffer | null }>, prefix: string) =>
+  records.filter((r) => r.value?.toString().startsWith(`${prefix}:`)).length;
+
+async function metricValue(proxy: RunningProxy, name: string, labels: string): Promise<number> {
+  const text = await proxy.proxy.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
+before(async () => {
+  await createTopics([topic]);
+});
+
+let proxies: RunningProxy[] = [];
+after(async () => {
+  await Promise.all(proxies.map((p) => p.stop()));
+});
+
+test('qos0Overload block: at the bound reading pauses, and every QoS 0 message reaches Kafka', { timeout: 60000 }, async () => {
+  const proxy = await startProxy(config('block'));
+  proxies.push(proxy);
+  await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+  await flood(proxy, 'block');
+  const records = await readRecords(topic, COUNT + 1, { timeoutMs: 30000 });
+  assert.equal(countOf(records, 'block'), COUNT + 1, 'nothing dropped');
+  assert.ok(proxy.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('in-flight bound reached: reading from clients paused')));
+  assert.equal(await metricValue(proxy, 'mqtt_kafka_proxy_records_total', 'outcome="dropped"'), 0);
+  await waitFor(() => proxy.logs.filter((l) => l.msg === 'in-flight below the low-water mark: reading from clients resumed').length >= 1, 5000, 'resumed');
+});
+
+test('qos0Overload drop: QoS 0 over the bound is dropped, counted and logged at a rate limit; QoS 1 still lands', { timeout: 60000 }, async () => {
+  const proxy = await startProxy(config('drop'));
+  proxies.push(proxy);
+  await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+  await flood(proxy, 'drop');
+  const dropped = await metricValue(proxy, 'mqtt_kafka_proxy_records_total', 'outcome="dropped"');
+  // Read everything the proxy produced: the QoS 1 end marker comes after the last kept QoS 0.
+  const records = await readRecords(topic, COUNT + 1 + (COUNT - dropped) + 1, { timeoutMs: 30000, settleMs: 1000 });
+  const kept = countOf(records, 'drop');
+  assert.ok(dropped > 0, `some QoS 0 publishes were dropped (${dropped})`);
+  assert.equal(kept + dropped, COUNT + 1, `every publish was either produced or counted as dropped (kept ${kept}, dropped ${dropped})`);
+  assert.ok(records.some((r) => r.value?.toString() === 'drop:end'), 'the QoS 1 message is in Kafka');
+  const dropLogs = proxy.logs.filter((l) => l.msg === 'QoS 0 publishes dropped: in-flight bound reached');
+  assert.equal(dropLogs.length, 1, 'one warning per 10 s, not one per message');
+  console.log(`[backpressure] drop policy: sent ${COUNT} QoS 0, dropped ${dropped}, produced ${kept - 1}`);
+});
