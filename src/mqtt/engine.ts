@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
@@ -447,11 +448,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if (client.closed || state.dropped) return;
     state.dropped = true;
     state.closeReason = DROP_REASONS[reasonCode] ?? 'error';
-    if (session.protocolVersion === 5) {
-      client.disconnect({ reasonCode, properties: { reasonString: reason } }, () => undefined);
-    } else {
-      closeGracefully(client);
-    }
+    if (session.protocolVersion === 5) sendDisconnect(client, reasonCode, reason);
+    closeGracefully(client);
   }
 
   return {
@@ -540,13 +538,10 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         if (state !== undefined) state.closeReason ??= 'shutdown';
         closing.push(
           new Promise<void>((resolve) => {
-            if (client.version === 5) {
-              client.disconnect({ reasonCode }, () => resolve());
-            } else {
-              const state = clients.get(client);
-              if (state !== undefined) state.dropped = true;
-              closeGracefully(client, resolve);
-            }
+            const state = clients.get(client);
+            if (state !== undefined) state.dropped = true;
+            if (client.version === 5) sendDisconnect(client, reasonCode);
+            closeGracefully(client, resolve);
           }),
         );
       }
@@ -568,6 +563,24 @@ const GRACEFUL_CLOSE_MS = 1000;
  * buffered acknowledgements, and closing with unread bytes makes the kernel answer with a RST, on
  * which the client may drop acknowledgements it has received but not read yet.
  */
+/**
+ * Writes an MQTT 5 DISCONNECT behind whatever is queued on the socket (the acknowledgements that
+ * went out before it). aedes' own `disconnect()` destroys the socket right after: with unread
+ * bytes from a still-publishing client, the kernel then resets the connection and the client can
+ * lose the acknowledgements still on their way, and send again what Kafka already has.
+ */
+function sendDisconnect(client: Client, reasonCode: number, reason?: string): void {
+  const conn = client.conn as Duplex;
+  if (conn.destroyed || conn.writableEnded) return;
+  const packet: mqttPacket.IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+  if (reason !== undefined) packet.properties = { reasonString: reason };
+  try {
+    mqttPacket.writeToStream(packet, conn, { protocolVersion: 5 });
+  } catch {
+    // Unencodable properties: close without the reason rather than not at all.
+  }
+}
+
 function closeGracefully(client: Client, done?: () => void): void {
   const conn = client.conn as Duplex;
   let finished = false;
