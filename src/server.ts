@@ -1,6 +1,6 @@
 import { createAccessControl, type AccessControl } from './auth/access-control.js';
 import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
@@ -260,7 +260,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     });
   }
 
-  const defaultLoader = config.source.startsWith('/') ? () => loadConfig(config.source) : undefined;
+  const defaultLoader = isAbsolute(config.source) ? () => loadConfig(config.source) : undefined;
   const loader = options.loadConfig ?? defaultLoader;
   let reloading: Promise<ReloadResult> = Promise.resolve({ outcome: 'unchanged', restartRequired: [] });
 
@@ -323,7 +323,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
 
   const startWatching = (): void => {
     if (!config.reload.watch) return;
-    if (loader === undefined || !config.source.startsWith('/')) {
+    if (loader === undefined || !isAbsolute(config.source)) {
       logger.warn('reload.watch: the configuration does not come from a file; not watching');
       return;
     }

@@ -85,7 +85,7 @@ interface ClientState {
   tokensAt: number;
   /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
-  /** Told to go away (DISCONNECT sent or socket destroyed): nothing more is written to it. */
+  /** Told to go away (DISCONNECT sent, or the socket is being closed): nothing more is written to it or produced from it. */
   dropped: boolean;
   /** Why the proxy closed the connection, for the disconnects metric; unset when the client left. */
   closeReason: string | undefined;

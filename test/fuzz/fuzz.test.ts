@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
@@ -154,14 +154,19 @@ function runGoodClient(url: string, stop: () => boolean): Promise<GoodClientRepo
     while (!stop()) {
       const started = Date.now();
       sent++;
+      let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
           client.publishAsync(`good/${sent}`, String(sent), { qos: 1 }),
-          new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no PUBACK for ${sent} within 5 s`)), 5000)),
+          new Promise((_resolve, reject) => {
+            timer = setTimeout(() => reject(new Error(`no PUBACK for ${sent} within 5 s`)), 5000);
+          }),
         ]);
+        clearTimeout(timer);
         acked++;
         maxLatencyMs = Math.max(maxLatencyMs, Date.now() - started);
       } catch (error) {
+        clearTimeout(timer);
         errors.push((error as Error).message);
         break;
       }
@@ -186,6 +191,9 @@ test(`fuzz: ${TARGET_CASES} hostile and valid packets over many connections`, { 
   await new Promise((resolve) => setTimeout(resolve, 500));
   settle();
   const baseline = process.memoryUsage();
+  // FUZZ_HEAP_SNAPSHOTS=DIR: heap snapshots before and after, to find what a growing heap holds.
+  const snapshots = process.env.FUZZ_HEAP_SNAPSHOTS;
+  if (snapshots !== undefined) writeHeapSnapshot(`${snapshots}/fuzz-before.heapsnapshot`);
 
   let fuzzing = true;
   const good = runGoodClient(proxy.url, () => !fuzzing);
@@ -254,6 +262,7 @@ test(`fuzz: ${TARGET_CASES} hostile and valid packets over many connections`, { 
   await new Promise((resolve) => setTimeout(resolve, 1000));
   settle();
   const end = process.memoryUsage();
+  if (snapshots !== undefined) writeHeapSnapshot(`${snapshots}/fuzz-after.heapsnapshot`);
   const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
   console.log(
     `fuzz: heap used ${mb(baseline.heapUsed)} before, ${mb(end.heapUsed)} after (+${mb(end.heapUsed - baseline.heapUsed)}); ` +
