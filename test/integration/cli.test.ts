@@ -450,9 +450,12 @@ http: { port: 0 }
       });
       client.on('error', () => undefined); // the server's DISCONNECT (shutting down) surfaces here
       let closed = false;
-      client.on('close', () => {
-        closed = true;
-      });
+      const closedByServer = new Promise<void>((resolve) =>
+        client.on('close', () => {
+          closed = true;
+          resolve();
+        }),
+      );
       // Five QoS 1 PUBLISHes every 2 ms, not waiting for acknowledgements: enough that some are
       // always on their way to Kafka when the signal lands, even on a busy machine.
       const publisher = setInterval(() => {
@@ -471,6 +474,10 @@ http: { port: 0 }
         exit = await exitWithin(run, 10000);
         stopMs = Date.now() - signalledAt;
         logAtDeadline = run.stdoutTail(6);
+        clearInterval(publisher);
+        // Let the client read what the proxy sent before it closed (acknowledgements, DISCONNECT):
+        // ending it first would discard acknowledgements still in its socket buffer.
+        await Promise.race([closedByServer, new Promise((resolve) => setTimeout(resolve, 5000))]);
       } finally {
         clearInterval(publisher);
         client.end(true);
