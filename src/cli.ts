@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { ConfigError } from './config/errors.js';
 import { LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel } from './config/types.js';
+import { startStatsReporter } from './observability/stats-reporter.js';
 import { createProxy } from './server.js';
 
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
@@ -111,6 +112,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     throw error;
   }
 
+  startStatsReporter(env, () => ({ kafkaSent: proxy.kafkaSent }));
   try {
     await proxy.start();
   } catch (error) {

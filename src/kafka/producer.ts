@@ -75,12 +75,15 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
 
   let connected = false;
   let stopped = false;
+  /** Records waiting for the topic catalog to decide: in flight too, or the intake bound misses them. */
+  let awaitingCatalog = 0;
   let retryTimer: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
     try {
       await Promise.all([idempotent.connect(), plain.connect(), admin.connect()]);
       connected = true;
+      catalog.prime();
       logger.info({ brokers: config.brokers }, 'connected to Kafka');
     } catch (error) {
       logger.warn({ brokers: config.brokers, err: (error as Error).message }, 'Kafka not reachable, retrying');
@@ -101,7 +104,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
       return connected;
     },
     get inFlight() {
-      let total = 0;
+      let total = awaitingCatalog;
       for (const lane of lanesBySetting.values()) total += lane.size;
       return total;
     },
@@ -121,7 +124,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
         enqueue(lane, record, done);
         return;
       }
+      awaitingCatalog++;
       status.then((resolved) => {
+        awaitingCatalog--;
         if (resolved === 'exists') enqueue(lane, record, done);
         else if (resolved === 'missing') done(new ProduceError('topic-missing', `Kafka topic ${record.topic} does not exist`));
         else done(new ProduceError('unavailable', 'Kafka is not reachable'));
