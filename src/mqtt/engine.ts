@@ -123,6 +123,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     },
   });
 
+  skipLocalDelivery(aedes);
+
   aedes.on('client', (client: Client) => {
     const session = clients.get(client)?.session;
     if (session !== undefined) hooks.onConnect?.(session);
@@ -277,6 +279,20 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
  */
 function awaitingPubrel(client: Client): ReadonlySet<number> {
   return (client as unknown as { _inboundInflight: ReadonlySet<number> })._inboundInflight;
+}
+
+/**
+ * An ingest server delivers nothing locally: subscriptions are refused, retained messages are not
+ * stored, so aedes' publish step (retained store, subscription matching, fan-out through its
+ * emitter, $SYS announcements) is pure cost. Every PUBLISH and will has already been handed to the
+ * hooks by `authorizePublish` when aedes calls this; answering at once skips the rest.
+ */
+function skipLocalDelivery(aedes: Aedes): void {
+  type Done = (error?: Error | null) => void;
+  (aedes as unknown as { publish: (packet: unknown, client: unknown, done?: Done) => void }).publish = (_packet, client, done) => {
+    const callback = typeof client === 'function' ? (client as Done) : done;
+    callback?.(null);
+  };
 }
 
 function protocolVersionOf(client: Client): ProtocolVersion {
