@@ -24,6 +24,9 @@ interface Pending {
   solo: boolean;
 }
 
+/** Full batches that may wait behind the request in flight before the lane counts as backlogged. */
+export const BACKLOG_BATCHES = 4;
+
 /** How often queued and in-flight records are checked against their deadline. */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -68,6 +71,15 @@ export class ProduceLane {
   /** Produce requests and the records in them since the lane was made (a retried record counts again). */
   get sent(): { readonly requests: number; readonly records: number } {
     return { requests: this.requestsSent, records: this.recordsSent };
+  }
+
+  /**
+   * More than {@link BACKLOG_BATCHES} full requests wait behind the one in flight: Kafka is not
+   * keeping up, and taking more fire-and-forget records would only queue them (and starve the
+   * sending of the CPU it needs to catch up).
+   */
+  get backlogged(): boolean {
+    return this.queue.length >= this.options.maxRecords * BACKLOG_BATCHES;
   }
 
   /** Records queued or in flight. */

@@ -17,6 +17,8 @@ export interface RecordSink {
   readonly connected: boolean;
   /** Records accepted and not answered by Kafka yet. */
   readonly inFlight: number;
+  /** Kafka is not keeping up with what is given: callers should stop taking unacknowledged (QoS 0) records. */
+  readonly backlogged: boolean;
   /** Produce requests sent and the records they carried, over all delivery settings. */
   readonly sent: { readonly requests: number; readonly records: number };
   /** Refuses new records and waits (at most `timeoutMs`) until those given so far are answered. */
@@ -107,6 +109,10 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
       let total = awaitingCatalog;
       for (const lane of lanesBySetting.values()) total += lane.size;
       return total;
+    },
+    get backlogged() {
+      for (const lane of lanesBySetting.values()) if (lane.backlogged) return true;
+      return false;
     },
     get sent() {
       let requests = 0;

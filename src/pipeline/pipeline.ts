@@ -97,14 +97,15 @@ export class PublishPipeline {
 
   /** Fire and forget, but only while Kafka keeps up; held publishes keep their sockets unread. */
   private acceptQoS0(reply: PublishReply): void {
-    if (this.options.sink.inFlight < this.options.maxInflightMessages) reply.accept();
+    const { sink } = this.options;
+    if (sink.inFlight < this.options.maxInflightMessages && !sink.backlogged) reply.accept();
     else this.heldQoS0.push(() => reply.accept());
   }
 
   private releaseHeld(): void {
     // Hysteresis: resume below 90% so sockets do not flap around the bound.
     const lowWater = this.options.maxInflightMessages * 0.9;
-    while (this.heldQoS0.length > 0 && (this.draining || this.options.sink.inFlight < lowWater)) {
+    while (this.heldQoS0.length > 0 && (this.draining || (this.options.sink.inFlight < lowWater && !this.options.sink.backlogged))) {
       this.heldQoS0.shift()!();
     }
   }

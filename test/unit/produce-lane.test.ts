@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { ProduceError } from '../../src/kafka/errors.js';
-import { ProduceLane, type BatchSender, type ProduceLaneOptions } from '../../src/kafka/produce-lane.js';
+import { BACKLOG_BATCHES, ProduceLane, type BatchSender, type ProduceLaneOptions } from '../../src/kafka/produce-lane.js';
 import type { HeaderValue, KafkaRecord } from '../../src/kafka/record.js';
 
 /**
@@ -701,5 +701,23 @@ describe('ProduceLane: whenIdle and size', () => {
     }
     await drain();
     assert.equal(idle.done, true);
+  });
+});
+
+describe('ProduceLane backlog signal', () => {
+  test('backlogged once BACKLOG_BATCHES full requests wait behind the one in flight, clear once they move', async () => {
+    const { sender, lane, produce } = setup({ maxRecords: 10 });
+    const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => `r${from + i}`);
+    produce(...ids(0, 10)); // a full batch goes out at once
+    assert.equal(sender.requests.length, 1);
+    produce(...ids(10, 10 * BACKLOG_BATCHES - 1));
+    assert.equal(lane.backlogged, false, 'one record short of the bound');
+    produce('one-more');
+    assert.equal(lane.backlogged, true);
+    sender.last.resolve();
+    await drain();
+    // The next full batch left the queue for the wire: below the bound again.
+    assert.equal(sender.requests.length, 2);
+    assert.equal(lane.backlogged, false);
   });
 });
