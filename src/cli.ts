@@ -1,9 +1,23 @@
+import cluster from 'node:cluster';
 import yargs from 'yargs';
 import { ConfigError } from './config/errors.js';
 import { LOG_LEVELS, loadConfig } from './config/load.js';
-import type { ConfigOverrides, LogLevel } from './config/types.js';
+import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { startStatsReporter } from './observability/stats-reporter.js';
 import { createProxy } from './server.js';
+import { runPrimary, workerId } from './workers.js';
+
+const primaryLog = {
+  info: (message: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), service: 'mqtt-kafka-proxy', msg: message })}\n`),
+  error: (message: string) => process.stdout.write(`${JSON.stringify({ level: 50, time: Date.now(), service: 'mqtt-kafka-proxy', msg: message })}\n`),
+};
+
+/** Worker N of --workers serves the admin HTTP server on http.port + N - 1, so each worker can be scraped. */
+function withWorkerPorts(config: ProxyConfig): ProxyConfig {
+  const id = workerId();
+  if (id === undefined || id === 1 || config.http.port === 0) return config;
+  return { ...config, http: { ...config.http, port: config.http.port + id - 1 } };
+}
 
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
 class UsageError extends Error {}
@@ -28,6 +42,11 @@ function parseArguments(argv: readonly string[]) {
       describe: 'Port of the first listener; replaces listeners[0].port (env MKP_PORT)',
       defaultDescription: 'listeners[0].port, else 1883',
     })
+    .option('workers', {
+      type: 'string',
+      describe: 'Processes sharing the listeners (node:cluster), each a full proxy (env MKP_WORKERS)',
+      defaultDescription: '1',
+    })
     .option('log-level', {
       type: 'string',
       describe: `Log level: ${LOG_LEVELS.join(', ')}; replaces log.level (env MKP_LOG_LEVEL)`,
@@ -48,6 +67,7 @@ function parseArguments(argv: readonly string[]) {
 interface CliSettings {
   readonly configFile: string;
   readonly overrides: ConfigOverrides;
+  readonly workers: number;
 }
 
 /**
@@ -62,6 +82,7 @@ function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.Proce
   const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
   const port = pick('port', args.port, 'MKP_PORT');
   const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
+  const workers = pick('workers', args.workers, 'MKP_WORKERS');
 
   let kafkaBrokers: string[] | undefined;
   if (brokers !== undefined) {
@@ -78,7 +99,15 @@ function settingsFrom(args: ReturnType<typeof parseArguments>, env: NodeJS.Proce
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
   }
+  let workerCount = 1;
+  if (workers !== undefined) {
+    workerCount = /^\d+$/.test(workers.value.trim()) ? Number(workers.value) : Number.NaN;
+    if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 256) {
+      throw new UsageError(`${workers.source}: expected a number of processes from 1 to 256, got "${workers.value}"`);
+    }
+  }
   return {
+    workers: workerCount,
     configFile: config?.value ?? 'topic-mappings.yaml',
     overrides: {
       ...(kafkaBrokers !== undefined && { kafkaBrokers }),
@@ -103,7 +132,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
   let proxy;
   try {
-    proxy = createProxy(loadConfig(settings.configFile, settings.overrides));
+    const config = loadConfig(settings.configFile, settings.overrides);
+    // Checked once here, so a bad file is one error, not one per worker.
+    if (settings.workers > 1 && cluster.isPrimary) return await runPrimary(settings.workers, primaryLog);
+    proxy = createProxy(withWorkerPorts(config));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`mqtt-kafka-proxy: invalid configuration\n${error.message}\n`);
@@ -138,7 +170,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         },
       );
     };
-    process.on('SIGINT', stop);
+    // Under --workers the primary turns SIGINT (sent to the whole process group) into one SIGTERM.
+    process.on('SIGINT', workerId() === undefined ? stop : () => undefined);
     process.on('SIGTERM', stop);
   });
 }

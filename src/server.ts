@@ -1,4 +1,6 @@
 import type { ProxyConfig } from './config/types.js';
+import { ConfigError } from './config/errors.js';
+import { compressionProblem } from './kafka/compression.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createTcpListener, type Listener } from './listeners/tcp.js';
 import { compileRouter } from './mapping/router.js';
@@ -41,6 +43,8 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
   const router = compileRouter(config);
+  const codec = compressionProblem(config.kafka.compression);
+  if (codec !== null) throw new ConfigError([{ file: config.source, path: 'kafka.compression', problem: codec }]);
   const sink: RecordSink = createKafkaSink(config.kafka, logger.child({ component: 'kafka' }));
   const pipeline = new PublishPipeline({
     router,

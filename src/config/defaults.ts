@@ -33,6 +33,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     batchMaxBytes: 1_048_576,
     requestTimeoutMs: 30_000,
     connectionTimeoutMs: 3000,
+    compression: 'none',
   },
   mappingKey: '${topic}',
   unmapped: { action: 'reject' },

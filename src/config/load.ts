@@ -21,6 +21,7 @@ import type {
   ConfigOverrides,
   HttpConfig,
   KafkaAcksConfig,
+  KafkaCompression,
   KafkaConfig,
   LimitsConfig,
   ListenerConfig,
@@ -43,6 +44,7 @@ const KAFKA_KEYS = [
   'batchMaxBytes',
   'requestTimeoutMs',
   'connectionTimeoutMs',
+  'compression',
 ] as const;
 const ACKS_KEYS = ['qos0', 'qos1', 'qos2'] as const;
 const MAPPING_KEYS = ['name', 'match', 'topic', 'key'] as const;
@@ -401,8 +403,11 @@ function readKafka(value: unknown, problems: Problems): KafkaConfig {
       problems,
       defaults.connectionTimeoutMs,
     ),
+    compression: readOneOf(section['compression'], 'kafka.compression', KAFKA_COMPRESSIONS, problems, defaults.compression),
   };
 }
+
+const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 function readMappings(value: unknown, problems: Problems): MappingRuleConfig[] {
   if (value === undefined || value === null) return [];

@@ -22,6 +22,9 @@ export interface KafkaAcksConfig {
   readonly qos2: AcksSetting;
 }
 
+/** Compression of produce requests. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
 export interface KafkaConfig {
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']`. */
   readonly brokers: readonly string[];
@@ -39,6 +42,8 @@ export interface KafkaConfig {
   readonly requestTimeoutMs: number;
   /** Time to establish a broker connection, in ms. Default 3000. */
   readonly connectionTimeoutMs: number;
+  /** Compression of produce requests: none, gzip, snappy, lz4 or zstd. Default `none`. */
+  readonly compression: KafkaCompression;
 }
 
 export interface MappingRuleConfig {

@@ -1,6 +1,7 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type CompressionTypes, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
+import { NO_COMPRESSION, prepareCompression } from './compression.js';
 import { ProduceError } from './errors.js';
 import { ProduceLane, type ProduceCallback } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
@@ -52,6 +53,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
   const admin: Admin = kafka.admin({ retry: { retries: 0 } });
   const catalog = new TopicCatalog(() => admin.listTopics());
 
+  // Set by start() once the codec is loaded; produce requests are only sent after that.
+  let compression: CompressionTypes = NO_COMPRESSION;
   const lanesBySetting = new Map<string, ProduceLane>();
   const laneFor = (acks: AcksSetting): ProduceLane => {
     const kafkaAcks: KafkaAcks = acks === 'all' ? -1 : acks;
@@ -59,7 +62,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
     let lane = lanesBySetting.get(key);
     if (lane === undefined) {
       const producer = kafkaAcks === -1 ? idempotent : plain;
-      lane = new ProduceLane((records) => sendBatch(producer, records, kafkaAcks, config.requestTimeoutMs), {
+      lane = new ProduceLane((records) => sendBatch(producer, records, kafkaAcks, config.requestTimeoutMs, compression), {
         lingerMs: config.lingerMs,
         maxRecords: config.batchMaxRecords,
         maxBytes: config.batchMaxBytes,
@@ -101,7 +104,10 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
   };
 
   return {
-    start: connect,
+    async start() {
+      compression = await prepareCompression(config.compression);
+      await connect();
+    },
     get connected() {
       return connected;
     },
@@ -156,7 +162,13 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger): RecordSink
   };
 }
 
-async function sendBatch(producer: Producer, records: readonly KafkaRecord[], acks: KafkaAcks, timeout: number): Promise<void> {
+async function sendBatch(
+  producer: Producer,
+  records: readonly KafkaRecord[],
+  acks: KafkaAcks,
+  timeout: number,
+  compression: CompressionTypes,
+): Promise<void> {
   const byTopic = new Map<string, Message[]>();
   for (const record of records) {
     let messages = byTopic.get(record.topic);
@@ -167,7 +179,7 @@ async function sendBatch(producer: Producer, records: readonly KafkaRecord[], ac
     messages.push({ key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) });
   }
   const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  await producer.sendBatch({ topicMessages, acks, timeout });
+  await producer.sendBatch({ topicMessages, acks, timeout, compression });
 }
 
 function logKafka(logger: Logger, entry: LogEntry): void {
