@@ -46,7 +46,7 @@ const PLAN = QUICK
       payloads: [100, 1024],
       connections: [10, 1000],
       warmupMs: 1000,
-      durationMs: Number(option('duration', 4)) * 1000,
+      durationMs: Number(option('duration', 3)) * 1000,
       latencyConnections: 100,
       latencyMs: 5000,
       idleTcp: Number(option('idle', 100_000)),
@@ -310,10 +310,12 @@ log: { level: warn }
   };
   /** Waits until the proxy has nothing left to send (a QoS 0 backlog must not leak into the next run). */
   const proxyIdle = async () => {
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const [a, b] = stats.slice(-2);
-      if (a && b && a.kafkaSent.records === b.kafkaSent.records && Date.now() - b.t < 1500) return;
+      const byPid = new Map();
+      for (const line of stats.slice(-16)) byPid.set(line.pid, [...(byPid.get(line.pid) ?? []), line].slice(-2));
+      const idle = [...byPid.values()].every(([a, b]) => a && b && a.kafkaSent.records === b.kafkaSent.records && Date.now() - b.t < 1500);
+      if (byPid.size > 0 && idle) return;
       await sleep(500);
     }
   };
