@@ -257,7 +257,12 @@ async function main() {
       : undefined,
   };
   say(`RESULT ${JSON.stringify(result)}`);
-  for (const c of connections) c.socket?.destroy();
+  // Reset, not close: data still queued in the kernel (a QoS 0 flood) is dropped instead of being
+  // delivered to the server after the run and leaking into the next one.
+  for (const c of connections) {
+    if (c.socket && typeof c.socket.resetAndDestroy === 'function' && !opts.tls) c.socket.resetAndDestroy();
+    else c.socket?.destroy();
+  }
   setTimeout(() => process.exit(0), 100);
 }
 

@@ -207,7 +207,7 @@ function makeCertificate(dir) {
 
 /** Offsets summed over the bench topic's partitions: records that landed in Kafka. */
 async function topicEnd(admin) {
-  const offsets = await admin.fetchTopicOffsets(TOPIC);
+  const offsets = await Promise.race([admin.fetchTopicOffsets(TOPIC), sleep(10_000).then(() => Promise.reject(new Error('offsets: no answer within 10 s')))]);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 
