@@ -33,7 +33,7 @@ const PLAN = QUICK
       connections: [10],
       extra: [{ qos: 1, payloadSize: 100, connections: 1000 }],
       warmupMs: 500,
-      durationMs: Number(option('duration', 2)) * 1000,
+      durationMs: Number(option('duration', 1.5)) * 1000,
       latencyConnections: 10,
       latencyMs: 2000,
       idleTcp: Number(option('idle', 5000)),
@@ -298,7 +298,7 @@ log: { level: warn }
   const startProxy = async (file = configFile) => {
     const args = [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', file, ...(workers ? ['--workers', workers] : [])];
     const child = start('proxy', 'node', [...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args], {
-      env: { MKP_BENCH_STATS: '1000' },
+      env: { MKP_BENCH_STATS: '500' },
       onStderr(line) {
         if (line.startsWith('{"mkpStats"')) stats.push(JSON.parse(line));
         else process.stderr.write(`[proxy] ${line}\n`);
@@ -314,9 +314,9 @@ log: { level: warn }
     while (Date.now() < deadline) {
       const byPid = new Map();
       for (const line of stats.slice(-16)) byPid.set(line.pid, [...(byPid.get(line.pid) ?? []), line].slice(-2));
-      const idle = [...byPid.values()].every(([a, b]) => a && b && a.kafkaSent.records === b.kafkaSent.records && Date.now() - b.t < 1500);
+      const idle = [...byPid.values()].every(([a, b]) => a && b && a.kafkaSent.records === b.kafkaSent.records && Date.now() - b.t < 1000);
       if (byPid.size > 0 && idle) return;
-      await sleep(500);
+      await sleep(250);
     }
   };
   const pidsOf = (child) => {
@@ -355,6 +355,7 @@ log: { level: warn }
   ];
   const serverCpu = (cpu) => Object.entries(cpu).filter(([n]) => n === 'server' || n.startsWith('worker')).reduce((s, [, v]) => s + v, 0);
 
+  try {
   // ---- 1. ingest throughput
   const combos = [];
   for (const qos of PLAN.qos) for (const payloadSize of PLAN.payloads) for (const connections of PLAN.connections) combos.push({ qos, payloadSize, connections });
@@ -428,6 +429,14 @@ log: { level: warn }
   }
 
   // ---- 4. idle connections: RSS per connection and CONNECT rate (fresh servers)
+  // Each idle connection needs a descriptor in the server and one in the load process.
+  const fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null; ulimit -n']).toString().trim());
+  const idleCap = (n) => {
+    const cap = Math.max(1000, fdLimit - 1000);
+    if (n <= cap) return n;
+    results.notes.push(`file descriptor limit ${fdLimit} on this machine (raising it needs CAP_SYS_RESOURCE): ${n} idle connections reduced to ${cap}`);
+    return cap;
+  };
   if (wanted('idle')) {
     const idleRun = async (label, serverPid, port, count, useTls) => {
       await sleep(1000);
@@ -442,11 +451,14 @@ log: { level: warn }
       });
       const deadline = Date.now() + 600_000;
       while (connected === undefined && holder.exitCode === null && Date.now() < deadline) await sleep(200);
-      await sleep(3000);
+      await sleep(QUICK ? 1500 : 3000);
       const after = rssBytes(serverPid);
       const cpu = cpuSeconds(serverPid) - cpuBefore;
       await stop(holder);
-      if (connected === undefined) throw new Error(`idle ${label}: the connections were not established`);
+      if (connected === undefined) {
+        results.notes.push(`idle ${label}${useTls ? ' TLS' : ''}: the connections were not established`);
+        return;
+      }
       const row = { target: label, tls: useTls, requested: count, connections: connected.connections, connectErrors: connected.connectErrors, connectRate: connected.connectRate, rssBefore: before, rssAfter: after, bytesPerConnection: (after - before) / connected.connections, cpuPerConnectMs: (cpu / connected.connections) * 1000 };
       results.idle.push(row);
       log(`idle ${label}: ${row.connections} conns, ${(row.bytesPerConnection / 1024).toFixed(1)} KiB/conn, ${Math.round(row.connectRate)} CONNECT/s`);
@@ -457,27 +469,32 @@ log: { level: warn }
     let proxyTls = false;
     try {
       const probe = start('proxy-tls-probe', 'node', [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', path.join(tmp, 'tls.yaml')]);
-      await waitForPort(PORTS.proxyTls, 5000).then(() => (proxyTls = true), () => undefined);
+      await waitForPort(PORTS.proxyTls, 2500).then(() => (proxyTls = true), () => undefined);
       await stop(probe);
     } catch {
       /* no TLS listener in this build */
     }
     proxy = await startProxy(proxyTls ? path.join(tmp, 'tls.yaml') : configFile);
-    await idleRun('proxy', proxy.pid, PORTS.proxy, PLAN.idleTcp, false);
+    await idleRun('proxy', proxy.pid, PORTS.proxy, idleCap(PLAN.idleTcp), false);
     if (proxyTls) {
       await stop(proxy);
       proxy = await startProxy(path.join(tmp, 'tls.yaml'));
-      await idleRun('proxy', proxy.pid, PORTS.proxyTls, PLAN.idleTls, true);
+      await idleRun('proxy', proxy.pid, PORTS.proxyTls, idleCap(PLAN.idleTls), true);
     } else {
       results.notes.push('the proxy has no TLS listener in this build: TLS idle connections measured on aedes alone (same engine, Node TLS) as the reference');
     }
     await stop(aedes);
     const aedesFresh = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);
     await waitForPort(PORTS.aedes);
-    await idleRun('aedes', aedesFresh.pid, PORTS.aedesTls, PLAN.idleTls, true);
+    await idleRun('aedes', aedesFresh.pid, PORTS.aedesTls, idleCap(PLAN.idleTls), true);
     await stop(aedesFresh);
   }
 
+  } catch (error) {
+    // Whatever was measured is still written out.
+    log(`stopped early: ${error.stack}`);
+    results.notes.push(`the run stopped early: ${error.message}`);
+  }
   await Promise.all([...children].map((c) => stop(c)));
   await admin.disconnect();
   if (kafka.own && !flag('keep-kafka')) execFileSync(path.join(ROOT, 'scripts/kafka-dev'), ['stop', '--clean'], { env: kafka.env, stdio: 'ignore' });
@@ -491,7 +508,7 @@ log: { level: warn }
   fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = toMarkdown(results);
   fs.writeFileSync(jsonFile.replace(/\.json$/, '.md'), markdown);
-  if (!flag('no-results-md')) updateResultsFile(markdown);
+  if (!flag('no-results-md')) updateResultsFile(markdown, QUICK ? 'quick' : 'full');
   process.stdout.write(markdown);
   log(`done in ${Math.round(results.elapsedSeconds)} s: ${path.relative(ROOT, jsonFile)}`);
 }
@@ -524,7 +541,7 @@ function targetsOf(results) {
   }
   if (results.soak) {
     out.push({ target: `soak ${results.soak.seconds} s: RSS growth after warm-up`, limit: '< 5%', ratio: results.soak.rssGrowth * 100, unit: '%', met: results.soak.rssGrowth < 0.05 });
-    out.push({ target: `soak ${results.soak.seconds} s: event-loop delay p99 (worst 1 s interval)`, limit: '< 20 ms', ratio: results.soak.eventLoopP99Worst, unit: 'ms', met: results.soak.eventLoopP99Worst < 20 });
+    out.push({ target: `soak ${results.soak.seconds} s: event-loop delay p99 (worst 0.5 s interval)`, limit: '< 20 ms', ratio: results.soak.eventLoopP99Worst, unit: 'ms', met: results.soak.eventLoopP99Worst < 20 });
   }
   return out;
 }
@@ -576,7 +593,7 @@ function toMarkdown(r) {
     lines.push('');
     lines.push(`### Soak: ${s.seconds} s of QoS 1 at ${fmt(s.offered)}/s (50% of max)`);
     lines.push('');
-    lines.push(`Achieved ${fmt(s.achieved)}/s; PUBACK p99 ${fmt(s.latencyMs?.p99, 2)} ms. RSS after warm-up ${fmt(s.rssAfterWarmup / 2 ** 20, 1)} MiB, at the end ${fmt(s.rssAtEnd / 2 ** 20, 1)} MiB (${fmt(s.rssGrowth * 100, 1)}%). Event-loop delay p99 per 1 s interval: median ${fmt(s.eventLoopP99Median, 1)} ms, worst ${fmt(s.eventLoopP99Worst, 1)} ms; max ${fmt(s.eventLoopMax, 1)} ms.`);
+    lines.push(`Achieved ${fmt(s.achieved)}/s; PUBACK p99 ${fmt(s.latencyMs?.p99, 2)} ms. RSS after warm-up ${fmt(s.rssAfterWarmup / 2 ** 20, 1)} MiB, at the end ${fmt(s.rssAtEnd / 2 ** 20, 1)} MiB (${fmt(s.rssGrowth * 100, 1)}%). Event-loop delay p99 per 0.5 s interval: median ${fmt(s.eventLoopP99Median, 1)} ms, worst ${fmt(s.eventLoopP99Worst, 1)} ms; max ${fmt(s.eventLoopMax, 1)} ms.`);
     const step = Math.max(1, Math.floor(s.series.length / 10));
     lines.push('');
     lines.push('| t (s) | RSS MiB | heap MiB | event-loop p99 ms |');
@@ -594,10 +611,10 @@ function toMarkdown(r) {
   return `${lines.join('\n')}\n`;
 }
 
-function updateResultsFile(markdown) {
+export function updateResultsFile(markdown, mode) {
   const file = path.join(BENCH, 'RESULTS.md');
-  const begin = '<!-- latest figures: written by npm run bench -->';
-  const end = '<!-- end of latest figures -->';
+  const begin = `<!-- latest ${mode} run: written by npm run bench -->`;
+  const end = `<!-- end of latest ${mode} run -->`;
   const block = `${begin}\n${markdown}${end}`;
   let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# Benchmark results\n\n${begin}\n${end}\n`;
   if (!text.includes(begin)) text += `\n${begin}\n${end}\n`;
@@ -612,7 +629,7 @@ process.on('SIGINT', () => {
   cleanup();
   process.exit(130);
 });
-main().catch((error) => {
+if (!flag('update-results-only')) main().catch((error) => {
   process.stderr.write(`bench: ${error.stack}\n`);
   cleanup();
   process.exit(1);

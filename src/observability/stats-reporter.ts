@@ -38,6 +38,13 @@ export function startStatsReporter(
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const timer = setInterval(() => {
+    try {
+      report();
+    } catch {
+      // Never let a report take the proxy down (process.memoryUsage fails when no fd is left).
+    }
+  }, intervalMs);
+  const report = (): void => {
     const memory = process.memoryUsage();
     const cpu = process.cpuUsage();
     const line: StatsLine = {
@@ -55,7 +62,7 @@ export function startStatsReporter(
     };
     delay.reset();
     write(`${JSON.stringify(line)}\n`);
-  }, intervalMs);
+  };
   timer.unref();
   return () => {
     clearInterval(timer);
