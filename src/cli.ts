@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
@@ -6,7 +7,21 @@ import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { describeRoute, effectiveConfigText } from './cli-tools.js';
 import { compileRouter } from './mapping/router.js';
 import { createLogger } from './observability/logger.js';
+import { startStatsReporter } from './observability/stats-reporter.js';
 import { createProxy } from './server.js';
+import { runPrimary, workerId } from './workers.js';
+
+const primaryLog = {
+  info: (message: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), service: 'mqtt-kafka-proxy', msg: message })}\n`),
+  error: (message: string) => process.stdout.write(`${JSON.stringify({ level: 50, time: Date.now(), service: 'mqtt-kafka-proxy', msg: message })}\n`),
+};
+
+/** Worker N of --workers serves the admin HTTP server on http.port + N - 1, so each worker can be scraped. */
+function withWorkerPorts(config: ProxyConfig): ProxyConfig {
+  const id = workerId();
+  if (id === undefined || id === 1 || config.http.port === 0) return config;
+  return { ...config, http: { ...config.http, port: config.http.port + id - 1 } };
+}
 
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
 class UsageError extends Error {}
@@ -29,6 +44,7 @@ interface RawArguments {
   readonly port?: string;
   readonly logLevel?: string;
   readonly logPretty?: boolean;
+  readonly workers?: string;
   readonly json?: boolean;
   readonly topic?: string;
   readonly clientId?: string;
@@ -52,6 +68,11 @@ function commonOptions<T>(args: Argv<T>) {
       type: 'string',
       describe: 'Port of the first listener; replaces listeners[0].port (env MKP_PORT)',
       defaultDescription: 'listeners[0].port, else 1883',
+    })
+    .option('workers', {
+      type: 'string',
+      describe: 'Processes sharing the listeners (node:cluster), each a full proxy (env MKP_WORKERS)',
+      defaultDescription: '1',
     })
     .option('log-level', {
       type: 'string',
@@ -106,6 +127,8 @@ interface CliSettings {
   readonly configFile: string;
   readonly overrides: ConfigOverrides;
   readonly logPretty: boolean;
+  /** Processes sharing the listeners (`--workers`). */
+  readonly workers: number;
 }
 
 /**
@@ -120,6 +143,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
   const port = pick('port', args.port, 'MKP_PORT');
   const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
+  const workers = pick('workers', args.workers, 'MKP_WORKERS');
 
   let kafkaBrokers: string[] | undefined;
   if (brokers !== undefined) {
@@ -136,6 +160,13 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
   }
+  let workerCount = 1;
+  if (workers !== undefined) {
+    workerCount = /^\d+$/.test(workers.value.trim()) ? Number(workers.value) : Number.NaN;
+    if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 256) {
+      throw new UsageError(`${workers.source}: expected a number of processes from 1 to 256, got "${workers.value}"`);
+    }
+  }
   let logPretty = args.logPretty ?? false;
   if (args.logPretty === undefined && env['MKP_LOG_PRETTY'] !== undefined) {
     const value = env['MKP_LOG_PRETTY'].trim().toLowerCase();
@@ -148,6 +179,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   const command = name === 'check' ? 'check' : name === 'map' ? 'map' : 'run';
   return {
     command,
+    workers: workerCount,
     configFile: config?.value ?? 'topic-mappings.yaml',
     logPretty,
     overrides: {
@@ -236,7 +268,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 /** Runs the proxy until SIGINT or SIGTERM; SIGHUP reloads the configuration file. */
 async function run(settings: CliSettings, config: ProxyConfig): Promise<number> {
-  const proxy = createProxy(config, {
+  // Checked once by the primary, so a bad file is one error, not one per worker.
+  if (settings.workers > 1 && cluster.isPrimary) return runPrimary(settings.workers, primaryLog);
+  const proxy = createProxy(withWorkerPorts(config), {
     logger: createLogger(config.log.level, { pretty: settings.logPretty }),
     loadConfig: () => loadConfig(settings.configFile, settings.overrides),
   });
@@ -248,6 +282,7 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
   };
   process.on('SIGHUP', reload);
 
+  startStatsReporter(process.env, () => ({ kafkaSent: proxy.kafkaSent }));
   try {
     await proxy.start();
   } catch (error) {
@@ -289,7 +324,8 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
         },
       );
     };
-    process.on('SIGINT', stop);
+    // Under --workers the primary turns SIGINT (sent to the whole process group) into one SIGTERM.
+    process.on('SIGINT', workerId() === undefined ? stop : () => undefined);
     process.on('SIGTERM', stop);
   });
 }

@@ -5,6 +5,7 @@ import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
+import { compressionProblem } from './kafka/compression.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
 import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
@@ -136,6 +137,8 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   let running = config;
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
+  const codec = compressionProblem(config.kafka.compression);
+  if (codec !== null) throw new ConfigError([{ file: config.source, path: 'kafka.compression', problem: codec }]);
   const authLogger = logger.child({ component: 'auth' });
   const buildAccessControl = (auth: ProxyConfig['auth']): AccessControl =>
     createAccessControl({ auth, source: config.source, logger: authLogger, metrics });

@@ -67,6 +67,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     ssl: null,
     sasl: null,
     requireTopics: false,
+    compression: 'none',
   },
   mappingKey: '${topic}',
   unmapped: { action: 'reject' },

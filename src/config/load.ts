@@ -28,6 +28,7 @@ import type {
   DrainConfig,
   HttpConfig,
   KafkaAcksConfig,
+  KafkaCompression,
   KafkaConfig,
   KafkaSaslConfig,
   KafkaSslConfig,
@@ -64,6 +65,7 @@ const KAFKA_KEYS = [
   'ssl',
   'sasl',
   'requireTopics',
+  'compression',
 ] as const;
 const KAFKA_SSL_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const;
 const KAFKA_SASL_KEYS = ['mechanism', 'username', 'password', 'passwordFile', 'passwordEnv'] as const;
@@ -595,6 +597,7 @@ function readKafka(value: unknown, baseDir: string, problems: Problems): KafkaCo
       problems,
       defaults.connectionTimeoutMs,
     ),
+    compression: readOneOf(section['compression'], 'kafka.compression', KAFKA_COMPRESSIONS, problems, defaults.compression),
   };
 }
 
@@ -709,6 +712,7 @@ function readSaslPassword(section: RawObject, path: string, baseDir: string, pro
   }
   return password;
 }
+const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 function readMappings(value: unknown, problems: Problems): MappingRuleConfig[] {
   if (value === undefined || value === null) return [];

@@ -64,6 +64,9 @@ export interface KafkaAcksConfig {
   readonly qos2: AcksSetting;
 }
 
+/** Compression of produce requests. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
 export interface KafkaConfig {
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']`. */
   readonly brokers: readonly string[];
@@ -81,6 +84,8 @@ export interface KafkaConfig {
   readonly requestTimeoutMs: number;
   /** Time to establish a broker connection, in ms. Default 3000. */
   readonly connectionTimeoutMs: number;
+  /** Compression of produce requests: none, gzip, snappy, lz4 or zstd. Default `none`. */
+  readonly compression: KafkaCompression;
   /** TLS to the brokers. Default: none (plaintext). `ssl: true` means TLS with the system's CAs. */
   readonly ssl: KafkaSslConfig | null;
   /** SASL authentication to the brokers. Default: none. */

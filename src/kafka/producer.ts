@@ -1,7 +1,8 @@
-import { Kafka, Partitioners, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type CompressionTypes, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
+import { NO_COMPRESSION, prepareCompression } from './compression.js';
 import { classifyProduceError, ProduceError } from './errors.js';
 import { ProduceLane, type ProduceCallback } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
@@ -89,7 +90,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   // success and discarded. A failed request therefore retires the producer; the next request goes
   // out under a new producer id, whose numbers Kafka has never seen.
   let idempotentStale = false;
-  const sendIdempotent = async (records: readonly KafkaRecord[], timeout: number): Promise<void> => {
+  const sendIdempotent = async (records: readonly KafkaRecord[], timeout: number, compression: CompressionTypes): Promise<void> => {
     if (idempotentStale) {
       const retired = idempotent;
       idempotent = newIdempotent();
@@ -104,7 +105,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       logger.info('idempotent producer replaced after a failed request');
     }
     try {
-      await sendBatch(idempotent, records, -1, timeout);
+      await sendBatch(idempotent, records, -1, timeout, compression);
     } catch (error) {
       // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
       if (classifyProduceError(error).retriable) idempotentStale = true;
@@ -115,6 +116,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   const admin: Admin = kafka.admin({ retry: { retries: 0 } });
   const catalog = new TopicCatalog(() => admin.listTopics());
 
+  // Set by start() once the codec is loaded; produce requests are only sent after that.
+  let compression: CompressionTypes = NO_COMPRESSION;
   const lanesBySetting = new Map<string, ProduceLane>();
   const laneFor = (acks: AcksSetting): ProduceLane => {
     const kafkaAcks: KafkaAcks = acks === 'all' ? -1 : acks;
@@ -124,8 +127,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       const latency = produceLatency?.labels({ acks: String(acks) });
       const write =
         kafkaAcks === -1
-          ? (records: readonly KafkaRecord[]) => sendIdempotent(records, config.requestTimeoutMs)
-          : (records: readonly KafkaRecord[]) => sendBatch(plain, records, kafkaAcks, config.requestTimeoutMs);
+          ? (records: readonly KafkaRecord[]) => sendIdempotent(records, config.requestTimeoutMs, compression)
+          : (records: readonly KafkaRecord[]) => sendBatch(plain, records, kafkaAcks, config.requestTimeoutMs, compression);
       const send = (records: readonly KafkaRecord[]): Promise<void> =>
         write(records).then(
           () => {
@@ -154,6 +157,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
 
   let connected = false;
   let stopped = false;
+  /** Records waiting for the topic catalog to decide: in flight too, or the intake bound misses them. */
+  let awaitingCatalog = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let lastExchangeFailed = false;
   let healthTimer: NodeJS.Timeout | undefined;
@@ -194,6 +199,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       healthTimer.unref();
       logger.info({ brokers: config.brokers, ...security }, 'connected to Kafka');
       void checkTopics();
+      catalog.prime();
     } catch (error) {
       const failure = describeConnectFailure(error);
       // Bad credentials or certificates do not fix themselves, but a rotated secret on the Kafka
@@ -243,7 +249,10 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   };
 
   return {
-    start: connect,
+    async start() {
+      compression = await prepareCompression(config.compression);
+      await connect();
+    },
     get connected() {
       return connected;
     },
@@ -257,7 +266,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       return connected && !lastExchangeFailed && (!config.requireTopics || (topicsChecked && missing.length === 0));
     },
     get inFlight() {
-      let total = 0;
+      let total = awaitingCatalog;
       for (const lane of lanesBySetting.values()) total += lane.size;
       return total;
     },
@@ -282,7 +291,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
         enqueue(lane, record, done);
         return;
       }
+      awaitingCatalog++;
       status.then((resolved) => {
+        awaitingCatalog--;
         if (resolved === 'exists') enqueue(lane, record, done);
         else if (resolved === 'missing') done(new ProduceError('topic-missing', `Kafka topic ${record.topic} does not exist`));
         else done(new ProduceError('unavailable', 'Kafka is not reachable'));
@@ -315,7 +326,13 @@ function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>
   return request().finally(() => end());
 }
 
-async function sendBatch(producer: Producer, records: readonly KafkaRecord[], acks: KafkaAcks, timeout: number): Promise<void> {
+async function sendBatch(
+  producer: Producer,
+  records: readonly KafkaRecord[],
+  acks: KafkaAcks,
+  timeout: number,
+  compression: CompressionTypes,
+): Promise<void> {
   const byTopic = new Map<string, Message[]>();
   for (const record of records) {
     let messages = byTopic.get(record.topic);
@@ -326,7 +343,7 @@ async function sendBatch(producer: Producer, records: readonly KafkaRecord[], ac
     messages.push({ key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) });
   }
   const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  await producer.sendBatch({ topicMessages, acks, timeout });
+  await producer.sendBatch({ topicMessages, acks, timeout, compression });
 }
 
 function logKafka(logger: Logger, entry: LogEntry): void {

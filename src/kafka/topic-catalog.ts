@@ -28,6 +28,11 @@ export class TopicCatalog {
     );
   }
 
+  /** Lists the topics now, so the first records do not wait for a listing (failures are retried on use). */
+  prime(): void {
+    this.refresh().catch(() => undefined);
+  }
+
   /** Forgets a topic Kafka said is gone; the next record for it triggers a fresh listing. */
   forget(topic: string): void {
     this.known.delete(topic);

@@ -250,6 +250,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     },
   });
 
+  skipLocalDelivery(aedes);
+
   aedes.on('client', (client: Client) => {
     const state = clients.get(client);
     if (state === undefined) return;
@@ -633,6 +635,20 @@ function keepaliveOf(client: Client): { refresh(): void; interval: number } | un
   const timer = c._keepaliveTimer;
   if (timer === null || c._keepaliveInterval <= 0) return undefined;
   return { refresh: () => timer.refresh(), interval: c._keepaliveInterval };
+}
+
+/**
+ * An ingest server delivers nothing locally: subscriptions are refused, retained messages are not
+ * stored, so aedes' publish step (retained store, subscription matching, fan-out through its
+ * emitter, $SYS announcements) is pure cost. Every PUBLISH and will has already been handed to the
+ * hooks by `authorizePublish` when aedes calls this; answering at once skips the rest.
+ */
+function skipLocalDelivery(aedes: Aedes): void {
+  type Done = (error?: Error | null) => void;
+  (aedes as unknown as { publish: (packet: unknown, client: unknown, done?: Done) => void }).publish = (_packet, client, done) => {
+    const callback = typeof client === 'function' ? (client as Done) : done;
+    callback?.(null);
+  };
 }
 
 function protocolVersionOf(client: Client): ProtocolVersion {

@@ -90,6 +90,7 @@ describe('config: valid files', () => {
         ssl: null,
         sasl: null,
         requireTopics: false,
+        compression: 'none',
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
@@ -134,6 +135,7 @@ describe('config: valid files', () => {
       ssl: null,
       sasl: null,
       requireTopics: false,
+      compression: 'none',
     });
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
