@@ -15,12 +15,15 @@
  *   HAProxy connects to the proxy from;
  * - /etc/haproxy/certs/ -> the temporary directory's tls/ (what the README says to copy there);
  * - the Kafka topic iot.telemetry -> a unique topic; the brokers -> KAFKA_BROKERS;
- * - the users file's placeholder hash -> the hash the README's `passwd` command printed.
+ * - the users file's placeholder hash -> the hash the README's `passwd` command printed;
+ * - mosquitto_pub's `-h mqtt.example.com -p 8883` -> `-h 127.0.0.1 -p PORT --insecure`: the name
+ *   does not resolve here and mosquitto_pub cannot be given a TLS server name of its own (--insecure
+ *   skips only the name check; the chain is still verified against the CA).
  * Clients connect to 127.0.0.1 with TLS server name mqtt.example.com (the certificate's name) and
  * from their own 127.0.0.x source addresses, so the proxy's view of the client address is tested.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,10 +31,12 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
+const execFileAsync = promisify(execFile);
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((path) => existsSync(path));
 const skip = HAPROXY === undefined && !process.env.CI ? 'haproxy is not installed (apt-get install haproxy); CI installs it' : false;
 
@@ -97,7 +102,10 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   let ca: Buffer;
   const statsSocket = join(dir, 'haproxy.sock');
 
-  /** Runs a README shell block in the configuration directory, `mqtt-kafka-proxy` on the PATH. */
+  /**
+   * Runs a README shell block in the configuration directory, `mqtt-kafka-proxy` on the PATH.
+   * Synchronous: only for blocks that do not need the proxy (it runs in this process).
+   */
   function shell(script: string, input?: string): string {
     return execFileSync('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: dir,
@@ -256,9 +264,16 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
 
   test('8883, mTLS: the device certificate is the identity (Kafka key); a client without one is refused', async () => {
     const device = await connected(connectMqtts('127.0.0.7', 'sensor-17-client', 'sensor-17'));
-    await device.publishAsync('devices/sensor-17/telemetry', '{"t":21.5}', { qos: 1 });
+    await device.publishAsync('devices/sensor-17/telemetry', 'from MQTT.js', { qos: 1 });
     await device.endAsync();
-    assert.deepEqual(await records(1), [{ key: 'sensor-17', value: '{"t":21.5}', mqttTopic: 'devices/sensor-17/telemetry' }]);
+    assert.deepEqual(await records(1), [{ key: 'sensor-17', value: 'from MQTT.js', mqttTopic: 'devices/sensor-17/telemetry' }]);
+
+    // The README's mosquitto_pub line, run in the configuration directory.
+    let mosquitto = sample(samples, 'device.sh');
+    mosquitto = substitute(mosquitto, '-h mqtt.example.com -p 8883', `-h 127.0.0.1 -p ${frontends.mqtts} --insecure`);
+    // Asynchronously: the proxy runs in this process and must go on serving meanwhile.
+    await execFileAsync('bash', ['-euo', 'pipefail', '-c', mosquitto], { cwd: dir, timeout: 10000 });
+    assert.deepEqual((await records(2))[1], { key: 'sensor-17', value: '{"t":21.5}', mqttTopic: 'devices/sensor-17/telemetry' });
 
     const anonymous = await connectMqtts('127.0.0.11', 'no-certificate');
     assert.equal(anonymous.connected, false);
@@ -269,8 +284,8 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     const gateway = await connected(connectWss('127.0.0.8', 'gateway-client', 'gateway-eu-1', GATEWAY_PASSWORD));
     await gateway.publishAsync('devices/gateway-eu-1/telemetry', 'from the gateway', { qos: 1 });
     await gateway.endAsync();
-    const read = await records(2);
-    assert.deepEqual(read[1], { key: 'gateway-eu-1', value: 'from the gateway', mqttTopic: 'devices/gateway-eu-1/telemetry' });
+    const read = await records(3);
+    assert.deepEqual(read[2], { key: 'gateway-eu-1', value: 'from the gateway', mqttTopic: 'devices/gateway-eu-1/telemetry' });
 
     const wrong5 = await connectWss('127.0.0.12', 'wrong-5', 'gateway-eu-1', 'not the password');
     assert.equal(wrong5.connected, false);
@@ -283,8 +298,8 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     const app = await connected(connectWss('127.0.0.9', 'app-client', 'any', jwt('app-7', 3600)));
     await app.publishAsync('devices/app-7/telemetry', 'from the app', { qos: 1 });
     await app.endAsync();
-    const read = await records(3);
-    assert.deepEqual(read[2], { key: 'app-7', value: 'from the app', mqttTopic: 'devices/app-7/telemetry' });
+    const read = await records(4);
+    assert.deepEqual(read[3], { key: 'app-7', value: 'from the app', mqttTopic: 'devices/app-7/telemetry' });
 
     // Past the default 30 s clock tolerance.
     const expired = await connectWss('127.0.0.14', 'expired-client', 'any', jwt('app-7', -120));
@@ -301,10 +316,10 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     // The same client may still publish in its own subtree: the denial did not end the connection.
     await gateway.publishAsync('devices/gateway-eu-1/telemetry', 'after the denial', { qos: 1 });
     await gateway.endAsync();
-    const read = await records(4);
-    assert.equal(read.length, 4, 'nothing beyond the four accepted records');
+    const read = await records(5);
+    assert.equal(read.length, 5, 'nothing beyond the five accepted records');
     assert.ok(!read.some((r) => r.value === 'forged'));
-    assert.equal(read[3]?.value, 'after the denial');
+    assert.equal(read[4]?.value, 'after the denial');
   });
 
   test("the proxy sees each client's own address, not HAProxy's: PROXY v2 on 8883, X-Forwarded-For on 443", () => {
