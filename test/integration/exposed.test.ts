@@ -327,4 +327,20 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     assert.equal(remoteAddressOf('gateway-client'), '127.0.0.8');
     assert.equal(remoteAddressOf('app-client'), '127.0.0.9');
   });
+
+  test('graceful drain (what SIGTERM does): HAProxy takes the replica out of both backends before its listeners close', async (t) => {
+    const { delayMs } = proxy.config.drain;
+    const started = Date.now();
+    const stopping = proxy.proxy.stop({ delayMs, drainTimeoutMs: 5000 });
+    let states = await serverStates();
+    while ([...states.values()].some((s) => s.status.startsWith('UP')) && Date.now() - started < delayMs) {
+      await new Promise((done) => setTimeout(done, 100));
+      states = await serverStates();
+    }
+    const outAfterMs = Date.now() - started;
+    assert.deepEqual([...states.values()].map((s) => s.status), ['DOWN', 'DOWN'], `still in rotation after ${outAfterMs} ms`);
+    assert.ok(outAfterMs < delayMs, `out of rotation after ${outAfterMs} ms, within drain.delayMs (${delayMs} ms)`);
+    t.diagnostic(`out of rotation ${outAfterMs} ms after the drain began (drain.delayMs ${delayMs} ms)`);
+    await stopping;
+  });
 });
