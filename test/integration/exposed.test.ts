@@ -115,7 +115,12 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     }).toString();
   }
 
-  const jwt = (subject: string, seconds: number): string => shell(`${sample(samples, 'jwt.sh')}jwt ${subject} ${seconds}`).trim();
+  /** A token from the README's `jwt` function (asynchronously: the proxy is serving meanwhile). */
+  async function jwt(subject: string, seconds: number): Promise<string> {
+    const script = `${sample(samples, 'jwt.sh')}jwt ${subject} ${seconds}`;
+    const { stdout } = await execFileAsync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir });
+    return stdout.trim();
+  }
 
   before(async () => {
     if (HAPROXY === undefined) throw new Error('haproxy is required in CI: .ci/run installs it');
@@ -295,14 +300,14 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   });
 
   test('443, wss: a JWT made as the README says is accepted; an expired one gets 0x86', async () => {
-    const app = await connected(connectWss('127.0.0.9', 'app-client', 'any', jwt('app-7', 3600)));
+    const app = await connected(connectWss('127.0.0.9', 'app-client', 'any', await jwt('app-7', 3600)));
     await app.publishAsync('devices/app-7/telemetry', 'from the app', { qos: 1 });
     await app.endAsync();
     const read = await records(4);
     assert.deepEqual(read[3], { key: 'app-7', value: 'from the app', mqttTopic: 'devices/app-7/telemetry' });
 
     // Past the default 30 s clock tolerance.
-    const expired = await connectWss('127.0.0.14', 'expired-client', 'any', jwt('app-7', -120));
+    const expired = await connectWss('127.0.0.14', 'expired-client', 'any', await jwt('app-7', -120));
     assert.equal(!expired.connected && expired.code, 0x86);
     assert.ok(proxy.logs.some((l) => l.msg === 'authentication failed' && l.reason === 'expired-token' && l.remoteAddress === '127.0.0.14'));
   });
