@@ -283,6 +283,9 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     const anonymous = await connectMqtts('127.0.0.11', 'no-certificate');
     assert.equal(anonymous.connected, false);
     await waitFor(() => proxy.logs.some((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11'), 5000, 'refusal log');
+    const refusal = proxy.logs.find((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11');
+    assert.equal(refusal?.reason, 'no-certificate');
+    assert.equal(refusal?.verifyError, 'no certificate');
   });
 
   test('443, wss: a password from the users file; a wrong one gets 0x86 (MQTT 5) and 4 (MQTT 3.1.1)', async () => {
