@@ -21,14 +21,10 @@ export interface RunningProxy {
 
 /**
  * Starts a proxy in this process on an ephemeral port against the test cluster. `yaml` is the
- * config file body; listeners and brokers are filled in unless it sets them. `source` is the path the
- * body is read as: relative file paths in it are taken from its directory.
+ * config file body; listeners and brokers are filled in unless it sets them.
  */
-export async function startProxy(
-  yaml: string,
-  { brokers = testBrokers(), source = 'test.yaml' }: { brokers?: readonly string[]; source?: string } = {},
-): Promise<RunningProxy> {
-  const config = parseConfig(yaml, source, { kafkaBrokers: brokers, port: 0 });
+export async function startProxy(yaml: string, { brokers = testBrokers() }: { brokers?: readonly string[] } = {}): Promise<RunningProxy> {
+  const config = parseConfig(yaml, 'test.yaml', { kafkaBrokers: brokers, port: 0 });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -14,7 +14,9 @@
  * - HAProxy's address 10.0.0.5/32 in trustedCidrs / trustedProxies -> 127.0.0.1/32, the address
  *   HAProxy connects to the proxy from;
  * - /etc/haproxy/certs/ -> the temporary directory's tls/ (what the README says to copy there);
- * - the Kafka topic iot.telemetry -> a unique topic; the brokers -> KAFKA_BROKERS;
+ * - the Kafka topic iot.telemetry -> a unique topic; the brokers -> KAFKA_BROKERS (an override, as
+ *   --kafka-brokers does); the admin port 9090 -> an ephemeral one (an override: port 0 in the file
+ *   would turn the admin server off);
  * - the users file's placeholder hash -> the hash the README's `passwd` command printed;
  * - mosquitto_pub's `-h mqtt.example.com -p 8883` -> `-h 127.0.0.1 -p PORT --insecure`: the name
  *   does not resolve here and mosquitto_pub cannot be given a TLS server name of its own (--insecure
@@ -26,6 +28,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -33,8 +36,12 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
-import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
-import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
+import { createTopics, headerText, readRecords, testBrokers, uniqueName } from '../helpers/kafka.js';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import type { ProxyConfig } from '../../src/config/types.js';
+import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
+import { waitFor } from '../helpers/proxy.js';
 
 const execFileAsync = promisify(execFile);
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((path) => existsSync(path));
@@ -95,7 +102,10 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   const dir = mkdtempSync(join(tmpdir(), 'mkp-exposed-'));
   const kafkaTopic = uniqueName('iot.telemetry');
   let samples: Map<string, string>;
-  let proxy: RunningProxy;
+  let proxy: Proxy;
+  let proxyConfig: ProxyConfig;
+  let adminPort: number;
+  const logs: Array<Record<string, unknown>> = [];
   let haproxy: ChildProcess | undefined;
   let haproxyOutput = '';
   const frontends = { mqtts: 0, wss: 0 };
@@ -142,8 +152,18 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     writeFileSync(configFile, config);
 
     await createTopics([kafkaTopic]);
-    proxy = await startProxy(config, { source: configFile });
-    const [tlsListener, wssListener] = proxy.listeners;
+    // Loaded from the file as the command line does, so its relative paths are taken from its directory.
+    proxyConfig = loadConfig(configFile, { kafkaBrokers: testBrokers() });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    proxy = createProxy(proxyConfig, { logger: pino({ level: 'debug' }, sink), adminPort: 0 });
+    const listeners: readonly BoundListener[] = await proxy.start();
+    adminPort = proxy.adminAddress!.port;
+    const [tlsListener, wssListener] = listeners;
     assert.equal(tlsListener?.protocol, 'tls');
     assert.equal(wssListener?.protocol, 'wss');
 
@@ -154,7 +174,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     haproxyCfg = substitute(haproxyCfg, 'bind :443', `bind 127.0.0.1:${frontends.wss}`);
     haproxyCfg = substitute(haproxyCfg, '10.0.1.10:8883', `127.0.0.1:${tlsListener.port}`);
     haproxyCfg = substitute(haproxyCfg, '10.0.1.10:8084', `127.0.0.1:${wssListener.port}`);
-    haproxyCfg = substitute(haproxyCfg, 'check port 9090', `check port ${new URL(proxy.adminUrl).port}`);
+    haproxyCfg = substitute(haproxyCfg, 'check port 9090', `check port ${adminPort}`);
     haproxyCfg = substitute(haproxyCfg, '/etc/haproxy/certs/', `${join(dir, 'tls')}/`);
     // Added, not substituted: a stats socket, so the test can see what HAProxy's health checks say.
     haproxyCfg = `global\n  stats socket ${statsSocket}\n${haproxyCfg}`;
@@ -167,12 +187,12 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     haproxy.stderr?.on('data', (chunk: Buffer) => (haproxyOutput += chunk.toString()));
     await waitForPort(frontends.mqtts, () => haproxyOutput);
     await waitForPort(frontends.wss, () => haproxyOutput);
-    await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+    await waitFor(() => logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
   });
 
   after(async () => {
     haproxy?.kill('SIGTERM');
-    await proxy?.stop();
+    await proxy?.stop({ delayMs: 0, drainTimeoutMs: 5000 });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -226,7 +246,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   }
 
   const remoteAddressOf = (clientId: string): unknown =>
-    proxy.logs.find((l) => l.msg === 'client connected' && l.clientId === clientId)?.remoteAddress;
+    logs.find((l) => l.msg === 'client connected' && l.clientId === clientId)?.remoteAddress;
 
   /** The records so far, once `count` have arrived (and no more within the settle time). */
   async function records(count: number): Promise<Array<{ key: string; value: string; mqttTopic: unknown }>> {
@@ -282,8 +302,8 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
 
     const anonymous = await connectMqtts('127.0.0.11', 'no-certificate');
     assert.equal(anonymous.connected, false);
-    await waitFor(() => proxy.logs.some((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11'), 5000, 'refusal log');
-    const refusal = proxy.logs.find((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11');
+    await waitFor(() => logs.some((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11'), 5000, 'refusal log');
+    const refusal = logs.find((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11');
     assert.equal(refusal?.reason, 'no-certificate');
     assert.equal(refusal?.verifyError, 'no certificate');
   });
@@ -312,7 +332,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     // Past the default 30 s clock tolerance.
     const expired = await connectWss('127.0.0.14', 'expired-client', 'any', await jwt('app-7', -120));
     assert.equal(!expired.connected && expired.code, 0x86);
-    assert.ok(proxy.logs.some((l) => l.msg === 'authentication failed' && l.reason === 'expired-token' && l.remoteAddress === '127.0.0.14'));
+    assert.ok(logs.some((l) => l.msg === 'authentication failed' && l.reason === 'expired-token' && l.remoteAddress === '127.0.0.14'));
   });
 
   test("ACL devices/%u/#: a publish under another identity gets PUBACK 0x87 and never reaches Kafka", async () => {
@@ -337,9 +357,9 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   });
 
   test('graceful drain (what SIGTERM does): HAProxy takes the replica out of both backends before its listeners close', async (t) => {
-    const { delayMs } = proxy.config.drain;
+    const { delayMs } = proxyConfig.drain;
     const started = Date.now();
-    const stopping = proxy.proxy.stop({ delayMs, drainTimeoutMs: 5000 });
+    const stopping = proxy.stop({ delayMs, drainTimeoutMs: 5000 });
     let states = await serverStates();
     while ([...states.values()].some((s) => s.status.startsWith('UP')) && Date.now() - started < delayMs) {
       await new Promise((done) => setTimeout(done, 100));
