@@ -43,7 +43,13 @@ export function checkClientCertificate(
     const reason = presented ? 'bad-certificate' : 'no-certificate';
     metrics.authFailures.inc({ reason });
     logger.warn(
-      { remoteAddress, reason, verifyError: String(socket.authorizationError ?? 'no certificate'), subject: presented ? certificate.subject?.CN : undefined },
+      {
+        remoteAddress,
+        reason,
+        // Without a certificate Node still reports a chain error (UNABLE_TO_GET_ISSUER_CERT): not the reason.
+        verifyError: presented ? String(socket.authorizationError ?? 'unknown') : 'no certificate',
+        subject: presented ? certificate.subject?.CN : undefined,
+      },
       'client certificate refused',
     );
     socket.destroy();
