@@ -70,6 +70,7 @@ describe('config: valid files', () => {
         batchMaxBytes: 1048576,
         requestTimeoutMs: 30000,
         connectionTimeoutMs: 3000,
+        compression: 'none',
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
@@ -94,6 +95,7 @@ describe('config: valid files', () => {
       batchMaxBytes: 1048576,
       requestTimeoutMs: 30000,
       connectionTimeoutMs: 3000,
+      compression: 'none',
     });
     assert.deepEqual(config.mappings, [{ name: 'all', match: '^(.*)$', topic: 'iot.all', key: '${topic}' }]);
     assert.deepEqual(config.unmapped, { action: 'reject' });
