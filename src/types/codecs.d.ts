@@ -10,4 +10,6 @@ declare module 'lz4js' {
 }
 declare module 'lz4js/xxh32.js' {
   export function hash(seed: number, src: Uint8Array, index: number, len: number): number;
+  const xxh32: { hash: typeof hash };
+  export default xxh32;
 }

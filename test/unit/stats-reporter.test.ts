@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startStatsReporter } from '../../src/observability/stats-reporter.js';
+
+test('MKP_BENCH_STATS unset, empty or not a positive integer: no reporting', async () => {
+  for (const value of [undefined, '', '0', '-5', 'abc', '1.5']) {
+    const lines: string[] = [];
+    const stop = startStatsReporter(value === undefined ? {} : { MKP_BENCH_STATS: value }, () => ({}), (l) => lines.push(l));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    stop();
+    assert.deepEqual(lines, [], `value ${value}`);
+  }
+});
+
+test('MKP_BENCH_STATS=MS: one JSON line per interval with memory, CPU, event-loop delay and the extra fields', async () => {
+  const lines: string[] = [];
+  const stop = startStatsReporter({ MKP_BENCH_STATS: '20' }, () => ({ kafkaSent: { requests: 3, records: 7 } }), (l) => lines.push(l));
+  await new Promise((resolve) => setTimeout(resolve, 110));
+  stop();
+  assert.ok(lines.length >= 2, `${lines.length} lines`);
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(line.mkpStats, 1);
+  assert.equal(line.pid, process.pid);
+  for (const field of ['t', 'rss', 'heapUsed', 'eldP50', 'eldP99', 'eldMax', 'cpuUserMs', 'cpuSystemMs']) {
+    assert.equal(typeof line[field], 'number', field);
+  }
+  assert.ok((line.rss as number) > 0);
+  assert.deepEqual(line.kafkaSent, { requests: 3, records: 7 });
+  assert.ok(lines.every((l) => l.endsWith('\n')));
+});
