@@ -7,6 +7,7 @@ import { CidrSet, normalizeAddress } from './ip-address.js';
 import { readProxyHeader } from './proxy-protocol-intake.js';
 import { createTlsTerminator, type TlsTerminator } from './tls-terminator.js';
 import type { Listener, ListenerDependencies } from './types.js';
+import { bindServer } from './bind.js';
 
 export type { CertificateReloadResult, ConnectionHandler, Listener, ListenerDependencies } from './types.js';
 
@@ -76,15 +77,7 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
 
   return {
     name,
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as net.AddressInfo);
-        });
-      });
-    },
+    listen: () => bindServer(server, config.port, config.host),
     close() {
       terminator?.close();
       // server.close() calls back only once every connection has ended; the engine ends them

@@ -14,6 +14,7 @@ import { clientAddressFromForwardedFor } from './forwarded-for.js';
 import { CidrSet, normalizeAddress } from './ip-address.js';
 import { checkClientCertificate, observeHandshakeErrors } from './tls-terminator.js';
 import type { Listener, ListenerDependencies } from './types.js';
+import { bindServer } from './bind.js';
 
 /** Subprotocols served, in order of preference: `mqtt` (3.1.1 and 5), `mqttv3.1` (MQTT 3.1 clients). */
 export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
@@ -131,15 +132,7 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
 
   return {
     name,
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as net.AddressInfo);
-        });
-      });
-    },
+    listen: () => bindServer(server, config.port, config.host),
     close() {
       store?.close();
       // Upgraded sockets belong to the engine now; only stop accepting.
