@@ -9,6 +9,8 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'mqtt-kafka-proxy');
 
 export type LogLine = Record<string, unknown>;
+/** Variables for the child on top of ours; `undefined` leaves one out. */
+export type Env = Record<string, string | undefined>;
 export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -19,19 +21,22 @@ export interface CliProcess {
   /** Parsed JSON log lines from stdout so far (lines that are not JSON as `{ unparsed }`). */
   readonly logs: LogLine[];
   stdout(): string;
+  /** The last log lines, for failure messages. */
+  stdoutTail(lines?: number): string;
   stderr(): string;
   readonly exited: Promise<Exit>;
   isRunning(): boolean;
 }
 
 /** Our environment without MKP_* variables (the CLI reads them), plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+function childEnv(extra: Env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MKP_')) env[name] = value;
-  return { ...env, ...extra };
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+  return env;
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
+export function spawnCli(args: readonly string[], env: Env = {}): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -64,6 +69,10 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
     child,
     logs,
     stdout: () => stdout,
+    stdoutTail: (lines = 12) => {
+      const all = stdout.trimEnd().split('\n');
+      return `${all.length > lines ? `[${all.length - lines} earlier lines]\n` : ''}${all.slice(-lines).join('\n')}`;
+    },
     stderr: () => stderr,
     exited,
     isRunning: () => child.exitCode === null && child.signalCode === null,
@@ -71,7 +80,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
 }
 
 /** Runs the CLI to completion (SIGKILL after `timeoutMs`). */
-export async function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 15000) {
+export async function runCli(args: readonly string[], env: Env = {}, timeoutMs = 15000) {
   const run = spawnCli(args, env);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   const exit = await run.exited;

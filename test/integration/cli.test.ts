@@ -1,115 +1,14 @@
 // The real command line: `node bin/mqtt-kafka-proxy ...` as a child process, as an operator runs it.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { exitWithin, findLog, runCli, spawnCli, waitUntil, type CliProcess, type Env } from '../helpers/cli.js';
 import { createTopics, headerText, readRecords, testBrokers, uniqueName, type ReadRecord } from '../helpers/kafka.js';
 
-// Compiled to dist/test/integration/, so the repository root is three levels up.
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'mqtt-kafka-proxy');
-
-type Env = Record<string, string | undefined>;
-type LogLine = Record<string, unknown>;
-
-/**
- * The environment of the child: ours without any MKP_* variable (the CLI reads every MKP_* one, and
- * the suite may run with e.g. MKP_SKIP_EXTERNAL_CLIENTS set), plus what the test sets.
- */
-function childEnv(extra: Env = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MKP_')) env[name] = value;
-  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
-  return env;
-}
-
-interface CliRun {
-  readonly child: ChildProcess;
-  /** Parsed JSON log lines from stdout so far. */
-  readonly logs: LogLine[];
-  stdout(): string;
-  /** The last log lines, for failure messages. */
-  stdoutTail(lines?: number): string;
-  stderr(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  isRunning(): boolean;
-}
-
-function spawnCli(args: readonly string[], env: Env = {}): CliRun {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let pending = '';
-  const logs: LogLine[] = [];
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    stdout += chunk;
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (line.trim() === '') continue;
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        logs.push({ unparsed: line });
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  // 'exit' can come before the pipes are drained; wait for 'close' too so stdout/stderr are complete.
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return {
-    child,
-    logs,
-    stdout: () => stdout,
-    stdoutTail: (lines = 12) => {
-      const all = stdout.trimEnd().split('\n');
-      return `${all.length > lines ? `[${all.length - lines} earlier lines]\n` : ''}${all.slice(-lines).join('\n')}`;
-    },
-    stderr: () => stderr,
-    exited: exited.then(async (result) => {
-      await closed;
-      return result;
-    }),
-    isRunning: () => child.exitCode === null && child.signalCode === null,
-  };
-}
-
-/** Runs the CLI to completion (killing it after `timeoutMs`). */
-async function runCli(args: readonly string[], env: Env = {}, timeoutMs = 10000) {
-  const run = spawnCli(args, env);
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
-  const { code, signal } = await run.exited;
-  clearTimeout(timer);
-  return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs: number, run?: CliRun): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (run !== undefined && !run.isRunning()) {
-      throw new Error(`the CLI exited while waiting for ${what}\nstdout:\n${run.stdoutTail()}\nstderr:\n${run.stderr()}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${run ? `\nstdout:\n${run.stdoutTail()}\nstderr:\n${run.stderr()}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-const findLog = (run: CliRun, msg: string): LogLine | undefined => run.logs.find((l) => l.msg === msg);
+type CliRun = CliProcess;
 
 /** Waits for the `listening` and `connected to Kafka` log lines; returns the bound MQTT port. */
 async function waitReady(run: CliRun, timeoutMs = 20000): Promise<number> {
@@ -118,17 +17,6 @@ async function waitReady(run: CliRun, timeoutMs = 20000): Promise<number> {
   const port = findLog(run, 'listening')!.port;
   assert.equal(typeof port, 'number', `"listening" carries the port: ${JSON.stringify(findLog(run, 'listening'))}`);
   return port as number;
-}
-
-/** The exit, or null when the CLI still runs after `timeoutMs`. */
-async function exitWithin(run: CliRun, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
-  });
-  const result = await Promise.race([run.exited, timeout]);
-  clearTimeout(timer);
-  return result;
 }
 
 /** Stops a CLI the test started, whatever state the test left it in. */
