@@ -91,8 +91,11 @@ interface ClientState {
   closeReason: string | undefined;
   /** Counted in the connections gauge under this version label (set once CONNACK accepted it). */
   countedVersion: string | undefined;
-  /** This connection's logger: client id, remote address and listener on every line. */
-  readonly log: Logger;
+  /**
+   * This connection's logger (client id, remote address and listener on every line), made at its
+   * first line: most connections never log one, and a child logger costs about 1 KiB to keep.
+   */
+  log: Logger | undefined;
 }
 
 type AedesCallback = (error?: Error | null) => void;
@@ -111,6 +114,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const connectionsPerAddress = new Map<string, number>();
   const rateBurst = limits.publishRateBurst > 0 ? limits.publishRateBurst : limits.publishRatePerSecond;
   const limitLog = throttledLog(logger);
+
+  function connectionLog(state: ClientState): Logger {
+    state.log ??= logger.child({ clientId: state.client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener });
+    return state.log;
+  }
 
   /** Counts a limit reached and logs it (at most once a second per limit, with how many were not logged). */
   function limitHit(limit: string, fields: Record<string, unknown>, message: string): void {
@@ -140,7 +148,6 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         return;
       }
       const { info } = connection;
-      const log = logger.child({ clientId: packet.clientId, remoteAddress: info.remoteAddress, listener: info.listener });
       const state: ClientState = {
         info,
         connection,
@@ -156,7 +163,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         dropped: false,
         closeReason: undefined,
         countedVersion: undefined,
-        log,
+        log: undefined,
       };
       clients.set(client, state);
       streamStates.set(client.conn as Duplex, state);
@@ -245,7 +252,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     },
     authorizeSubscribe(client, subscription, callback) {
       // An ingest proxy has nothing to deliver: refuse with SUBACK failure (0x80) and keep the client.
-      (clients.get(client)?.log ?? logger).debug({ filter: subscription.topic }, 'subscribe refused');
+      const state = clients.get(client);
+      (state === undefined ? logger : connectionLog(state)).debug({ filter: subscription.topic }, 'subscribe refused');
       callback(null, null);
     },
   });
@@ -279,7 +287,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if (rejections.has(error)) return;
     const state = clients.get(client);
     const info = state?.info ?? streams.get(client.conn as Duplex)?.info;
-    const log = state?.log ?? logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener });
+    const log = state !== undefined ? connectionLog(state) : logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener });
     const fields = { err: error.message };
     // Limits aedes enforces itself (messages from node_modules/aedes/lib/client.js).
     if (error.message === 'packet too large') {

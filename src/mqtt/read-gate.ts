@@ -18,37 +18,42 @@ export interface ReadGate {
  * the packets still being handled when more than one finishes while paused, and never reads again.
  */
 export function gateReads(stream: Duplex): ReadGate {
-  const read = stream.read.bind(stream);
-  let paused = false;
-  let refused = false;
-  // Only the parser's pulls (read() / read(null)) are gated; read(0), which Node uses internally
-  // to refill the buffer up to its high-water mark, stays as it is.
-  stream.read = (size?: number): unknown => {
-    if (paused && (size === undefined || size === null)) {
-      refused = true;
-      return null;
-    }
-    return read(size);
-  };
-  return {
-    get paused() {
-      return paused;
-    },
-    pause() {
-      paused = true;
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      if (refused) {
-        refused = false;
-        // Wakes the parser the way new data would; its pull now gets what arrived meanwhile. Not
-        // synchronously: the caller is in the middle of its own accounting.
-        setImmediate(() => {
-          if (!paused && !stream.destroyed) stream.emit('readable');
-          else if (paused) refused = true;
-        });
+  return new StreamReadGate(stream);
+}
+
+/** A class rather than an object literal with a getter: one is kept per connection, and a class instance is smaller. */
+class StreamReadGate implements ReadGate {
+  paused = false;
+  /** A pull was refused while paused: resume() makes it again. */
+  private refused = false;
+
+  constructor(private readonly stream: Duplex) {
+    const read = stream.read.bind(stream);
+    // Only the parser's pulls (read() / read(null)) are gated; read(0), which Node uses internally
+    // to refill the buffer up to its high-water mark, stays as it is.
+    stream.read = (size?: number): unknown => {
+      if (this.paused && (size === undefined || size === null)) {
+        this.refused = true;
+        return null;
       }
-    },
-  };
+      return read(size);
+    };
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.refused) return;
+    this.refused = false;
+    // Wakes the parser the way new data would; its pull now gets what arrived meanwhile. Not
+    // synchronously: the caller is in the middle of its own accounting.
+    setImmediate(() => {
+      if (!this.paused && !this.stream.destroyed) this.stream.emit('readable');
+      else if (this.paused) this.refused = true;
+    });
+  }
 }
