@@ -1,6 +1,9 @@
 // Kafka is down and 200 devices push as fast as they can: the proxy must stop reading (memory
 // bounded), acknowledge nothing, and once Kafka is back every acknowledged message must be in it.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { deliveryReport, formatReport } from '../helpers/delivery.js';
 import { startDevices, settle, type Device } from '../helpers/device.js';
@@ -107,6 +110,24 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
       `ackedWhileUp=${ackedWhileUp} boundReached=${pauses}x maxPausedClients=${maxPaused} qos0Sent=${qos0Sent} messagesCreated=${sentDuringOutage}`,
   );
   console.log(formatReport('backpressure qos1', report));
+  if (!settled) {
+    // What the proxy said from Kafka's return on: why the devices were left waiting.
+    const counts = new Map<string, number>();
+    for (const line of proxy.logs.filter((l) => typeof l.time === "number" && l.time >= downUntil)) {
+      const key = `${String(line.level)} ${String(line.msg)}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    console.log(`[faults] backpressure: proxy log lines after Kafka's return: ${[...counts].map(([m, n]) => `${JSON.stringify(m)}=${n}`).join(' ')}`);
+    const failures = new Map<string, number>();
+    for (const line of proxy.logs.filter((l) => l.msg === 'publish failed, client must retransmit' && typeof l.time === 'number' && l.time >= downUntil)) {
+      const key = `${String(line.reason)}: ${String(line.err)}`;
+      failures.set(key, (failures.get(key) ?? 0) + 1);
+    }
+    console.log(`[faults] backpressure: failed publishes after Kafka's return by reason: ${[...failures].map(([m, n]) => `${JSON.stringify(m)}=${n}`).join(' ')}`);
+    const file = path.join(os.tmpdir(), `mkp-backpressure-proxy-${process.pid}.jsonl`);
+    fs.writeFileSync(file, proxy.logs.map((l) => JSON.stringify(l)).join('\n'));
+    console.log(`[faults] backpressure: the proxy's log is in ${file}`);
+  }
   if (report.missing > 0) {
     const times = new Map<string, number>(qos1.flatMap((d) => [...d.acked].map(([seq, t]): [string, number] => [`${d.options.clientId}:${seq}`, t])));
     console.log(`missing (ack time relative to Kafka stop / restart): ${report.missingExamples.map((k) => `${k}@${times.get(k)! - downFrom}/${times.get(k)! - downUntil}`).join(' ')}`);
