@@ -261,6 +261,46 @@ describe('check', () => {
     assert.equal(view.unmapped, 'reject');
   });
 
+  test('secrets: the Kafka SASL password and the JWT secret are masked, in YAML and JSON', async () => {
+    const saslPassword = 'Kafka-Sasl-Pw-7c1f';
+    const jwtSecret = 'Jwt-Hs256-Secret-of-at-least-32-bytes-7c1f';
+    const file = join(dir, 'check-secrets.yaml');
+    await writeFile(
+      file,
+      `kafka:
+  sasl: { mechanism: scram-sha-512, username: mqtt-proxy, password: '${saslPassword}' }
+mappings: [{ name: t, match: '^t$', topic: iot.t }]
+auth:
+  jwt: { secret: '${jwtSecret}' }
+`,
+    );
+    const yaml = await runCli(['check', '--config', file]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    for (const output of [yaml.stdout, yaml.stderr]) {
+      assert.ok(!output.includes(saslPassword), 'the SASL password is not printed');
+      assert.ok(!output.includes(jwtSecret), 'the JWT secret is not printed');
+    }
+    assert.match(yaml.stdout, /sasl:\n {4}mechanism: scram-sha-512\n {4}username: mqtt-proxy\n {4}password: "\*{8}"/);
+    assert.match(yaml.stdout, /jwt:\n {4}secret: "\*{8}"/);
+    const json = await runCli(['check', '--config', file, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.ok(!json.stdout.includes(saslPassword) && !json.stdout.includes(jwtSecret), json.stdout);
+    const view = JSON.parse(json.stdout) as { kafka: { sasl: Record<string, unknown> }; auth: { jwt: Record<string, unknown> } };
+    assert.equal(view.kafka.sasl.password, '********');
+    assert.equal(view.kafka.sasl.username, 'mqtt-proxy', 'names stay readable');
+    assert.equal(view.auth.jwt.secret, '********');
+  });
+
+  test('MKP_HTTP_PORT and --http-port replace http.port', async () => {
+    const file = join(dir, 'check-http-port.yaml');
+    await writeFile(file, `mappings: [{ name: t, match: '^t$', topic: iot.t }]\nauth: { anonymous: true }\nhttp: { port: 9090 }\n`);
+    const byVariable = await runCli(['check', '--config', file, '--json'], { MKP_HTTP_PORT: '9191' });
+    assert.equal(byVariable.code, 0, byVariable.stderr);
+    assert.equal((JSON.parse(byVariable.stdout) as { http: { port: number } }).http.port, 9191);
+    const byFlag = await runCli(['check', '--config', file, '--json', '--http-port', '0'], { MKP_HTTP_PORT: '9191' });
+    assert.equal((JSON.parse(byFlag.stdout) as { http: { port: number } }).http.port, 0, 'the flag wins');
+  });
+
   test('an invalid file: exit 1, every problem on stderr naming file and path', async () => {
     const file = join(dir, 'check-bad.yaml');
     await writeFile(file, `mappings: [{ name: t, match: '^t(', topic: iot.t }]\nauth: { anonymous: true }\ndrain: { delayMs: -5 }\n`);
