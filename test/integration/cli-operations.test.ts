@@ -59,6 +59,9 @@ describe('SIGTERM under load from several clients', () => {
   let signalledAt = 0;
   let ackedDuringDelay = 0;
   let stoppingLoggedAt = 0;
+  /** Per client: the DISCONNECT reason codes received, and whether the proxy closed the connection. */
+  const goodbyes: Array<{ protocolVersion: 4 | 5; disconnects: number[]; closedByServer: boolean }> = [];
+  let endingClients = false;
 
   before(async () => {
     await createTopics([topic], undefined, 3);
@@ -93,6 +96,12 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
         reconnectPeriod: 0,
       });
       client.on('error', () => undefined);
+      const goodbye = { protocolVersion, disconnects: [] as number[], closedByServer: false };
+      goodbyes.push(goodbye);
+      client.on('disconnect', (packet) => goodbye.disconnects.push(packet.reasonCode ?? 0));
+      client.on('close', () => {
+        if (!endingClients) goodbye.closedByServer = true;
+      });
       clients.push(client);
       let n = 0;
       timers.push(
@@ -124,6 +133,7 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
       await polling;
     } finally {
       for (const timer of timers) clearInterval(timer);
+      endingClients = true;
       for (const client of clients) client.end(true);
     }
   });
@@ -131,6 +141,15 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
   test('exits with code 0', () => {
     assert.ok(exit !== null, `still running ${delayMs + 15000} ms after SIGTERM:\n${run.stdout().slice(-2000)}`);
     assert.deepEqual(exit, { code: 0, signal: null }, run.stderr());
+  });
+
+  test('MQTT 5 clients got DISCONNECT 0x8B (server shutting down); 3.1.1 clients were closed by the proxy', () => {
+    assert.equal(goodbyes.length, 4);
+    for (const [index, { protocolVersion, disconnects, closedByServer }] of goodbyes.entries()) {
+      assert.ok(closedByServer, `drain-${index} (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): the proxy closed the connection before the process exited`);
+      if (protocolVersion === 5) assert.deepEqual(disconnects, [0x8b], `drain-${index}: one DISCONNECT, 0x8B`);
+      else assert.deepEqual(disconnects, [], `drain-${index}: 3.1.1 has no server DISCONNECT, the socket is closed`);
+    }
   });
 
   test('/readyz turned 503 during the delay while MQTT was still served', () => {
