@@ -1,7 +1,7 @@
 // Operating the proxy from its command line, as a child process: drain on SIGTERM under load, reload
 // on SIGHUP and on file change, `check`, `map` and `--log-pretty`.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -31,6 +31,35 @@ async function replaceFile(file: string, text: string): Promise<void> {
   const aside = `${file}.tmp-${Date.now()}`;
   await writeFile(aside, text);
   await rename(aside, file);
+}
+
+/**
+ * A directory laid out as the kubelet mounts a ConfigMap: the data in a timestamped directory,
+ * `..data` a symlink to it, and each file a symlink through `..data`.
+ */
+async function configMapVolume(root: string, name: string, text: string): Promise<{ file: string; update(text: string): Promise<void> }> {
+  await mkdir(root);
+  let generation = 0;
+  const writeGeneration = async (content: string): Promise<string> => {
+    const stamped = `..2026_11_30_02_00_00.${String(++generation).padStart(9, '0')}`;
+    await mkdir(join(root, stamped));
+    await writeFile(join(root, stamped, name), content);
+    return stamped;
+  };
+  await symlink(await writeGeneration(text), join(root, '..data'));
+  await symlink(join('..data', name), join(root, name));
+  return {
+    file: join(root, name),
+    // The kubelet's atomic update: a new timestamped directory, a new symlink beside `..data`,
+    // renamed over it; then the old directory goes. The file's own symlink never changes.
+    async update(next) {
+      const previous = `..2026_11_30_02_00_00.${String(generation).padStart(9, '0')}`;
+      const stamped = await writeGeneration(next);
+      await symlink(stamped, join(root, '..data_tmp'));
+      await rename(join(root, '..data_tmp'), join(root, '..data'));
+      await rm(join(root, previous), { recursive: true });
+    },
+  };
 }
 
 async function httpStatus(url: string): Promise<{ status: number; body: string } | 'refused'> {
@@ -261,6 +290,39 @@ ${extra}`;
     assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
     const c = await readRecords(topicC, 3, { timeoutMs: 10000, settleMs: 300 });
     assert.deepEqual(c.map((r) => r.value?.toString()), sent);
+  });
+});
+
+describe('reload.watch with a Kubernetes ConfigMap volume', () => {
+  test('swapping the ..data symlink to a new timestamped directory applies the new mapping', async () => {
+    const topicOld = uniqueName('cli-ops.configmap-a');
+    const topicNew = uniqueName('cli-ops.configmap-b');
+    await createTopics([topicOld, topicNew]);
+    const config = (topic: string) => `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${testBrokers().join(', ')}] }
+mappings: [{ name: devices, match: '^cm/(?<id>[^/]+)$', topic: ${topic}, key: '\${id}' }]
+auth: { anonymous: true }
+http: { port: 0 }
+reload: { watch: true }
+`;
+    const volume = await configMapVolume(join(dir, 'configmap'), 'topic-mappings.yaml', config(topicOld));
+    const run = start(['--config', volume.file]);
+    const port = await waitReady(run);
+    await waitUntil(() => findLog(run, 'watching the configuration file for changes') !== undefined, 'watching', 5000, run);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: 'configmap-watch', reconnectPeriod: 0 });
+    let closed = false;
+    client.on('close', () => (closed = true));
+    await client.publishAsync('cm/before', 'before', { qos: 1 });
+
+    await volume.update(config(topicNew));
+    await waitUntil(() => findLog(run, 'configuration reloaded') !== undefined, 'configuration reloaded', 10000, run);
+    await client.publishAsync('cm/after', 'after', { qos: 1 });
+    assert.equal(closed, false, 'the client stayed connected');
+    await client.endAsync();
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    assert.deepEqual((await readRecords(topicOld, 1, { timeoutMs: 10000, settleMs: 300 })).map((r) => r.value?.toString()), ['before']);
+    assert.deepEqual((await readRecords(topicNew, 1, { timeoutMs: 10000, settleMs: 300 })).map((r) => r.value?.toString()), ['after']);
   });
 });
 
