@@ -26,6 +26,12 @@ function withWorkerPorts(config: ProxyConfig): ProxyConfig {
 /** A flag or MKP_* variable the CLI cannot use; exit code 2, like other command-line tools. */
 class UsageError extends Error {}
 
+/**
+ * How long past drain.delayMs + drain.timeoutMs the CLI waits for the drain before it gives up and
+ * exits 1. Orchestrators must allow at least this much (terminationGracePeriodSeconds).
+ */
+export const DRAIN_WATCHDOG_SLACK_MS = 5000;
+
 /** Exit codes, as README.md documents them. */
 export const EXIT = {
   ok: 0,
@@ -42,6 +48,7 @@ interface RawArguments {
   readonly config?: string;
   readonly kafkaBrokers?: string;
   readonly port?: string;
+  readonly httpPort?: string;
   readonly logLevel?: string;
   readonly logPretty?: boolean;
   readonly workers?: string;
@@ -68,6 +75,11 @@ function commonOptions<T>(args: Argv<T>) {
       type: 'string',
       describe: 'Port of the first listener; replaces listeners[0].port (env MKP_PORT)',
       defaultDescription: 'listeners[0].port, else 1883',
+    })
+    .option('http-port', {
+      type: 'string',
+      describe: 'Port of the admin HTTP server (/metrics, /healthz, /readyz), 0 for none; replaces http.port (env MKP_HTTP_PORT)',
+      defaultDescription: 'http.port, else 9090',
     })
     .option('workers', {
       type: 'string',
@@ -142,6 +154,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   const config = pick('config', args.config, 'MKP_CONFIG');
   const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
   const port = pick('port', args.port, 'MKP_PORT');
+  const httpPort = pick('http-port', args.httpPort, 'MKP_HTTP_PORT');
   const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
   const workers = pick('workers', args.workers, 'MKP_WORKERS');
 
@@ -150,13 +163,8 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
     kafkaBrokers = brokers.value.split(',').map((b) => b.trim()).filter((b) => b.length > 0);
     if (kafkaBrokers.length === 0) throw new UsageError(`${brokers.source}: expected host:port[,host:port...], got "${brokers.value}"`);
   }
-  let portNumber: number | undefined;
-  if (port !== undefined) {
-    portNumber = /^\d+$/.test(port.value.trim()) ? Number(port.value) : Number.NaN;
-    if (!Number.isInteger(portNumber) || portNumber > 65535) {
-      throw new UsageError(`${port.source}: expected a port number from 0 to 65535, got "${port.value}"`);
-    }
-  }
+  const portNumber = port === undefined ? undefined : portFrom(port);
+  const httpPortNumber = httpPort === undefined ? undefined : portFrom(httpPort);
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
   }
@@ -185,9 +193,17 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
     overrides: {
       ...(kafkaBrokers !== undefined && { kafkaBrokers }),
       ...(portNumber !== undefined && { port: portNumber }),
+      ...(httpPortNumber !== undefined && { httpPort: httpPortNumber }),
       ...(logLevel !== undefined && { logLevel: logLevel.value as LogLevel }),
     },
   };
+}
+
+/** A port number from a flag or variable, 0 included. */
+function portFrom({ value, source }: { readonly value: string; readonly source: string }): number {
+  const port = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535) throw new UsageError(`${source}: expected a port number from 0 to 65535, got "${value}"`);
+  return port;
 }
 
 /** Loads the config, or says why not on stderr; undefined means exit 1. */
@@ -305,7 +321,7 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
       // SIGINT is a person at a terminal: no load balancer to wait for.
       const delayMs = signal === 'SIGTERM' ? undefined : 0;
       const { drain } = proxy.config;
-      const bound = (delayMs ?? drain.delayMs) + drain.timeoutMs + 5000;
+      const bound = (delayMs ?? drain.delayMs) + drain.timeoutMs + DRAIN_WATCHDOG_SLACK_MS;
       const watchdog = setTimeout(() => {
         proxy.logger.error({ signal, boundMs: bound }, 'drain did not finish in time, exiting');
         resolve(EXIT.failure);

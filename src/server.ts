@@ -435,6 +435,11 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       listenersBound = false;
       pipeline.beginDrain();
       await sink.drain(drainTimeoutMs);
+      const unanswered = sink.inFlight;
+      if (unanswered > 0) {
+        // Not a loss: none of these was acknowledged, so their clients send them again elsewhere.
+        logger.warn({ unanswered, timeoutMs: drainTimeoutMs }, 'drain timed out: records still unanswered by Kafka are not acknowledged; their clients will retransmit');
+      }
       // Acks of the drained records were written above; now say goodbye.
       await engine.disconnectAll(ReasonCode.ServerShuttingDown);
       await engine.close();

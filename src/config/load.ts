@@ -181,13 +181,16 @@ function buildConfig(text: string, displayName: string, source: string, override
   checkRouting(rules, unmapped, problems.list.length === before, problems);
 
   const auth = readAuth(raw['auth'], dirname(source), problems);
-  const http = readHttp(raw['http'], problems);
+  let http = readHttp(raw['http'], problems);
   const drain = readDrain(raw['drain'], problems);
   const reload = readReload(raw['reload'], problems);
   const limits = readLimits(raw['limits'], problems);
   let log = readLog(raw['log'], problems);
 
   if (overrides !== undefined) {
+    if (overrides.httpPort !== undefined) {
+      http = { ...http, port: readPort(overrides.httpPort, 'overrides.httpPort', 0, problems, DEFAULTS.http.port) };
+    }
     if (overrides.kafkaBrokers !== undefined) {
       kafka = { ...kafka, brokers: readBrokers([...overrides.kafkaBrokers], 'overrides.kafkaBrokers', problems) };
     }

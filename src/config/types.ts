@@ -306,5 +306,7 @@ export interface ConfigOverrides {
   readonly kafkaBrokers?: readonly string[];
   /** Replaces the port of the first listener. */
   readonly port?: number;
+  /** Replaces `http.port` (the admin HTTP server; 0 turns it off). */
+  readonly httpPort?: number;
   readonly logLevel?: LogLevel;
 }

@@ -3,7 +3,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
-import type { ProxyMetrics } from '../observability/metrics.js';
+import type { ConnectRefusal, ProxyMetrics } from '../observability/metrics.js';
 import { gateReads, type ReadGate } from './read-gate.js';
 import { ReasonCode } from './reason-codes.js';
 import type {
@@ -175,12 +175,17 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(connectError(ReturnCode.NotAuthorized, 'unknown connection'), false);
         return;
       }
+      /** Every refused CONNECT is counted with its reason, then answered with `returnCode`. */
+      const refuse = (reason: ConnectRefusal, returnCode: number, message: string): void => {
+        metrics.connects.inc({ listener: state.info.listener, outcome: 'refused', reason });
+        done(connectError(returnCode, message), false);
+      };
       const protocolVersion = protocolVersionOf(client);
       const where = { clientId: client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener, protocolVersion };
       // Limits first: they are cheap, and a client refused by them spends no password hashing.
       if (state.requestedClientIdLength > limits.maxClientIdLength) {
         limitHit('client-id-length', { ...where, length: state.requestedClientIdLength }, `client id longer than ${limits.maxClientIdLength}: refused`);
-        done(connectError(ReturnCode.IdentifierRejected, 'client identifier too long'), false);
+        refuse('client-id-length', ReturnCode.IdentifierRejected, 'client identifier too long');
         return;
       }
       const keepAlive = boundedKeepAlive(state.requestedKeepAlive);
@@ -188,7 +193,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         if (protocolVersion !== 5) {
           // 3.1.1 cannot be told another keep alive: refused as Mosquitto does (identifier rejected).
           limitHit('keep-alive', { ...where, keepAlive: state.requestedKeepAlive }, 'keep alive out of bounds: refused');
-          done(connectError(ReturnCode.IdentifierRejected, 'keep alive out of bounds'), false);
+          refuse('keep-alive', ReturnCode.IdentifierRejected, 'keep alive out of bounds');
           return;
         }
         limitHit('keep-alive', { ...where, keepAlive: state.requestedKeepAlive, serverKeepAlive: keepAlive }, 'keep alive out of bounds: Server Keep Alive sent');
@@ -206,9 +211,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       };
       const decided = (decision: ConnectDecision): void => {
         if (!decision.accepted) {
-          metrics.connects.inc({ listener: state.info.listener, outcome: 'refused' });
           const code = decision.code === 'bad-credentials' ? ReturnCode.BadUsernameOrPassword : ReturnCode.NotAuthorized;
-          done(connectError(code, decision.reason), false);
+          refuse(decision.code, code, decision.reason);
           return;
         }
         state.session = {
@@ -229,7 +233,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         decision = hooks.authenticate(request);
       } catch (error) {
         logger.error({ ...where, err: (error as Error).message }, 'authentication failed with an error');
-        done(connectError(ReturnCode.ServerUnavailable, 'authentication unavailable'), false);
+        refuse('server-unavailable', ReturnCode.ServerUnavailable, 'authentication unavailable');
         return;
       }
       if (!(decision instanceof Promise)) {
@@ -238,7 +242,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       }
       decision.then(decided, (error: unknown) => {
         logger.error({ ...where, err: (error as Error).message }, 'authentication failed with an error');
-        done(connectError(ReturnCode.ServerUnavailable, 'authentication unavailable'), false);
+        refuse('server-unavailable', ReturnCode.ServerUnavailable, 'authentication unavailable');
       });
     },
     authorizePublish(client, packet, callback) {

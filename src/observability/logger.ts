@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogLevel } from '../config/types.js';
 
@@ -7,6 +7,8 @@ export type { Logger };
 export interface LoggerOptions {
   /** Human-readable coloured lines instead of JSON (`--log-pretty`). */
   readonly pretty?: boolean;
+  /** Where lines go; stdout by default. */
+  readonly destination?: DestinationStream;
 }
 
 /** Field names whose values are credentials; masked wherever they appear, up to three levels deep. */
@@ -27,7 +29,8 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
   };
   if (options.pretty === true) {
     // Synchronous, in this thread: lines written just before exit are not lost.
-    return pino(settings, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
+    const { destination } = options;
+    return pino(settings, pretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', ...(destination !== undefined && { destination }) }));
   }
-  return pino(settings);
+  return options.destination === undefined ? pino(settings) : pino(settings, options.destination);
 }

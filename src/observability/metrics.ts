@@ -10,8 +10,11 @@ export interface ProxyMetrics {
   readonly registry: Registry;
   /** Open MQTT connections, by listener and protocol version (`3`, `4`, `5`). */
   readonly connections: Gauge<'listener' | 'version'>;
-  /** CONNECTs answered, by listener and outcome (`accepted`, `refused`). */
-  readonly connects: Counter<'listener' | 'outcome'>;
+  /**
+   * CONNECTs answered, by listener and outcome (`accepted`, `refused`); refused ones also by
+   * {@link ConnectRefusal} `reason`.
+   */
+  readonly connects: Counter<'listener' | 'outcome' | 'reason'>;
   /** Connections closed, by reason (`client`, `error`, `kafka-unavailable`, `limit`, `shutdown`, ...). */
   readonly disconnects: Counter<'reason'>;
   /** PUBLISH packets received, by QoS and mapping rule (`unmapped` when no rule matched). */
@@ -56,6 +59,14 @@ export interface ScrapedState {
 
 export const METRIC_PREFIX = 'mqtt_kafka_proxy_';
 
+/**
+ * Why a CONNECT was refused: the CONNACK code sent (`bad-credentials`, `not-authorized`,
+ * `server-unavailable`), or the limit that refused it (`client-id-length`, `keep-alive`, both sent
+ * as identifier rejected).
+ */
+export const CONNECT_REFUSALS = ['bad-credentials', 'not-authorized', 'server-unavailable', 'client-id-length', 'keep-alive'] as const;
+export type ConnectRefusal = (typeof CONNECT_REFUSALS)[number];
+
 export function createMetrics(options: { collectDefault?: boolean } = {}): ProxyMetrics {
   const registry = new Registry();
   if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
@@ -68,7 +79,12 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
     },
     registry,
     connections: new Gauge({ name: `${p}connections`, help: 'Open MQTT connections', labelNames: ['listener', 'version'], registers }),
-    connects: new Counter({ name: `${p}connects_total`, help: 'CONNECT packets answered', labelNames: ['listener', 'outcome'], registers }),
+    connects: new Counter({
+      name: `${p}connects_total`,
+      help: 'CONNECT packets answered, by outcome (and reason when refused)',
+      labelNames: ['listener', 'outcome', 'reason'],
+      registers,
+    }),
     disconnects: new Counter({ name: `${p}disconnects_total`, help: 'Connections closed, by reason', labelNames: ['reason'], registers }),
     publishesReceived: new Counter({
       name: `${p}publishes_received_total`,

@@ -38,6 +38,29 @@ async function metricValue(proxy: RunningProxy, name: string, labels: string): P
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
 
+/** An unlabelled gauge's value as /metrics shows it. */
+async function gaugeValue(proxy: RunningProxy, name: string): Promise<number> {
+  const text = await proxy.proxy.metrics.registry.getSingleMetricAsString(name);
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line !== undefined, `${name} is exported`);
+  return Number(line.split(' ').pop());
+}
+
+/** Reads the gauge as often as the event loop allows until `work` settles; the highest value seen. */
+async function highestWhile(proxy: RunningProxy, name: string, work: Promise<void>): Promise<number> {
+  let done = false;
+  const finished = work.finally(() => (done = true));
+  let highest = 0;
+  while (!done) {
+    highest = Math.max(highest, await gaugeValue(proxy, name));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await finished;
+  return highest;
+}
+
+const PAUSED = 'mqtt_kafka_proxy_paused_clients';
+
 before(async () => {
   await createTopics([topic]);
 });
@@ -51,12 +74,15 @@ test('qos0Overload block: at the bound reading pauses, and every QoS 0 message r
   const proxy = await startProxy(config('block'));
   proxies.push(proxy);
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
-  await flood(proxy, 'block');
+  assert.equal(await gaugeValue(proxy, PAUSED), 0, 'nobody paused before the flood');
+  const highestPaused = await highestWhile(proxy, PAUSED, flood(proxy, 'block'));
   const records = await readRecords(topic, COUNT + 1, { timeoutMs: 30000 });
   assert.equal(countOf(records, 'block'), COUNT + 1, 'nothing dropped');
   assert.ok(proxy.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('in-flight bound reached: reading from clients paused')));
+  assert.equal(highestPaused, 1, `${PAUSED} showed the flooding client paused`);
   assert.equal(await metricValue(proxy, 'mqtt_kafka_proxy_records_total', 'outcome="dropped"'), 0);
   await waitFor(() => proxy.logs.filter((l) => l.msg === 'in-flight below the low-water mark: reading from clients resumed').length >= 1, 5000, 'resumed');
+  assert.equal(await gaugeValue(proxy, PAUSED), 0, `${PAUSED} back to 0 once reading resumed`);
 });
 
 test('qos0Overload drop: QoS 0 over the bound is dropped, counted and logged at a rate limit; QoS 1 still lands', { timeout: 60000 }, async () => {

@@ -1,7 +1,7 @@
 // Operating the proxy from its command line, as a child process: drain on SIGTERM under load, reload
 // on SIGHUP and on file change, `check`, `map` and `--log-pretty`.
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +33,35 @@ async function replaceFile(file: string, text: string): Promise<void> {
   await rename(aside, file);
 }
 
+/**
+ * A directory laid out as the kubelet mounts a ConfigMap: the data in a timestamped directory,
+ * `..data` a symlink to it, and each file a symlink through `..data`.
+ */
+async function configMapVolume(root: string, name: string, text: string): Promise<{ file: string; update(text: string): Promise<void> }> {
+  await mkdir(root);
+  let generation = 0;
+  const writeGeneration = async (content: string): Promise<string> => {
+    const stamped = `..2026_11_30_02_00_00.${String(++generation).padStart(9, '0')}`;
+    await mkdir(join(root, stamped));
+    await writeFile(join(root, stamped, name), content);
+    return stamped;
+  };
+  await symlink(await writeGeneration(text), join(root, '..data'));
+  await symlink(join('..data', name), join(root, name));
+  return {
+    file: join(root, name),
+    // The kubelet's atomic update: a new timestamped directory, a new symlink beside `..data`,
+    // renamed over it; then the old directory goes. The file's own symlink never changes.
+    async update(next) {
+      const previous = `..2026_11_30_02_00_00.${String(generation).padStart(9, '0')}`;
+      const stamped = await writeGeneration(next);
+      await symlink(stamped, join(root, '..data_tmp'));
+      await rename(join(root, '..data_tmp'), join(root, '..data'));
+      await rm(join(root, previous), { recursive: true });
+    },
+  };
+}
+
 async function httpStatus(url: string): Promise<{ status: number; body: string } | 'refused'> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -59,6 +88,9 @@ describe('SIGTERM under load from several clients', () => {
   let signalledAt = 0;
   let ackedDuringDelay = 0;
   let stoppingLoggedAt = 0;
+  /** Per client: the DISCONNECT reason codes received, and whether the proxy closed the connection. */
+  const goodbyes: Array<{ protocolVersion: 4 | 5; disconnects: number[]; closedByServer: boolean }> = [];
+  let endingClients = false;
 
   before(async () => {
     await createTopics([topic], undefined, 3);
@@ -93,6 +125,12 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
         reconnectPeriod: 0,
       });
       client.on('error', () => undefined);
+      const goodbye = { protocolVersion, disconnects: [] as number[], closedByServer: false };
+      goodbyes.push(goodbye);
+      client.on('disconnect', (packet) => goodbye.disconnects.push(packet.reasonCode ?? 0));
+      client.on('close', () => {
+        if (!endingClients) goodbye.closedByServer = true;
+      });
       clients.push(client);
       let n = 0;
       timers.push(
@@ -124,6 +162,7 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
       await polling;
     } finally {
       for (const timer of timers) clearInterval(timer);
+      endingClients = true;
       for (const client of clients) client.end(true);
     }
   });
@@ -131,6 +170,15 @@ drain: { delayMs: ${delayMs}, timeoutMs: 5000 }
   test('exits with code 0', () => {
     assert.ok(exit !== null, `still running ${delayMs + 15000} ms after SIGTERM:\n${run.stdout().slice(-2000)}`);
     assert.deepEqual(exit, { code: 0, signal: null }, run.stderr());
+  });
+
+  test('MQTT 5 clients got DISCONNECT 0x8B (server shutting down); 3.1.1 clients were closed by the proxy', () => {
+    assert.equal(goodbyes.length, 4);
+    for (const [index, { protocolVersion, disconnects, closedByServer }] of goodbyes.entries()) {
+      assert.ok(closedByServer, `drain-${index} (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): the proxy closed the connection before the process exited`);
+      if (protocolVersion === 5) assert.deepEqual(disconnects, [0x8b], `drain-${index}: one DISCONNECT, 0x8B`);
+      else assert.deepEqual(disconnects, [], `drain-${index}: 3.1.1 has no server DISCONNECT, the socket is closed`);
+    }
   });
 
   test('/readyz turned 503 during the delay while MQTT was still served', () => {
@@ -245,6 +293,39 @@ ${extra}`;
   });
 });
 
+describe('reload.watch with a Kubernetes ConfigMap volume', () => {
+  test('swapping the ..data symlink to a new timestamped directory applies the new mapping', async () => {
+    const topicOld = uniqueName('cli-ops.configmap-a');
+    const topicNew = uniqueName('cli-ops.configmap-b');
+    await createTopics([topicOld, topicNew]);
+    const config = (topic: string) => `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${testBrokers().join(', ')}] }
+mappings: [{ name: devices, match: '^cm/(?<id>[^/]+)$', topic: ${topic}, key: '\${id}' }]
+auth: { anonymous: true }
+http: { port: 0 }
+reload: { watch: true }
+`;
+    const volume = await configMapVolume(join(dir, 'configmap'), 'topic-mappings.yaml', config(topicOld));
+    const run = start(['--config', volume.file]);
+    const port = await waitReady(run);
+    await waitUntil(() => findLog(run, 'watching the configuration file for changes') !== undefined, 'watching', 5000, run);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: 'configmap-watch', reconnectPeriod: 0 });
+    let closed = false;
+    client.on('close', () => (closed = true));
+    await client.publishAsync('cm/before', 'before', { qos: 1 });
+
+    await volume.update(config(topicNew));
+    await waitUntil(() => findLog(run, 'configuration reloaded') !== undefined, 'configuration reloaded', 10000, run);
+    await client.publishAsync('cm/after', 'after', { qos: 1 });
+    assert.equal(closed, false, 'the client stayed connected');
+    await client.endAsync();
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    assert.deepEqual((await readRecords(topicOld, 1, { timeoutMs: 10000, settleMs: 300 })).map((r) => r.value?.toString()), ['before']);
+    assert.deepEqual((await readRecords(topicNew, 1, { timeoutMs: 10000, settleMs: 300 })).map((r) => r.value?.toString()), ['after']);
+  });
+});
+
 describe('check', () => {
   test('a valid file: exit 0, the effective config with defaults and secrets masked', async () => {
     const file = join(dir, 'check.yaml');
@@ -259,6 +340,46 @@ describe('check', () => {
     assert.deepEqual(view.kafka!.brokers, ['k1:9092', 'k2:9092'], 'overrides are part of the effective config');
     assert.deepEqual(view.http, { port: 9090, host: '0.0.0.0' });
     assert.equal(view.unmapped, 'reject');
+  });
+
+  test('secrets: the Kafka SASL password and the JWT secret are masked, in YAML and JSON', async () => {
+    const saslPassword = 'Kafka-Sasl-Pw-7c1f';
+    const jwtSecret = 'Jwt-Hs256-Secret-of-at-least-32-bytes-7c1f';
+    const file = join(dir, 'check-secrets.yaml');
+    await writeFile(
+      file,
+      `kafka:
+  sasl: { mechanism: scram-sha-512, username: mqtt-proxy, password: '${saslPassword}' }
+mappings: [{ name: t, match: '^t$', topic: iot.t }]
+auth:
+  jwt: { secret: '${jwtSecret}' }
+`,
+    );
+    const yaml = await runCli(['check', '--config', file]);
+    assert.equal(yaml.code, 0, yaml.stderr);
+    for (const output of [yaml.stdout, yaml.stderr]) {
+      assert.ok(!output.includes(saslPassword), 'the SASL password is not printed');
+      assert.ok(!output.includes(jwtSecret), 'the JWT secret is not printed');
+    }
+    assert.match(yaml.stdout, /sasl:\n {4}mechanism: scram-sha-512\n {4}username: mqtt-proxy\n {4}password: "\*{8}"/);
+    assert.match(yaml.stdout, /jwt:\n {4}secret: "\*{8}"/);
+    const json = await runCli(['check', '--config', file, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.ok(!json.stdout.includes(saslPassword) && !json.stdout.includes(jwtSecret), json.stdout);
+    const view = JSON.parse(json.stdout) as { kafka: { sasl: Record<string, unknown> }; auth: { jwt: Record<string, unknown> } };
+    assert.equal(view.kafka.sasl.password, '********');
+    assert.equal(view.kafka.sasl.username, 'mqtt-proxy', 'names stay readable');
+    assert.equal(view.auth.jwt.secret, '********');
+  });
+
+  test('MKP_HTTP_PORT and --http-port replace http.port', async () => {
+    const file = join(dir, 'check-http-port.yaml');
+    await writeFile(file, `mappings: [{ name: t, match: '^t$', topic: iot.t }]\nauth: { anonymous: true }\nhttp: { port: 9090 }\n`);
+    const byVariable = await runCli(['check', '--config', file, '--json'], { MKP_HTTP_PORT: '9191' });
+    assert.equal(byVariable.code, 0, byVariable.stderr);
+    assert.equal((JSON.parse(byVariable.stdout) as { http: { port: number } }).http.port, 9191);
+    const byFlag = await runCli(['check', '--config', file, '--json', '--http-port', '0'], { MKP_HTTP_PORT: '9191' });
+    assert.equal((JSON.parse(byFlag.stdout) as { http: { port: number } }).http.port, 0, 'the flag wins');
   });
 
   test('an invalid file: exit 1, every problem on stderr naming file and path', async () => {

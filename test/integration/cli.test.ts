@@ -66,6 +66,7 @@ describe('--help', () => {
     { option: '--config', variable: 'MKP_CONFIG', defaultValue: 'topic-mappings.yaml' },
     { option: '--kafka-brokers', variable: 'MKP_KAFKA_BROKERS', defaultValue: '127.0.0.1:9092' },
     { option: '--port', variable: 'MKP_PORT', defaultValue: '1883' },
+    { option: '--http-port', variable: 'MKP_HTTP_PORT', defaultValue: '9090' },
     { option: '--log-level', variable: 'MKP_LOG_LEVEL', defaultValue: 'info' },
   ];
 
@@ -166,6 +167,7 @@ describe('a bad flag or MKP_* value exits 2 naming the flag or the variable', ()
     { name: '--port abc', args: ['--port', 'abc'], env: {}, names: '--port' },
     { name: '--port 70000', args: ['--port', '70000'], env: {}, names: '--port' },
     { name: 'MKP_PORT=abc', args: [], env: { MKP_PORT: 'abc' }, names: 'MKP_PORT' },
+    { name: 'MKP_HTTP_PORT=abc', args: [], env: { MKP_HTTP_PORT: 'abc' }, names: 'MKP_HTTP_PORT' },
     { name: 'MKP_LOG_LEVEL=loud', args: [], env: { MKP_LOG_LEVEL: 'loud' }, names: 'MKP_LOG_LEVEL' },
     { name: '--kafka-brokers ","', args: ['--kafka-brokers', ','], env: {}, names: '--kafka-brokers' },
     { name: 'an unknown flag', args: ['--bogus'], env: {}, names: 'bogus' },

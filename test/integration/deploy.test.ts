@@ -2,15 +2,21 @@
 // consistency with the proxy's own config and drain, the Grafana dashboard against the metric
 // registry, and the Dockerfile and docker-compose.yml read as text (no container engine here).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseConfig } from '../../src/config/load.js';
+import { DRAIN_WATCHDOG_SLACK_MS } from '../../src/cli.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import type { ProxyConfig } from '../../src/config/types.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { ROOT } from '../helpers/cli.js';
+import { TestCertificates } from '../helpers/certs.js';
+import { ROOT, freePort } from '../helpers/cli.js';
 
 const K8S = join(ROOT, 'deploy', 'kubernetes');
 const VALIDATE = join(ROOT, 'scripts', 'kubernetes-validate.mjs');
@@ -32,6 +38,35 @@ const one = (kind: string): Doc => {
   assert.ok(found.length >= 1, `a ${kind}`);
   return found[0]!;
 };
+
+/** The ConfigMap's topic-mappings.yaml as text. */
+const configMapText = (): string => one('ConfigMap').data['topic-mappings.yaml'] as string;
+
+/** Every string in a parsed YAML value (the paths a config names, wherever they are). */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
+/** The Deployment's Secret volumes with where the container mounts them. */
+function secretMounts(): Array<{ secretName: string; mountPath: string; optional: boolean }> {
+  const pod = one('Deployment').spec.template.spec;
+  const volumes = new Map((pod.volumes as Doc[]).map((v) => [v.name as string, v]));
+  const mounts: Array<{ secretName: string; mountPath: string; optional: boolean }> = [];
+  for (const mount of pod.containers[0].volumeMounts as Doc[]) {
+    const secret = volumes.get(mount.name)?.secret as Doc | undefined;
+    if (secret !== undefined) mounts.push({ secretName: secret.secretName, mountPath: mount.mountPath, optional: secret.optional === true });
+  }
+  return mounts;
+}
+
+/** `kubectl create secret tls` makes these keys. */
+const TLS_SECRET_KEYS = ['tls.crt', 'tls.key'];
+
+/** Listener ports of a config, by protocol. */
+const listenerPorts = (config: ProxyConfig): number[] => config.listeners.map((l) => l.port);
 
 function validate(...targets: string[]) {
   return spawnSync(process.execPath, [VALIDATE, ...targets], { encoding: 'utf8', timeout: 540_000 });
@@ -60,15 +95,66 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  it("the ConfigMap's topic-mappings.yaml passes the proxy's own validation", () => {
-    const text = one('ConfigMap').data['topic-mappings.yaml'] as string;
-    const config = parseConfig(text, 'configmap topic-mappings.yaml');
+  // The ConfigMap config as the pod loads it: the mounted Secrets' paths pointed at generated files.
+  let certificates: TestCertificates;
+  let config: ProxyConfig;
+  before(() => {
+    certificates = new TestCertificates();
+    const ca = certificates.createCa('k8s-ca');
+    const server = certificates.issueServer(ca, 'k8s-server');
+    let text = configMapText();
+    for (const { secretName, mountPath } of secretMounts()) {
+      const dir = join(certificates.dir, secretName);
+      mkdirSync(dir);
+      copyFileSync(server.certFile, join(dir, 'tls.crt'));
+      copyFileSync(server.keyFile, join(dir, 'tls.key'));
+      text = text.replaceAll(`${mountPath}/`, `${dir}/`);
+    }
+    const file = join(certificates.dir, 'topic-mappings.yaml');
+    writeFileSync(file, text);
+    config = loadConfig(file);
+  });
+  after(() => certificates?.remove());
+
+  it("the ConfigMap's topic-mappings.yaml passes the proxy's own loader, certificates included", () => {
     assert.equal(config.http.port, 9090);
     assert.equal(config.reload.watch, true);
+    assert.deepEqual(
+      config.listeners.map((l) => [l.protocol, l.port, l.tls === undefined ? 'plain' : 'tls']),
+      [['tcp', 1883, 'plain'], ['tls', 8883, 'tls'], ['wss', 8080, 'tls']],
+    );
+  });
+
+  it('every Service port and container port reaches a listener of the ConfigMap config (or the admin server)', () => {
+    const container = one('Deployment').spec.template.spec.containers[0];
+    const containerPorts = new Map((container.ports as Doc[]).map((p) => [p.name as string, p.containerPort as number]));
+    const served = new Set([...listenerPorts(config), config.http.port]);
+    for (const [name, port] of containerPorts) assert.ok(served.has(port), `container port ${name} (${port}) has a listener`);
+    for (const service of byKind('Service')) {
+      for (const port of service.spec.ports as Doc[]) {
+        const target = typeof port.targetPort === 'number' ? port.targetPort : containerPorts.get(port.targetPort);
+        assert.ok(target !== undefined, `Service ${service.metadata.name} port ${port.port}: targetPort ${port.targetPort} is a container port`);
+        assert.ok(served.has(target), `Service ${service.metadata.name} port ${port.port} -> ${target}: no listener in the ConfigMap config`);
+      }
+    }
+    // And every listener is reachable from outside the pod.
+    for (const port of listenerPorts(config)) assert.ok([...containerPorts.values()].includes(port), `listener port ${port} is a container port`);
+  });
+
+  it('every mounted Secret is used by the ConfigMap config, through the keys the Secret has', () => {
+    const mounts = secretMounts();
+    assert.ok(mounts.length >= 1, 'the TLS Secret is mounted');
+    const named = stringsIn(parse(configMapText()));
+    for (const { secretName, mountPath, optional } of mounts) {
+      const used = named.filter((value) => value.startsWith(`${mountPath}/`));
+      assert.ok(used.length > 0, `Secret ${secretName} is mounted at ${mountPath}, but the config reads nothing from there`);
+      for (const path of used) assert.ok(TLS_SECRET_KEYS.includes(path.slice(mountPath.length + 1)), `${path} is a key of a kubernetes.io/tls Secret`);
+      // The listeners cannot start without the files: the pod must wait for the Secret, not crash.
+      assert.equal(optional, false, `Secret ${secretName} is required`);
+    }
   });
 
   it('probes, ports, grace period and volumes agree with the config and the drain', () => {
-    const config = parseConfig(one('ConfigMap').data['topic-mappings.yaml'] as string, 'configmap');
     const deployment = one('Deployment');
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
@@ -77,9 +163,10 @@ describe('Kubernetes manifests', () => {
     assert.equal(ports.mqtt, config.listeners[0]!.port);
     assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'admin' });
     assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'admin' });
+    // SIGKILL must not come before the proxy's own watchdog gives up on the drain.
     const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1]);
-    const needed = preStopSeconds + (config.drain.delayMs + config.drain.timeoutMs) / 1000;
-    assert.ok(pod.terminationGracePeriodSeconds > needed, `grace ${pod.terminationGracePeriodSeconds} s > preStop + drain ${needed} s`);
+    const needed = preStopSeconds + (config.drain.delayMs + config.drain.timeoutMs + DRAIN_WATCHDOG_SLACK_MS) / 1000;
+    assert.ok(pod.terminationGracePeriodSeconds > needed, `grace ${pod.terminationGracePeriodSeconds} s > preStop + drain + watchdog slack ${needed} s`);
     assert.deepEqual(container.args, ['--config', '/config/topic-mappings.yaml']);
     assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
     // Security: non-root, read-only root, no capabilities, no privilege escalation.
@@ -152,19 +239,57 @@ describe('Grafana dashboard', () => {
 });
 
 describe('container files (read, not built: no container engine here)', () => {
-  it('Dockerfile: multi-stage node:22-slim, production deps, non-root, healthcheck on /healthz, ports, config volume', () => {
-    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    assert.equal(text.match(/^FROM node:22-slim/gm)?.length, 2);
-    assert.match(text, /npm ci --omit=dev/);
-    assert.match(text, /^USER node$/m);
-    assert.match(text, /^HEALTHCHECK .*\n?.*\/healthz/m);
-    assert.match(text, /^EXPOSE 1883 8883 8080 9090$/m);
-    assert.match(text, /^VOLUME \["\/config"\]$/m);
-    assert.match(text, /^ENTRYPOINT \["node", "bin\/mqtt-kafka-proxy"\]$/m);
-    // The healthcheck's JavaScript runs as written.
-    const script = /"node", "-e", "(.+)"\]/.exec(text)?.[1];
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const sample = parseConfig(readFileSync(join(ROOT, 'topic-mappings.yaml'), 'utf8'), 'topic-mappings.yaml');
+  /** The HEALTHCHECK's `node -e` script, unescaped from the JSON-form CMD. */
+  const healthcheckScript = (): string => {
+    const script = /^HEALTHCHECK [^\n]*\\\n\s*CMD \["node", "-e", "(.+)"\]$/m.exec(dockerfile)?.[1];
     assert.ok(script, 'a node -e healthcheck');
-    assert.doesNotThrow(() => new Function(script.replace(/\\"/g, '"')));
+    return JSON.parse(`"${script}"`) as string;
+  };
+
+  it('Dockerfile: multi-stage node:22-slim, production deps, non-root, healthcheck on /healthz, config volume', () => {
+    assert.equal(dockerfile.match(/^FROM node:22-slim/gm)?.length, 2);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(healthcheckScript(), /\/healthz/);
+    assert.match(dockerfile, /^VOLUME \["\/config"\]$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "bin\/mqtt-kafka-proxy"\]$/m);
+    assert.match(dockerfile, /^CMD \["--config", "\/config\/topic-mappings.yaml"\]$/m);
+  });
+
+  it('Dockerfile: EXPOSE lists exactly the ports of the sample config, the Kubernetes ConfigMap and the admin server', () => {
+    const exposed = /^EXPOSE ([0-9 ]+)$/m.exec(dockerfile)?.[1]?.split(' ').map(Number);
+    assert.ok(exposed, 'an EXPOSE line');
+    const configMap = parse(configMapText()) as Doc;
+    const configMapPorts = (configMap.listeners as Doc[]).map((l) => l.port as number);
+    const wanted = new Set([...listenerPorts(sample), ...configMapPorts, sample.http.port, DEFAULTS.http.port]);
+    assert.deepEqual([...exposed].sort((a, b) => a - b), [...wanted].sort((a, b) => a - b));
+  });
+
+  it("Dockerfile: the healthcheck asks MKP_HTTP_PORT, else the proxy's admin port default", async () => {
+    // Not set by the image: the variable would override http.port from the mounted file.
+    assert.doesNotMatch(dockerfile, /^ENV MKP_HTTP_PORT/m);
+    assert.match(healthcheckScript(), new RegExp(`process\\.env\\.MKP_HTTP_PORT \\|\\| ${DEFAULTS.http.port}\\b`));
+    // Run it as Docker would, against a /healthz on another port, and with nothing listening.
+    const server = createServer((request, response) => {
+      response.statusCode = request.url === '/healthz' ? 200 : 404;
+      response.end('ok\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const healthy = (server.address() as AddressInfo).port;
+    const unused = await freePort();
+    const run = (port: number) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['-e', healthcheckScript()], { env: { ...process.env, MKP_HTTP_PORT: String(port) }, stdio: 'ignore' });
+        child.once('exit', (code) => resolve(code));
+      });
+    try {
+      assert.equal(await run(healthy), 0, 'healthy on the port MKP_HTTP_PORT names');
+      assert.equal(await run(unused), 1, 'unhealthy when nothing answers there');
+    } finally {
+      server.close();
+    }
   });
 
   it('docker-compose.yml: KRaft Kafka from apache/kafka, topics created, proxy built here with the config mounted', () => {
@@ -174,10 +299,23 @@ describe('container files (read, not built: no container engine here)', () => {
     assert.equal(compose.services.proxy.build, '.');
     assert.ok((compose.services.proxy.volumes as string[]).some((v) => v.endsWith(':/config/topic-mappings.yaml:ro')));
     assert.equal(compose.services.proxy.depends_on['kafka-init'].condition, 'service_completed_successfully');
-    const sample = parseConfig(readFileSync(join(ROOT, 'topic-mappings.yaml'), 'utf8'), 'topic-mappings.yaml');
     const created = String(compose.services['kafka-init'].command[0]);
     for (const topic of [...sample.mappings.map((m) => m.topic), sample.unmapped.action === 'topic' ? sample.unmapped.topic : '']) {
       if (topic !== '') assert.ok(created.includes(topic), `kafka-init creates ${topic}`);
     }
+  });
+
+  it('docker-compose.yml: publishes every listener of the sample config and the admin server; outlasts the drain', () => {
+    const proxy = (parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Doc).services.proxy;
+    const published = (proxy.ports as string[]).map((mapping) => {
+      const [host, container] = mapping.split(':').map(Number);
+      assert.equal(host, container, `${mapping}: the same port outside`);
+      return container!;
+    });
+    assert.deepEqual(published.sort((a, b) => a - b), [...listenerPorts(sample), sample.http.port].sort((a, b) => a - b));
+    const grace = /^(\d+)s$/.exec(String(proxy.stop_grace_period))?.[1];
+    assert.ok(grace !== undefined, `stop_grace_period in seconds: ${proxy.stop_grace_period}`);
+    const needed = (sample.drain.delayMs + sample.drain.timeoutMs + DRAIN_WATCHDOG_SLACK_MS) / 1000;
+    assert.ok(Number(grace) > needed, `stop_grace_period ${grace} s > drain + watchdog slack ${needed} s`);
   });
 });

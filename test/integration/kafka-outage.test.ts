@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
+import { DRAIN_WATCHDOG_SLACK_MS, EXIT } from '../../src/cli.js';
+import { exitWithin, findLog, freePort, spawnCli, waitUntil, type CliProcess } from '../helpers/cli.js';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
+import { getText, parsePrometheusText, sampleSum } from '../helpers/prometheus.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 // This test stops and starts Kafka, so it runs a broker of its own rather than the shared one.
@@ -20,6 +23,33 @@ const topic = uniqueName('outage');
 
 function kafka(command: 'start' | 'stop'): void {
   execFileSync(kafkaDev, [command], { env: kafkaEnv, stdio: ['ignore', 'ignore', 'inherit'], timeout: 120000 });
+}
+
+/** SIGSTOP / SIGCONT the broker: frozen, it keeps its sockets open and answers nothing. */
+function freezeKafka(frozen: boolean): void {
+  const pid = Number(execFileSync(kafkaDev, ['pid'], { env: kafkaEnv, stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim());
+  process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+}
+
+/**
+ * Polls /readyz until it answers `status`. A failed request is tried again: kafka-dev runs
+ * synchronously and stalls this process (and the proxy in it), after which a pooled keep-alive
+ * connection the server has since closed fails once.
+ */
+async function readyzBecomes(adminUrl: string, status: number, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const start = Date.now();
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const answer = await getText(adminUrl, '/readyz');
+      if (answer.status === status) return answer;
+      last = `${answer.status} ${answer.body.trim()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`/readyz not ${status} after ${timeoutMs} ms; last: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 // A 3 s produce timeout, so the tests see devices told to retransmit without waiting long.
@@ -126,3 +156,123 @@ test('a proxy started while Kafka is down accepts clients, acknowledges nothing,
   }
 });
 
+test('/readyz turns 503 when a connected Kafka becomes unreachable, and 200 again when it is back', { timeout: 180000 }, async () => {
+  await waitFor(() => proxy.proxy.readiness().ready, 60000, 'ready after the previous tests');
+  assert.equal((await getText(proxy.adminUrl, '/readyz')).status, 200);
+
+  kafka('stop');
+  // The cluster check runs every 5 s; with a refused connection it fails at once.
+  const down = await readyzBecomes(proxy.adminUrl, 503, 20000);
+  assert.match(down.body, /Kafka unreachable/, 'not "not connected yet": the proxy had been connected');
+  assert.equal((await getText(proxy.adminUrl, '/healthz')).status, 200, 'alive all along');
+  assert.equal(sampleSum(parsePrometheusText((await getText(proxy.adminUrl, '/metrics')).body), 'mqtt_kafka_proxy_ready'), 0);
+
+  kafka('start');
+  const up = await readyzBecomes(proxy.adminUrl, 200, 60000);
+  assert.equal(up.body, 'ready\n');
+  assert.equal(sampleSum(parsePrometheusText((await getText(proxy.adminUrl, '/metrics')).body), 'mqtt_kafka_proxy_ready'), 1);
+  assert.ok(proxy.logs.some((l) => l.msg === 'Kafka reachable again'), 'the return is logged');
+});
+
+describe('SIGTERM while Kafka does not answer and records are in flight', () => {
+  const delayMs = 1000;
+  const timeoutMs = 2000;
+  const bound = delayMs + timeoutMs + DRAIN_WATCHDOG_SLACK_MS;
+  const configDir = mkdtempSync(path.join(os.tmpdir(), 'mkp-outage-cli-'));
+  const runs: CliProcess[] = [];
+  const clients: mqtt.MqttClient[] = [];
+
+  /** The CLI against this test's broker, connected, a first message acknowledged (so its topic is known). */
+  async function startCli(name: string): Promise<{ run: CliProcess; client: mqtt.MqttClient; admin: string }> {
+    const adminPort = await freePort();
+    const file = path.join(configDir, `${name}.yaml`);
+    // A long request timeout: frozen Kafka keeps the records in flight past the drain timeout.
+    writeFileSync(
+      file,
+      `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${brokers.join(', ')}], requestTimeoutMs: 60000 }
+mappings: [{ name: all, match: '^outage/(?<id>.+)$', topic: ${topic}, key: '\${id}' }]
+auth: { anonymous: true }
+http: { port: ${adminPort}, host: 127.0.0.1 }
+drain: { delayMs: ${delayMs}, timeoutMs: ${timeoutMs} }
+`,
+    );
+    const run = spawnCli(['--config', file]);
+    runs.push(run);
+    await waitUntil(() => findLog(run, 'listening') !== undefined && findLog(run, 'connected to Kafka') !== undefined, `${name} ready`, 60000, run);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${findLog(run, 'listening')!.port as number}`, {
+      protocolVersion: 5,
+      clientId: name,
+      reconnectPeriod: 0,
+    });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.publishAsync(`outage/${name}-warm`, 'warm', { qos: 1 });
+    return { run, client, admin: `http://127.0.0.1:${adminPort}` };
+  }
+
+  /** Publishes that Kafka will not answer, until the proxy counts them in flight. */
+  async function leaveInFlight(client: mqtt.MqttClient, admin: string, name: string): Promise<number> {
+    for (let i = 0; i < 5; i++) client.publish(`outage/${name}-${i}`, 'stuck', { qos: 1 }, () => undefined);
+    let inFlight = 0;
+    const deadline = Date.now() + 10000;
+    while (inFlight < 5 && Date.now() < deadline) {
+      inFlight = sampleSum(parsePrometheusText((await getText(admin, '/metrics')).body), 'mqtt_kafka_proxy_inflight_messages');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(inFlight, 5, `${name}: the records are in flight`);
+    return inFlight;
+  }
+
+  let first: Awaited<ReturnType<typeof startCli>>;
+  let second: Awaited<ReturnType<typeof startCli>>;
+  before(async () => {
+    await waitFor(() => proxy.proxy.readiness().ready, 60000, 'Kafka back after the previous tests');
+    first = await startCli('drain-overrun');
+    second = await startCli('second-signal');
+    freezeKafka(true);
+  });
+  after(() => {
+    freezeKafka(false);
+    for (const client of clients) client.end(true);
+    for (const run of runs) if (run.isRunning()) run.child.kill('SIGKILL');
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  test(`exits 1 at drain.delayMs + drain.timeoutMs + ${DRAIN_WATCHDOG_SLACK_MS} ms (the watchdog), saying why`, { timeout: 60000 }, async () => {
+    const { run, client, admin } = first;
+    await leaveInFlight(client, admin, 'drain-overrun');
+    const signalledAt = Date.now();
+    run.child.kill('SIGTERM');
+    const exit = await exitWithin(run, bound + 3000);
+    const afterMs = Date.now() - signalledAt;
+    assert.ok(exit !== null, `still running ${bound + 3000} ms after SIGTERM:\n${run.stdoutTail()}`);
+    // Process start-up of the signal handler and exit take a few ms; a busy machine, a bit more.
+    assert.ok(afterMs >= bound - 100 && afterMs < bound + 1500, `exited ${afterMs} ms after SIGTERM; the watchdog's bound is ${bound} ms`);
+    const timedOut = findLog(run, 'drain timed out: records still unanswered by Kafka are not acknowledged; their clients will retransmit');
+    assert.ok(timedOut, `the drain timeout is logged:\n${run.stdoutTail()}`);
+    assert.equal(timedOut.unanswered, 5);
+    assert.equal(timedOut.timeoutMs, timeoutMs);
+    assert.ok((timedOut.time as number) - (findLog(run, 'signal received, draining')!.time as number) >= delayMs + timeoutMs - 50, 'after the delay and the drain timeout');
+    // Kafka's client waits for its unanswered requests when it disconnects, so the stop does not
+    // finish: the watchdog ends the process, at its bound and with code 1.
+    const watchdog = findLog(run, 'drain did not finish in time, exiting');
+    assert.ok(watchdog, `the watchdog's line:\n${run.stdoutTail()}`);
+    assert.deepEqual([watchdog.level, watchdog.signal, watchdog.boundMs], [50, 'SIGTERM', bound]);
+    assert.deepEqual(exit, { code: EXIT.failure, signal: null }, run.stderr());
+  });
+
+  test('a second signal during the drain exits at once with code 1', { timeout: 60000 }, async () => {
+    const { run, client, admin } = second;
+    await leaveInFlight(client, admin, 'second-signal');
+    run.child.kill('SIGTERM');
+    await waitUntil(() => findLog(run, 'signal received, draining') !== undefined, 'draining', 5000, run);
+    const secondAt = Date.now();
+    run.child.kill('SIGINT');
+    const exit = await exitWithin(run, 2000);
+    assert.ok(exit !== null, `still running 2 s after the second signal:\n${run.stdoutTail()}`);
+    assert.ok(Date.now() - secondAt < delayMs, 'before the drain delay was even over');
+    assert.deepEqual(exit, { code: EXIT.failure, signal: null }, run.stderr());
+    assert.equal(findLog(run, 'second signal: exiting without waiting for Kafka')?.signal, 'SIGINT');
+  });
+});

@@ -124,6 +124,26 @@ describe('each listener type reaches Kafka', () => {
     assert.equal(proxy.logs.find((l) => l.clientId === 'via-wss' && l.msg === 'client connected')?.listener, proxy.listeners[L.wss]?.name);
   });
 
+  test("each connection's own log lines carry its client id, remote address and listener", async () => {
+    for (const [index, url, clientId] of [
+      [L.tcp, `mqtt://127.0.0.1:${port(L.tcp)}`, 'log-fields-tcp'],
+      [L.ws, `ws://127.0.0.1:${port(L.ws)}/mqtt`, 'log-fields-ws'],
+    ] as const) {
+      const client = await mqtt.connectAsync(url, { ...base, clientId }, false);
+      // A refused SUBSCRIBE is logged by the MQTT engine's per-connection logger, a produced
+      // PUBLISH by the pipeline's: both are children made for this connection.
+      await assert.rejects(client.subscribeAsync('anything/#'), /SUBACK|subscri/i, 'an ingest proxy refuses subscriptions');
+      await client.publishAsync(`t/${clientId}`, 'x', { qos: 1 });
+      await client.endAsync();
+      for (const msg of ['subscribe refused', 'publish produced']) {
+        const line = proxy.logs.find((l) => l.msg === msg && l.clientId === clientId);
+        assert.ok(line, `${clientId}: a "${msg}" line`);
+        assert.equal(line.listener, proxy.listeners[index]!.name, `${msg}: listener`);
+        assert.equal(line.remoteAddress, '127.0.0.1', `${msg}: remote address`);
+      }
+    }
+  });
+
   test('a TLS client that does not trust the CA, or asks for TLS 1.1, does not get in', async () => {
     const untrusted = await connectError(`mqtts://127.0.0.1:${port(L.tls)}`, 'no-ca', {});
     assert.match(untrusted.message, /self-signed|unable to (get|verify)/i);

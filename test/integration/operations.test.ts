@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { parseConfig } from '../../src/config/load.js';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
+import { tryConnect } from '../helpers/mqtt-connect.js';
 import { getText, parsePrometheusText, sampleSum } from '../helpers/prometheus.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
@@ -88,6 +89,43 @@ auth: { anonymous: true }
     const reasons = JSON.stringify(samples.filter((s) => s.name === `${P}disconnects_total`));
     assert.equal(sampleSum(samples, `${P}disconnects_total`, { reason: 'client' }), 1, reasons);
     assert.equal(sampleSum(samples, `${P}disconnects_total`, { reason: 'connection-lost' }), 1);
+  });
+});
+
+describe('refused CONNECTs by reason', () => {
+  test('connects_total{outcome="refused"} carries the reason: credentials, authorization, limits', async () => {
+    const proxy = await startProxy(`mappings: [{ name: r, match: '^x$', topic: t }]
+auth:
+  anonymous: false
+  jwt: { secret: 'operations-test-secret-of-at-least-32-bytes' }
+  failureDelay: { initialMs: 0, maxMs: 0 }
+limits: { maxClientIdLength: 23, minKeepAliveSeconds: 10 }
+`);
+    try {
+      const attempts = [
+        // No credentials while anonymous access is off: CONNACK 5 / 0x87.
+        { options: { version: 4 as const }, code: 5, reason: 'not-authorized' },
+        // A password that is no JWT: CONNACK 4 / 0x86.
+        { options: { version: 5 as const, username: 'u', password: 'not-a-token' }, code: 0x86, reason: 'bad-credentials' },
+        { options: { version: 4 as const, clientId: 'a-client-id-longer-than-twenty-three' }, code: 2, reason: 'client-id-length' },
+        // MQTT 3.1.1 cannot be told another keep alive: identifier rejected.
+        { options: { version: 4 as const, keepalive: 2 }, code: 2, reason: 'keep-alive' },
+      ];
+      for (const { options, code, reason } of attempts) {
+        const outcome = await tryConnect({ port: proxy.port, ...options });
+        assert.equal(outcome.connected, false, reason);
+        assert.equal(outcome.connected ? undefined : outcome.code, code, `${reason}: CONNACK code`);
+      }
+      const samples = await scrape(proxy);
+      const listener = 'tcp:0';
+      for (const { reason } of attempts) {
+        assert.equal(sampleSum(samples, `${P}connects_total`, { listener, outcome: 'refused', reason }), 1, reason);
+      }
+      assert.equal(sampleSum(samples, `${P}connects_total`, { outcome: 'refused' }), attempts.length, 'nothing else counted');
+      assert.equal(sampleSum(samples, `${P}connects_total`, { outcome: 'accepted' }), 0);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 
