@@ -12,7 +12,7 @@ import type { ListenerConfig } from '../config/types.js';
 import { CertificateStore } from './certificates.js';
 import { clientAddressFromForwardedFor } from './forwarded-for.js';
 import { CidrSet, normalizeAddress } from './ip-address.js';
-import { checkClientCertificate, observeHandshakeErrors } from './tls-terminator.js';
+import { observeHandshakeErrors, transportOf, verifiedIdentity } from './tls-handshake.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';
 
@@ -56,15 +56,13 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
     httpsServer = https.createServer({
       ...store.secureContextOptions(),
       requestCert: tlsConfig.requestCert,
-      rejectUnauthorized: false,
+      // mTLS: refused in the handshake by Node (see tls-terminator); no HTTP byte is read from them.
+      rejectUnauthorized: tlsConfig.requestCert,
       handshakeTimeout: deps.handshakeTimeoutMs,
     });
-    observeHandshakeErrors(httpsServer, logger, metrics, (socket) => normalizeAddress(socket.remoteAddress ?? 'unknown'));
-    // Refuses unverified clients as soon as the handshake is done; a request already read from them
-    // is dropped by the upgrade handler below (the socket is destroyed by then).
-    httpsServer.on('secureConnection', (socket: tls.TLSSocket) => {
-      checkClientCertificate(socket, tlsConfig.requestCert, normalizeAddress(socket.remoteAddress ?? 'unknown'), logger, metrics);
-    });
+    observeHandshakeErrors(httpsServer, tlsConfig.requestCert, logger, metrics, (socket) =>
+      normalizeAddress(transportOf(socket)?.remoteAddress ?? socket.remoteAddress ?? 'unknown'),
+    );
     store.watch();
     server = httpsServer;
   } else {
@@ -94,7 +92,6 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
   });
 
   server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A client certificate refused at secureConnection: the request may already have been parsed.
     if (socket.destroyed) return;
     const peer = (socket as net.Socket).remoteAddress ?? 'unknown';
     const remoteAddress = clientAddressFromForwardedFor(peer, request.headers['x-forwarded-for'], trustedProxies);
@@ -113,13 +110,8 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
       refuse(400, `unsupported WebSocket subprotocol (use ${MQTT_SUBPROTOCOLS.join(' or ')})`, 'websocket-subprotocol');
       return;
     }
-    let certificateIdentity: string | undefined;
-    if (config.protocol === 'wss' && config.tls?.requestCert === true) {
-      // Unverified clients were refused at secureConnection; this reads the identity of the others.
-      const checked = checkClientCertificate(socket as tls.TLSSocket, true, remoteAddress, logger, metrics);
-      if (!checked.accepted) return;
-      certificateIdentity = checked.identity;
-    }
+    const certificateIdentity =
+      config.protocol === 'wss' ? verifiedIdentity(socket as tls.TLSSocket, config.tls?.requestCert === true) : undefined;
     webSockets.handleUpgrade(request, socket, head, (webSocket) => {
       const stream = createWebSocketStream(webSocket);
       deps.onConnection(stream, {
