@@ -7,6 +7,7 @@ import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
 import { compressionProblem } from './kafka/compression.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
+import { createConnectionAdmission } from './listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
 import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
 import { compileRouter } from './mapping/router.js';
@@ -14,6 +15,7 @@ import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
 import { createAdminServer, type AdminServer, type Readiness } from './observability/admin-server.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createLimitReporter } from './observability/limit-reporter.js';
 import { createMetrics, type ProxyMetrics } from './observability/metrics.js';
 import { PublishPipeline } from './pipeline/pipeline.js';
 
@@ -180,6 +182,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     },
   });
   const listenerLogger = logger.child({ component: 'listener' });
+  const admission = createConnectionAdmission(config.limits, createLimitReporter(listenerLogger, metrics));
   const listeners: Listener[] = config.listeners.map((listener) =>
     createListener(listener, {
       logger: listenerLogger,
@@ -187,6 +190,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       maxPacketSize: config.limits.maxPacketSize,
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
       onConnection: (stream, info) => engine.handle(stream, info),
+      admission,
     }),
   );
   const adminPort = options.adminPort ?? config.http.port;

@@ -21,6 +21,8 @@ export interface TlsTerminator {
 
 export interface SecureClient {
   readonly socket: tls.TLSSocket;
+  /** The TCP socket the TLS runs on (the one handed to `accept`). */
+  readonly transport: net.Socket | undefined;
   readonly remoteAddress: string;
   readonly certificateIdentity: string | undefined;
 }
@@ -51,7 +53,7 @@ export function createTlsTerminator(
   });
   observeHandshakeErrors(server, config.requestCert, logger, metrics, addressOf);
   server.on('secureConnection', (socket: tls.TLSSocket) => {
-    onSecure({ socket, remoteAddress: addressOf(socket), certificateIdentity: verifiedIdentity(socket, config.requestCert) });
+    onSecure({ socket, transport: transportOf(socket), remoteAddress: addressOf(socket), certificateIdentity: verifiedIdentity(socket, config.requestCert) });
   });
   store.watch();
 

@@ -15,6 +15,7 @@ import { CidrSet, normalizeAddress } from './ip-address.js';
 import { observeHandshakeErrors, transportOf, verifiedIdentity } from './tls-handshake.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';
+import type { AdmittedSocket } from './connection-admission.js';
 
 /** Subprotocols served, in order of preference: `mqtt` (3.1.1 and 5), `mqttv3.1` (MQTT 3.1 clients). */
 export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
@@ -68,9 +69,23 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
   } else {
     server = http.createServer();
   }
-  // An upgrade that never completes must not hold a socket for long.
+  // An upgrade that never completes must not hold a socket for long. Node checks these two only
+  // every few seconds; the admission deadline below is what closes such a socket in time.
   server.headersTimeout = deps.handshakeTimeoutMs;
   server.requestTimeout = deps.handshakeTimeoutMs;
+
+  // Every TCP socket is admitted as it is accepted, before its TLS handshake and HTTP upgrade.
+  const admitted = new WeakMap<net.Socket, AdmittedSocket>();
+  server.on('connection', (socket: net.Socket) => {
+    const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    const admission = deps.admission.admit(socket, {
+      listener: name,
+      // A trusted proxy's clients share its address: they are counted once X-Forwarded-For names them.
+      address: trustedProxies.contains(socket.remoteAddress) ? undefined : peer,
+      deadlineMs: deps.handshakeTimeoutMs,
+    });
+    if (admission !== undefined) admitted.set(socket, admission);
+  });
 
   const webSockets = new WebSocketServer({
     noServer: true,
@@ -112,7 +127,14 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
     }
     const certificateIdentity =
       config.protocol === 'wss' ? verifiedIdentity(socket as tls.TLSSocket, config.tls?.requestCert === true) : undefined;
+    const transport = config.protocol === 'wss' ? transportOf(socket as tls.TLSSocket) : (socket as net.Socket);
+    const admission = transport === undefined ? undefined : admitted.get(transport);
+    if (admission === undefined || !admission.identify(remoteAddress)) {
+      socket.destroy();
+      return;
+    }
     webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      admission.handedOver();
       const stream = createWebSocketStream(webSocket);
       deps.onConnection(stream, {
         remoteAddress,
