@@ -572,6 +572,7 @@ const DROP_REASONS: Readonly<Record<number, string>> = {
   [ReasonCode.PacketTooLarge]: 'packet-too-large',
   [ReasonCode.NotAuthorized]: 'not-authorized',
   [ReasonCode.QuotaExceeded]: 'quota-exceeded',
+  [ReasonCode.MaximumConnectTime]: 'credentials-expired',
 };
 
 /**
