@@ -99,7 +99,8 @@ export interface Proxy {
   /** Produce requests sent to Kafka and the records they carried. */
   readonly kafkaSent: { readonly requests: number; readonly records: number };
   /**
-   * Reads every tls / wss listener's certificate files again (SIGHUP). New connections use the new
+   * Reads every tls / wss listener's certificate files again (each `reload()` does it too, which is
+   * what SIGHUP asks for). New connections use the new
    * certificates; open ones are untouched; unusable files keep the old ones (and are logged).
    */
   reloadCertificates(): ReadonlyArray<{ readonly listener: string } & CertificateReloadResult>;
