@@ -7,6 +7,7 @@ import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
 import { compressionProblem } from './kafka/compression.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
+import { createConnectionAdmission } from './listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
 import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
 import { compileRouter } from './mapping/router.js';
@@ -14,6 +15,7 @@ import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
 import { createAdminServer, type AdminServer, type Readiness } from './observability/admin-server.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { createLimitReporter } from './observability/limit-reporter.js';
 import { createMetrics, type ProxyMetrics } from './observability/metrics.js';
 import { PublishPipeline } from './pipeline/pipeline.js';
 
@@ -97,7 +99,8 @@ export interface Proxy {
   /** Produce requests sent to Kafka and the records they carried. */
   readonly kafkaSent: { readonly requests: number; readonly records: number };
   /**
-   * Reads every tls / wss listener's certificate files again (SIGHUP). New connections use the new
+   * Reads every tls / wss listener's certificate files again (each `reload()` does it too, which is
+   * what SIGHUP asks for). New connections use the new
    * certificates; open ones are untouched; unusable files keep the old ones (and are logged).
    */
   reloadCertificates(): ReadonlyArray<{ readonly listener: string } & CertificateReloadResult>;
@@ -180,6 +183,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     },
   });
   const listenerLogger = logger.child({ component: 'listener' });
+  const admission = createConnectionAdmission(config.limits, createLimitReporter(listenerLogger, metrics));
   const listeners: Listener[] = config.listeners.map((listener) =>
     createListener(listener, {
       logger: listenerLogger,
@@ -187,6 +191,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
       maxPacketSize: config.limits.maxPacketSize,
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
       onConnection: (stream, info) => engine.handle(stream, info),
+      admission,
     }),
   );
   const adminPort = options.adminPort ?? config.http.port;

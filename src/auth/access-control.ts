@@ -40,13 +40,14 @@ export interface AccessControlOptions {
   readonly source: string;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
-  /** Poll interval of the users file watch, in ms. Default 1000. */
+  /** Poll interval of the users and key file watches, in ms; 0 = no watch. Default `auth.watchIntervalMs`. */
   readonly watchIntervalMs?: number;
 }
 
 /** Reads the users file and key files now: throws ConfigError when one cannot be used. */
 export function createAccessControl(options: AccessControlOptions): AccessControl {
   const { auth, logger, metrics } = options;
+  const watchIntervalMs = options.watchIntervalMs ?? auth.watchIntervalMs;
   const users =
     auth.usersFile === undefined
       ? undefined
@@ -54,11 +55,14 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
           file: auth.usersFile,
           logger,
           metrics,
-          ...(options.watchIntervalMs !== undefined && { pollIntervalMs: options.watchIntervalMs }),
+          pollIntervalMs: watchIntervalMs,
         });
   const jwt = auth.jwt === undefined ? undefined : new JwtStore(auth.jwt, options.source, logger, metrics);
-  users?.watch();
-  jwt?.watch(options.watchIntervalMs !== undefined ? { pollIntervalMs: options.watchIntervalMs } : {});
+  // 0: the files are read again only when asked (reload, SIGHUP).
+  if (watchIntervalMs > 0) {
+    users?.watch();
+    jwt?.watch({ pollIntervalMs: watchIntervalMs });
+  }
   const failureDelay = new FailureDelay({
     initialMs: auth.failureDelay.initialMs,
     maxMs: auth.failureDelay.maxMs,

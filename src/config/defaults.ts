@@ -76,6 +76,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     certificate: 'ignore',
     deniedPublish311: 'disconnect',
     failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
+    watchIntervalMs: 1000,
   },
   jwt: { usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true },
   http: { port: 9090, host: '0.0.0.0' },

@@ -73,7 +73,7 @@ export const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-25
 const ACKS_KEYS = ['qos0', 'qos1', 'qos2'] as const;
 const MAPPING_KEYS = ['name', 'match', 'topic', 'key'] as const;
 const UNMAPPED_KEYS = ['topic'] as const;
-const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay'] as const;
+const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay', 'watchIntervalMs'] as const;
 const JWT_KEYS = ['secret', 'secretFile', 'publicKeyFile', 'issuer', 'audience', 'usernameClaim', 'clockToleranceSeconds', 'requireExpiry'] as const;
 const FAILURE_DELAY_KEYS = ['initialMs', 'maxMs', 'forgetAfterSeconds', 'maxAddresses'] as const;
 const CERTIFICATE_MODES: readonly CertificateAuthMode[] = ['ignore', 'optional', 'required'];
@@ -821,6 +821,7 @@ function readAuth(value: unknown, baseDirectory: string, problems: Problems): Au
     DEFAULTS.auth.deniedPublish311,
   );
   const failureDelay = readFailureDelay(section['failureDelay'], problems);
+  const watchIntervalMs = readInteger(section['watchIntervalMs'], 'auth.watchIntervalMs', 0, MAX_TIMER_MS, problems, DEFAULTS.auth.watchIntervalMs);
   // With a problem in this section already reported (a misspelt `anonymus`), this one would be noise.
   if (!anonymous && usersFile === undefined && jwt === undefined && certificate === 'ignore' && problems.list.length === before) {
     const why = section['anonymous'] === undefined ? 'anonymous access is off by default' : 'anonymous access is off';
@@ -837,6 +838,7 @@ function readAuth(value: unknown, baseDirectory: string, problems: Problems): Au
     certificate,
     deniedPublish311,
     failureDelay,
+    watchIntervalMs,
   };
 }
 

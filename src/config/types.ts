@@ -204,6 +204,11 @@ export interface AuthConfig {
   /** MQTT 3.1.1 client publishing where the ACL denies it. Default `disconnect`. */
   readonly deniedPublish311: DeniedPublish311;
   readonly failureDelay: FailureDelayConfig;
+  /**
+   * How often the users file and the JWT key files are checked for changes, in ms; 0 = only on
+   * reload (SIGHUP). Default 1000.
+   */
+  readonly watchIntervalMs: number;
 }
 
 export interface HttpConfig {

@@ -8,6 +8,7 @@ import { readProxyHeader } from './proxy-protocol-intake.js';
 import { createTlsTerminator, type TlsTerminator } from './tls-terminator.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';
+import type { AdmittedSocket } from './connection-admission.js';
 
 export type { CertificateReloadResult, ConnectionHandler, Listener, ListenerDependencies } from './types.js';
 
@@ -16,41 +17,58 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
   const logger = deps.logger.child({ listener: name });
   const { metrics } = deps;
 
+  const proxyProtocol = config.proxyProtocol;
+  const trusted = proxyProtocol === undefined ? undefined : CidrSet.parse(proxyProtocol.trustedCidrs);
+  // Each socket handed to the TLS terminator, with its admission: handed over once secure.
+  const admitted = new WeakMap<net.Socket, AdmittedSocket>();
+
   let terminator: TlsTerminator | undefined;
   if (config.protocol === 'tls') {
     if (config.tls === undefined) throw new Error(`listener ${name}: tls settings are required`);
-    terminator = createTlsTerminator(config.tls, deps.handshakeTimeoutMs, logger, metrics, ({ socket, remoteAddress, certificateIdentity }) =>
+    terminator = createTlsTerminator(config.tls, deps.handshakeTimeoutMs, logger, metrics, ({ socket, transport, remoteAddress, certificateIdentity }) => {
+      if (transport !== undefined) admitted.get(transport)?.handedOver();
       deps.onConnection(socket, {
         remoteAddress,
         listener: name,
         ...(certificateIdentity === undefined ? {} : { certificateIdentity }),
-      }),
-    );
+      });
+    });
   }
 
-  const deliver = (socket: net.Socket, remoteAddress: string): void => {
-    if (terminator !== undefined) terminator.accept(socket, remoteAddress);
-    else deps.onConnection(socket, { remoteAddress, listener: name });
+  const deliver = (socket: net.Socket, remoteAddress: string, admission: AdmittedSocket): void => {
+    if (terminator !== undefined) {
+      admitted.set(socket, admission);
+      terminator.accept(socket, remoteAddress);
+      return;
+    }
+    admission.handedOver();
+    deps.onConnection(socket, { remoteAddress, listener: name });
   };
-
-  const proxyProtocol = config.proxyProtocol;
-  const trusted = proxyProtocol === undefined ? undefined : CidrSet.parse(proxyProtocol.trustedCidrs);
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    const fromTrusted = trusted?.contains(socket.remoteAddress) === true;
+    // Until the handshake is done: the PROXY header (a trusted peer's own timeout, else the
+    // connect timeout for the first bytes), then the TLS handshake. Plain MQTT has aedes' connect timeout.
+    const headerMs = proxyProtocol === undefined ? 0 : fromTrusted ? proxyProtocol.headerTimeoutMs : deps.handshakeTimeoutMs;
+    const admission = deps.admission.admit(socket, {
+      listener: name,
+      // A trusted proxy's clients share its address: they are counted once its header names them.
+      address: fromTrusted ? undefined : peer,
+      deadlineMs: terminator === undefined ? 0 : headerMs + deps.handshakeTimeoutMs,
+    });
+    if (admission === undefined) return;
     if (trusted === undefined || proxyProtocol === undefined) {
-      deliver(socket, peer);
+      deliver(socket, peer, admission);
       return;
     }
-    const fromTrusted = trusted.contains(socket.remoteAddress);
-    const timeoutMs = fromTrusted ? proxyProtocol.headerTimeoutMs : deps.handshakeTimeoutMs;
-    void readProxyHeader(socket, fromTrusted, timeoutMs).then((outcome) => {
+    void readProxyHeader(socket, fromTrusted, headerMs).then((outcome) => {
       switch (outcome.kind) {
         case 'closed':
           socket.destroy();
           return;
         case 'direct':
-          deliver(socket, peer);
+          if (admission.identify(peer)) deliver(socket, peer, admission);
           return;
         case 'refused':
           socket.destroy();
@@ -68,7 +86,7 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
           // LOCAL (health checks), UNKNOWN and unix sources name no client: the peer is the client.
           const client = header.command === 'proxy' && header.source !== undefined ? normalizeAddress(header.source.address) : peer;
           logger.debug({ remoteAddress: client, proxy: peer, version: header.version, command: header.command }, 'PROXY header accepted');
-          deliver(socket, client);
+          if (admission.identify(client)) deliver(socket, client, admission);
           return;
         }
       }

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ConnectionInfo } from '../mqtt/engine.js';
+import type { ConnectionAdmission } from './connection-admission.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 
 /** Receives each client connection once it is ready for MQTT bytes (TLS done, PROXY header read). */
@@ -40,4 +41,6 @@ export interface ListenerDependencies {
   /** Time a client has for the TLS handshake, the WebSocket upgrade and an untrusted peer's first bytes. */
   readonly handshakeTimeoutMs: number;
   readonly onConnection: ConnectionHandler;
+  /** Connection limits, shared by all listeners: each accepted socket is admitted (or closed) here. */
+  readonly admission: ConnectionAdmission;
 }

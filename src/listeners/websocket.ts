@@ -12,9 +12,10 @@ import type { ListenerConfig } from '../config/types.js';
 import { CertificateStore } from './certificates.js';
 import { clientAddressFromForwardedFor } from './forwarded-for.js';
 import { CidrSet, normalizeAddress } from './ip-address.js';
-import { checkClientCertificate, observeHandshakeErrors } from './tls-terminator.js';
+import { observeHandshakeErrors, transportOf, verifiedIdentity } from './tls-handshake.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';
+import type { AdmittedSocket } from './connection-admission.js';
 
 /** Subprotocols served, in order of preference: `mqtt` (3.1.1 and 5), `mqttv3.1` (MQTT 3.1 clients). */
 export const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'] as const;
@@ -56,23 +57,35 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
     httpsServer = https.createServer({
       ...store.secureContextOptions(),
       requestCert: tlsConfig.requestCert,
-      rejectUnauthorized: false,
+      // mTLS: refused in the handshake by Node (see tls-terminator); no HTTP byte is read from them.
+      rejectUnauthorized: tlsConfig.requestCert,
       handshakeTimeout: deps.handshakeTimeoutMs,
     });
-    observeHandshakeErrors(httpsServer, logger, metrics, (socket) => normalizeAddress(socket.remoteAddress ?? 'unknown'));
-    // Refuses unverified clients as soon as the handshake is done; a request already read from them
-    // is dropped by the upgrade handler below (the socket is destroyed by then).
-    httpsServer.on('secureConnection', (socket: tls.TLSSocket) => {
-      checkClientCertificate(socket, tlsConfig.requestCert, normalizeAddress(socket.remoteAddress ?? 'unknown'), logger, metrics);
-    });
+    observeHandshakeErrors(httpsServer, tlsConfig.requestCert, logger, metrics, (socket) =>
+      normalizeAddress(transportOf(socket)?.remoteAddress ?? socket.remoteAddress ?? 'unknown'),
+    );
     store.watch();
     server = httpsServer;
   } else {
     server = http.createServer();
   }
-  // An upgrade that never completes must not hold a socket for long.
+  // An upgrade that never completes must not hold a socket for long. Node checks these two only
+  // every few seconds; the admission deadline below is what closes such a socket in time.
   server.headersTimeout = deps.handshakeTimeoutMs;
   server.requestTimeout = deps.handshakeTimeoutMs;
+
+  // Every TCP socket is admitted as it is accepted, before its TLS handshake and HTTP upgrade.
+  const admitted = new WeakMap<net.Socket, AdmittedSocket>();
+  server.on('connection', (socket: net.Socket) => {
+    const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    const admission = deps.admission.admit(socket, {
+      listener: name,
+      // A trusted proxy's clients share its address: they are counted once X-Forwarded-For names them.
+      address: trustedProxies.contains(socket.remoteAddress) ? undefined : peer,
+      deadlineMs: deps.handshakeTimeoutMs,
+    });
+    if (admission !== undefined) admitted.set(socket, admission);
+  });
 
   const webSockets = new WebSocketServer({
     noServer: true,
@@ -94,7 +107,6 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
   });
 
   server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    // A client certificate refused at secureConnection: the request may already have been parsed.
     if (socket.destroyed) return;
     const peer = (socket as net.Socket).remoteAddress ?? 'unknown';
     const remoteAddress = clientAddressFromForwardedFor(peer, request.headers['x-forwarded-for'], trustedProxies);
@@ -113,14 +125,16 @@ export function createWebSocketListener(config: ListenerConfig, deps: ListenerDe
       refuse(400, `unsupported WebSocket subprotocol (use ${MQTT_SUBPROTOCOLS.join(' or ')})`, 'websocket-subprotocol');
       return;
     }
-    let certificateIdentity: string | undefined;
-    if (config.protocol === 'wss' && config.tls?.requestCert === true) {
-      // Unverified clients were refused at secureConnection; this reads the identity of the others.
-      const checked = checkClientCertificate(socket as tls.TLSSocket, true, remoteAddress, logger, metrics);
-      if (!checked.accepted) return;
-      certificateIdentity = checked.identity;
+    const certificateIdentity =
+      config.protocol === 'wss' ? verifiedIdentity(socket as tls.TLSSocket, config.tls?.requestCert === true) : undefined;
+    const transport = config.protocol === 'wss' ? transportOf(socket as tls.TLSSocket) : (socket as net.Socket);
+    const admission = transport === undefined ? undefined : admitted.get(transport);
+    if (admission === undefined || !admission.identify(remoteAddress)) {
+      socket.destroy();
+      return;
     }
     webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      admission.handedOver();
       const stream = createWebSocketStream(webSocket);
       deps.onConnection(stream, {
         remoteAddress,

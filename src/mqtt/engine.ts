@@ -3,6 +3,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
+import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ConnectRefusal, ProxyMetrics } from '../observability/metrics.js';
 import { gateReads, type ReadGate } from './read-gate.js';
 import { ReasonCode } from './reason-codes.js';
@@ -37,8 +38,6 @@ export interface MqttEngine {
   /** Serves one client connection (a TCP socket or any duplex byte stream). */
   handle(stream: Duplex, info: ConnectionInfo): void;
   readonly connectedClients: number;
-  /** Streams being served, connected or not yet (what the connection limits count). */
-  readonly openConnections: number;
   /** Prepares aedes' persistence; call before the first connection. */
   start(): Promise<void>;
   /**
@@ -110,20 +109,12 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const clients = new WeakMap<Client, ClientState>();
   const rejections = new WeakSet<Error>();
   const streams = new WeakMap<Duplex, Connection>();
-  let openConnections = 0;
-  const connectionsPerAddress = new Map<string, number>();
   const rateBurst = limits.publishRateBurst > 0 ? limits.publishRateBurst : limits.publishRatePerSecond;
-  const limitLog = throttledLog(logger);
+  const limitHit = createLimitReporter(logger, metrics);
 
   function connectionLog(state: ClientState): Logger {
     state.log ??= logger.child({ clientId: state.client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener });
     return state.log;
-  }
-
-  /** Counts a limit reached and logs it (at most once a second per limit, with how many were not logged). */
-  function limitHit(limit: string, fields: Record<string, unknown>, message: string): void {
-    options.metrics.limitsHit.inc({ limit });
-    limitLog(limit, { limit, ...fields }, message);
   }
   const gates = new WeakMap<Duplex, ReadGate>();
   const sessions = new WeakMap<MqttSession, ClientState>();
@@ -471,31 +462,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     handle(stream, info) {
       // Gone before it got here (a listener handing over a socket that just closed): 'close' will not come again.
       if (stream.destroyed) return;
-      const address = info.remoteAddress;
-      const fromAddress = connectionsPerAddress.get(address) ?? 0;
-      if (limits.maxConnections > 0 && openConnections >= limits.maxConnections) {
-        limitHit('max-connections', { remoteAddress: address, listener: info.listener, open: openConnections }, 'too many connections: closed');
-        stream.destroy();
-        return;
-      }
-      if (limits.maxConnectionsPerAddress > 0 && fromAddress >= limits.maxConnectionsPerAddress) {
-        limitHit('max-connections-per-address', { remoteAddress: address, listener: info.listener, open: fromAddress }, 'too many connections from one address: closed');
-        stream.destroy();
-        return;
-      }
-      openConnections++;
-      connectionsPerAddress.set(address, fromAddress + 1);
+      // Connection limits were applied when the listener accepted the socket (connection-admission).
       const connection: Connection = { info, expiryTimer: undefined };
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        openConnections--;
-        const left = (connectionsPerAddress.get(address) ?? 1) - 1;
-        if (left > 0) connectionsPerAddress.set(address, left);
-        else connectionsPerAddress.delete(address);
-        clearTimeout(connection.expiryTimer);
-      };
+      const release = (): void => clearTimeout(connection.expiryTimer);
       stream.once('close', release);
       streams.set(stream, connection);
       gates.set(stream, gateReads(stream));
@@ -507,9 +476,6 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         if (state.session !== undefined) hooks.onClosed?.(state.session);
       });
       aedes.handle(stream);
-    },
-    get openConnections() {
-      return openConnections;
     },
     pauseReading(session) {
       const state = sessions.get(session);
@@ -618,6 +584,7 @@ const DROP_REASONS: Readonly<Record<number, string>> = {
   [ReasonCode.PacketTooLarge]: 'packet-too-large',
   [ReasonCode.NotAuthorized]: 'not-authorized',
   [ReasonCode.QuotaExceeded]: 'quota-exceeded',
+  [ReasonCode.MaximumConnectTime]: 'credentials-expired',
 };
 
 /**
@@ -671,25 +638,6 @@ function protocolVersionOf(client: Client): ProtocolVersion {
 /** An authenticate error: aedes answers CONNACK with this return code (MQTT 5: the matching reason code). */
 function connectError(returnCode: number, message: string): Error & { returnCode: number } {
   return Object.assign(new Error(message), { returnCode });
-}
-
-/**
- * Logs one line per key at most once a second; lines held back are counted in the next one, so a
- * flood of refused connections cannot flood the log.
- */
-function throttledLog(logger: Logger): (key: string, fields: Record<string, unknown>, message: string) => void {
-  const last = new Map<string, { at: number; suppressed: number }>();
-  return (key, fields, message) => {
-    const now = Date.now();
-    const entry = last.get(key);
-    if (entry !== undefined && now - entry.at < 1000) {
-      entry.suppressed++;
-      return;
-    }
-    const suppressed = entry?.suppressed ?? 0;
-    last.set(key, { at: now, suppressed: 0 });
-    logger.warn(suppressed > 0 ? { ...fields, notLogged: suppressed } : fields, message);
-  };
 }
 
 /**

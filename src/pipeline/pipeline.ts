@@ -66,8 +66,11 @@ function rejectionCode(error: ProduceError): ReasonCodeValue {
   return error.reason === 'not-authorized' ? ReasonCode.NotAuthorized : ReasonCode.ImplementationSpecificError;
 }
 
+/** `publishes_received_total{rule}` of a PUBLISH an ACL denied: it was never mapped. */
+export const NOT_AUTHORIZED_RULE_LABEL = 'not-authorized';
+
 /**
- * PUBLISH -> route -> record -> Kafka -> acknowledgement, in arrival order per connection.
+ * PUBLISH -> authorize -> route -> record -> Kafka -> acknowledgement, in arrival order per connection.
  * QoS 1 and 2 are accepted only when Kafka has the record; QoS 0 at once. Every record counts
  * against the in-flight bounds until Kafka answered it; at a bound, connections stop being read.
  */
@@ -147,21 +150,24 @@ export class PublishPipeline {
       if (ticket < 0) send();
       else state.sequencer.settle(ticket, send);
     };
+    // Authorization before mapping: a denied publish never reaches the router, and is counted
+    // under a fixed label instead of the rule it would have matched.
+    const verdict = this.options.authorize?.(session, message) ?? 'allow';
+    if (verdict !== 'allow') {
+      this.countReceived(message.qos, NOT_AUTHORIZED_RULE_LABEL);
+      // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
+      this.countOutcome('rejected', 'not-authorized');
+      if (verdict === 'drop') answer(() => reply.accept());
+      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
+      return;
+    }
+
     const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
     this.countReceived(message.qos, route.rule ?? 'unmapped');
     if (this.draining) {
       // In line like any answer: the acks of records already on their way leave first.
       this.countOutcome('failed', 'shutting-down');
       answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
-      return;
-    }
-
-    const verdict = this.options.authorize?.(session, message) ?? 'allow';
-    if (verdict !== 'allow') {
-      // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
-      this.countOutcome('rejected', 'not-authorized');
-      if (verdict === 'drop') answer(() => reply.accept());
-      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
       return;
     }
 

@@ -135,15 +135,37 @@ describe('authentication', () => {
     assert.ok(!JSON.stringify(proxy.logs).includes(expired.split('.')[2]!), 'the token is never logged');
   });
 
-  test('a JWT expiring mid-connection: MQTT 5 gets DISCONNECT 0xA0, 3.1.1 is closed', async () => {
-    const token = signJwt({ sub: 'short-lived', exp: nowSeconds() + 3 }, { hs256: SECRET });
-    const v5 = await connectOrThrow({ port: proxy.port, version: 5, username: 'device', password: token });
-    const v4 = await connectOrThrow({ port: proxy.port, version: 4, username: 'device', password: token });
+  test('a JWT expiring mid-connection: MQTT 5 gets DISCONNECT 0xA0, 3.1.1 is closed by the proxy when it expires', async () => {
+    const exp = nowSeconds() + 3;
+    const expiresAtMs = exp * 1000;
+    const token = signJwt({ sub: 'short-lived', exp }, { hs256: SECRET });
+    const metric = (): Promise<number> => counterValue(proxy.proxy.metrics.disconnects, { reason: 'credentials-expired' });
+    const before = await metric();
+    const v5 = await connectOrThrow({ port: proxy.port, version: 5, clientId: 'jwt-expiry-v5', username: 'device', password: token });
+    const v4 = await connectOrThrow({ port: proxy.port, version: 4, clientId: 'jwt-expiry-v4', username: 'device', password: token });
     await v5.publishAsync('jwt/short-lived/x', 'still valid', { qos: 1 });
-    const [gone5, gone4] = await Promise.all([closed(v5, 8000), closed(v4, 8000)]);
+    await v4.publishAsync('jwt/short-lived/y', 'still valid', { qos: 1 });
+    const closedAt = (client: mqtt.MqttClient) => closed(client, 8000).then((gone) => ({ ...gone, at: Date.now() }));
+    const [gone5, gone4] = await Promise.all([closedAt(v5), closedAt(v4)]);
     assert.equal(gone5.reasonCode, 0xa0);
+    // 3.1.1 has no DISCONNECT from the server: what shows it was the expiry is when, and the log.
     assert.equal(gone4.reasonCode, undefined);
-    assert.ok(proxy.logs.some((l) => l.msg === 'credentials expired: disconnecting' && l.username === 'short-lived'));
+    for (const gone of [gone5, gone4]) assert.ok(gone.at >= expiresAtMs, `closed ${expiresAtMs - gone.at} ms before exp`);
+    const expiryLine = (clientId: string) => proxy.logs.find((l) => l.msg === 'credentials expired: disconnecting' && l.clientId === clientId);
+    for (const clientId of ['jwt-expiry-v5', 'jwt-expiry-v4']) {
+      const line = expiryLine(clientId);
+      assert.ok(line, `the proxy logged the expiry of ${clientId}`);
+      assert.equal(line.username, 'short-lived');
+      // The proxy's own clock: not before the token's exp, and not long after it.
+      const loggedAt = Number(line.time);
+      assert.ok(loggedAt >= expiresAtMs && loggedAt < expiresAtMs + 1500, `${clientId} sent away ${loggedAt - expiresAtMs} ms after exp`);
+    }
+    assert.equal(v4.connected, false);
+    // Counted once aedes has finished with each connection, a moment after the client saw it close.
+    let counted = 0;
+    const deadline = Date.now() + 3000;
+    while ((counted = await metric()) < before + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(counted, before + 2, 'disconnects_total{reason="credentials-expired"}');
     v5.end(true);
     v4.end(true);
   });

@@ -1,11 +1,15 @@
 // Operating the proxy from its command line, as a child process: drain on SIGTERM under load, reload
-// on SIGHUP and on file change, `check`, `map` and `--log-pretty`.
+// on SIGHUP (the configuration, certificates, users and JWT secret) and on file change, `check`, `map` and `--log-pretty`.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
+import { hashPassword } from '../../src/auth/password-hash.js';
+import { TestCertificates } from '../helpers/certs.js';
+import { nowSeconds, signJwt } from '../helpers/jwt.js';
 import { exitWithin, findLog, freePort, runCli, spawnCli, waitUntil, type CliProcess } from '../helpers/cli.js';
 import { createTopics, readRecords, testBrokers, uniqueName } from '../helpers/kafka.js';
 
@@ -325,6 +329,123 @@ reload: { watch: true }
     assert.deepEqual((await readRecords(topicNew, 1, { timeoutMs: 10000, settleMs: 300 })).map((r) => r.value?.toString()), ['after']);
   });
 });
+
+describe('SIGHUP re-reads certificates, the users file and the JWT secret', () => {
+  const topic = uniqueName('cli-ops.sighup-files');
+  const certs = new TestCertificates();
+  const FAST = { N: 1024, r: 8, p: 1 };
+  const OLD_SECRET = 'jwt-secret-before-sighup-at-least-32-bytes';
+  const NEW_SECRET = 'jwt-secret-after-sighup-also-at-least-32-bytes';
+
+  before(() => createTopics([topic]));
+  after(() => certs.remove());
+
+  const usersYaml = async (users: ReadonlyArray<[string, string]>): Promise<string> => {
+    const lines = ['users:'];
+    for (const [username, password] of users) lines.push(`  - username: ${username}`, `    password: '${await hashPassword(password, FAST)}'`);
+    return `${lines.join('\n')}\nacl:\n  authenticated:\n    - allow: dev/%u/#\n`;
+  };
+
+  test('a connected client keeps publishing; new connections get the new certificate, the new user and the new secret', async () => {
+    const ca = certs.createCa('sighup-ca');
+    const server = certs.issueServer(ca, 'sighup-server');
+    const usersFile = join(dir, 'sighup-users.yaml');
+    const secretFile = join(dir, 'sighup-jwt-secret');
+    await writeFile(usersFile, await usersYaml([['alice', 'alice-pw']]));
+    await writeFile(secretFile, `${OLD_SECRET}\n`);
+    const file = join(dir, 'sighup-files.yaml');
+    // Every file watch off (watchIntervalMs: 0): only the signal can make the proxy read them again.
+    await writeFile(
+      file,
+      `listeners:
+  - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${server.certFile}, key: ${server.keyFile}, watchIntervalMs: 0 } }
+kafka: { brokers: [${testBrokers().join(', ')}] }
+mappings:
+  - name: devices
+    match: '^dev/(?<user>[^/]+)/(?<n>.+)$'
+    topic: ${topic}
+    key: '\${username}'
+auth:
+  usersFile: ${usersFile}
+  jwt: { secretFile: ${secretFile} }
+  watchIntervalMs: 0
+  failureDelay: { initialMs: 1, maxMs: 1 }
+http: { port: 0 }
+`,
+    );
+    const run = start(['--config', file]);
+    const port = await waitReady(run);
+    const connect = (clientId: string, username: string, password: string): Promise<MqttClient> =>
+      mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { ca: ca.cert, protocolVersion: 5, clientId, username, password, reconnectPeriod: 0, connectTimeout: 5000 }, false);
+    const refused = async (clientId: string, username: string, password: string): Promise<boolean> => {
+      try {
+        await (await connect(clientId, username, password)).endAsync();
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const jwtFor = (sub: string, secret: string): string => signJwt({ sub, exp: nowSeconds() + 300 }, { hs256: secret });
+
+    const alice = await connect('sighup-alice', 'alice', 'alice-pw');
+    let aliceClosed = false;
+    alice.on('close', () => (aliceClosed = true));
+    await alice.publishAsync('dev/alice/1', 'alice before', { qos: 1 });
+    assert.equal(await servedSerial(port, ca.cert), server.serialNumber);
+
+    // Rotate everything on disk.
+    const next = certs.issueServer(ca, 'sighup-server-next');
+    certs.replace(server, next);
+    await writeFile(usersFile, await usersYaml([['alice', 'alice-pw'], ['bob', 'bob-pw']]));
+    await writeFile(secretFile, `${NEW_SECRET}\n`);
+    // Nothing watches the files: without the signal, nothing changes.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(await servedSerial(port, ca.cert), server.serialNumber, 'old certificate before SIGHUP');
+    assert.equal(await refused('sighup-bob-early', 'bob', 'bob-pw'), true, 'bob unknown before SIGHUP');
+    assert.equal(await refused('sighup-jwt-early', 'jwt', jwtFor('carol', NEW_SECRET)), true, 'new secret unknown before SIGHUP');
+
+    run.child.kill('SIGHUP');
+    await waitUntil(() => findLog(run, 'signal received, reloading the configuration') !== undefined, 'SIGHUP log', 5000, run);
+    await waitUntil(
+      () => findLog(run, 'users file reloaded') !== undefined && findLog(run, 'certificates reloaded') !== undefined && findLog(run, 'JWT keys reloaded') !== undefined,
+      'files reloaded',
+      10000,
+      run,
+    );
+    assert.equal(findLog(run, 'certificates reloaded')?.serialNumber, next.serialNumber);
+
+    await alice.publishAsync('dev/alice/2', 'alice after', { qos: 1 });
+    assert.equal(aliceClosed, false, 'the connected client stayed connected');
+    assert.equal(await servedSerial(port, ca.cert), next.serialNumber, 'a new TLS connection gets the new certificate');
+    const bob = await connect('sighup-bob', 'bob', 'bob-pw');
+    await bob.publishAsync('dev/bob/1', 'bob after', { qos: 1 });
+    await bob.endAsync();
+    const carol = await connect('sighup-carol', 'jwt', jwtFor('carol', NEW_SECRET));
+    await carol.publishAsync('dev/carol/1', 'carol after', { qos: 1 });
+    await carol.endAsync();
+    assert.equal(await refused('sighup-old-jwt', 'jwt', jwtFor('dave', OLD_SECRET)), true, 'the old secret no longer');
+    await alice.endAsync();
+
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await exitWithin(run, 10000), { code: 0, signal: null });
+    const records = await readRecords(topic, 4, { timeoutMs: 10000, settleMs: 300 });
+    assert.deepEqual(
+      records.map((r) => `${r.key?.toString()}: ${r.value?.toString()}`),
+      ['alice: alice before', 'alice: alice after', 'bob: bob after', 'carol: carol after'],
+    );
+  });
+});
+
+/** The serial number of the certificate a new TLS connection to `port` is served. */
+async function servedSerial(port: number, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
 
 describe('check', () => {
   test('a valid file: exit 0, the effective config with defaults and secrets masked', async () => {

@@ -306,6 +306,24 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     const refusal = logs.find((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.11');
     assert.equal(refusal?.reason, 'no-certificate');
     assert.equal(refusal?.verifyError, 'no certificate');
+
+    // Refused in the handshake: with TLS 1.2 (the server's Finished last) the client never
+    // completes it and gets the alert; the log names the client HAProxy's PROXY header named.
+    const refused = await new Promise<{ secured: boolean; code: string | undefined }>((resolve) => {
+      let secured = false;
+      let code: string | undefined;
+      const socket = tls.connect({
+        socket: net.connect({ host: '127.0.0.1', port: frontends.mqtts, localAddress: '127.0.0.14' }),
+        servername: SERVER_NAME,
+        ca,
+        maxVersion: 'TLSv1.2',
+      });
+      socket.once('secureConnect', () => (secured = true));
+      socket.on('error', (error: Error & { code?: string }) => (code ??= error.code));
+      socket.once('close', () => resolve({ secured, code }));
+    });
+    assert.deepEqual(refused, { secured: false, code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' });
+    await waitFor(() => logs.some((l) => l.msg === 'client certificate refused' && l.remoteAddress === '127.0.0.14'), 5000, 'handshake refusal log');
   });
 
   test('443, wss: a password from the users file; a wrong one gets 0x86 (MQTT 5) and 4 (MQTT 3.1.1)', async () => {

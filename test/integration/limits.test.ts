@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type mqtt from 'mqtt';
+import { once } from 'node:events';
+import tls from 'node:tls';
+import mqtt from 'mqtt';
+import { TestCertificates } from '../helpers/certs.js';
 import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
 import { closed, connectOrThrow, counterValue, tryConnect } from '../helpers/mqtt-connect.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
@@ -74,6 +77,106 @@ describe('connection limits', () => {
     }
   });
 });
+
+describe('connection limits count sockets from accept time', () => {
+  test('a flood of TCP sockets that never start their TLS handshake is capped; a real client gets in once they go', async () => {
+    const certs = new TestCertificates();
+    const ca = certs.createCa('limits-ca');
+    const server = certs.issueServer(ca, 'limits-server');
+    const tlsProxy = await startProxy(`
+listeners:
+  - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${server.certFile}, key: ${server.keyFile} } }
+mappings:
+  - name: all
+    match: '^(.*)$'
+    topic: ${topic}
+auth: { anonymous: true }
+http: { port: 0 }
+limits: { maxConnections: 6, maxConnectionsPerAddress: 4, connectTimeoutSeconds: 30 }
+`);
+    const flood: net.Socket[] = [];
+    try {
+      const port = tlsProxy.port;
+      const tlsClient = (localAddress: string) =>
+        tryTlsConnect({ port, ca: ca.cert, localAddress });
+      // From one address: 4 sockets are held in their handshake; the 5th is closed at once.
+      for (let i = 0; i < 4; i++) flood.push(await openIdle(port, '127.0.0.2'));
+      const overAddress = await openIdle(port, '127.0.0.2');
+      assert.ok((await closedWithin(overAddress, 1000)) < 1000, 'closed at once');
+      assert.equal(await hits(tlsProxy, 'max-connections-per-address'), 1);
+      // From others, up to the total of 6; beyond it every socket is closed at once.
+      flood.push(await openIdle(port, '127.0.0.3'), await openIdle(port, '127.0.0.4'));
+      const extra = await Promise.all(Array.from({ length: 20 }, (_, i) => openIdle(port, `127.0.0.${10 + i}`)));
+      const closedAfter = await Promise.all(extra.map((socket) => closedWithin(socket, 1000)));
+      assert.ok(closedAfter.every((ms) => ms < 1000), `every extra socket closed at once: ${closedAfter.join(', ')} ms`);
+      assert.equal(await hits(tlsProxy, 'max-connections'), 20);
+      assert.ok(limitLogged(tlsProxy, 'max-connections') && limitLogged(tlsProxy, 'max-connections-per-address'));
+      for (const socket of flood) assert.equal(socket.destroyed, false, 'the admitted sockets are still waiting in their handshake');
+      assert.equal((await tlsClient('127.0.0.5')).connected, false, 'no room for a real client while the flood holds');
+
+      for (const socket of flood.splice(0)) socket.destroy();
+      let outcome: Awaited<ReturnType<typeof tlsClient>> | undefined;
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        outcome = await tlsClient('127.0.0.5');
+        if (outcome.connected) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(outcome?.connected, 'a place is free again');
+      await outcome.client.publishAsync('limits/tls/after-flood', 'x', { qos: 1 });
+      await outcome.client.endAsync();
+    } finally {
+      for (const socket of flood) socket.destroy();
+      await tlsProxy.stop();
+      certs.remove();
+    }
+  });
+});
+
+/** A TCP socket from `localAddress` that says nothing (no ClientHello, no CONNECT). */
+async function openIdle(port: number, localAddress: string): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Milliseconds until the proxy closes `socket`; `limitMs` when it is still open then (and it is destroyed). */
+async function closedWithin(socket: net.Socket, limitMs: number): Promise<number> {
+  const started = Date.now();
+  if (socket.destroyed) return 0;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(limitMs);
+    }, limitMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - started);
+    });
+  });
+}
+
+/** A real MQTT 5 client over TLS; reports whether it got CONNACK. */
+function tryTlsConnect({ port, ca, localAddress }: { port: number; ca: Buffer; localAddress: string }): Promise<
+  { connected: true; client: mqtt.MqttClient } | { connected: false }
+> {
+  return new Promise((resolve) => {
+    const client = new mqtt.MqttClient(() => tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress }), servername: 'localhost', ca }), {
+      protocolVersion: 5,
+      clientId: `tls-${Math.random().toString(16).slice(2, 10)}`,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
+    const failed = (): void => {
+      client.end(true);
+      resolve({ connected: false });
+    };
+    client.once('connect', () => resolve({ connected: true, client }));
+    client.once('error', failed);
+    client.once('close', failed);
+  });
+}
 
 describe('per-connection limits', () => {
   test('max packet size is advertised in the MQTT 5 CONNACK; a larger packet gets DISCONNECT 0x95 (MQTT 5) or a close (3.1.1)', async () => {

@@ -1,6 +1,6 @@
 /**
  * Every way in, end to end: tcp, tls, ws and wss listeners reaching Kafka with real MQTT.js
- * clients; mTLS accepted and refused; ${certCN} in a Kafka key; PROXY protocol v1 from a trusted
+ * clients; mTLS accepted and refused in the handshake; ${certCN} in a Kafka key; PROXY protocol v1 from a trusted
  * peer and refused from an untrusted one; X-Forwarded-For from a trusted proxy; certificates
  * rotated while a client stays connected.
  */
@@ -194,21 +194,71 @@ describe('mTLS', () => {
     assert.equal(records.get('wss-mtls')?.key?.toString(), 'device-42|wss-mtls');
   });
 
-  test('no certificate, or one from another CA, is refused before any MQTT byte; logged and counted', async () => {
-    const url = `mqtts://127.0.0.1:${port(L.mtls)}`;
-    await connectError(url, 'mtls-none', { ca: ca.cert });
-    await connectError(url, 'mtls-stranger', { ca: ca.cert, cert: strangerCert.cert, key: strangerCert.key });
+  test('no certificate, or one from another CA, is refused in the TLS handshake; logged and counted', async () => {
+    const before = { none: await authFailures('no-certificate'), bad: await authFailures('bad-certificate') };
+    const logsBefore = proxy.logs.length;
+    const mtls = port(L.mtls);
+    // TLS 1.2: the server's Finished comes last, so a refusal in the handshake means the client
+    // never completes it. No certificate: OpenSSL's alert; another CA: Node closes before Finished.
+    const none12 = await handshake(mtls, { maxVersion: 'TLSv1.2' });
+    assert.deepEqual([none12.secured, none12.error?.code], [false, 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE']);
+    const stranger12 = await handshake(mtls, { maxVersion: 'TLSv1.2', cert: strangerCert.cert, key: strangerCert.key });
+    assert.equal(stranger12.secured, false, 'no secureConnect for a certificate from another CA');
+    assert.ok(stranger12.error !== undefined && stranger12.received === 0, JSON.stringify(stranger12));
+    // TLS 1.3: the client's Finished comes last, so the refusal arrives as an alert after it.
+    const none13 = await handshake(mtls, { minVersion: 'TLSv1.3' });
+    assert.equal(none13.error?.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    assert.equal(none13.received, 0, 'not a byte of MQTT');
+    // wss: the same in the handshake, before any HTTP byte.
+    const wssNone = await handshake(port(L.wssMtls), { maxVersion: 'TLSv1.2' });
+    assert.deepEqual([wssNone.secured, wssNone.error?.code], [false, 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE']);
+
+    // MQTT clients get nowhere either.
+    await connectError(`mqtts://127.0.0.1:${mtls}`, 'mtls-none', { ca: ca.cert });
+    await connectError(`mqtts://127.0.0.1:${mtls}`, 'mtls-stranger', { ca: ca.cert, cert: strangerCert.cert, key: strangerCert.key });
     await connectError(`wss://127.0.0.1:${port(L.wssMtls)}/mqtt`, 'wss-mtls-none', { ca: ca.cert });
-    await waitFor(() => proxy.logs.filter((l) => l.msg === 'client certificate refused').length >= 3, 5000, 'refusal logs');
-    const refusals = proxy.logs.filter((l) => l.msg === 'client certificate refused');
-    assert.deepEqual(refusals.map((l) => l.reason).sort(), ['bad-certificate', 'no-certificate', 'no-certificate'], JSON.stringify(refusals));
-    assert.equal(refusals.find((l) => l.reason === 'bad-certificate')?.subject, 'stranger');
+    const refusals = (): typeof proxy.logs => proxy.logs.slice(logsBefore).filter((l) => l.msg === 'client certificate refused');
+    await waitFor(() => refusals().length >= 7, 5000, 'refusal logs');
+    assert.deepEqual(
+      refusals().map((l) => l.reason).sort(),
+      ['bad-certificate', 'bad-certificate', 'no-certificate', 'no-certificate', 'no-certificate', 'no-certificate', 'no-certificate'],
+      JSON.stringify(refusals()),
+    );
+    for (const refusal of refusals()) assert.equal(refusal.remoteAddress, '127.0.0.1', JSON.stringify(refusal));
+    assert.match(String(refusals().find((l) => l.reason === 'bad-certificate')?.verifyError), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
+    const failures = proxy.logs.slice(logsBefore).filter((l) => l.msg === 'TLS handshake failed');
+    assert.deepEqual(failures, [], 'a refusal is not also a handshake failure');
     for (const id of ['mtls-none', 'mtls-stranger', 'wss-mtls-none']) assert.equal(remoteAddressOf(id), undefined, `${id} never reached MQTT`);
-    const metrics = await proxy.proxy.metrics.registry.getSingleMetricAsString('mqtt_kafka_proxy_auth_failures_total');
-    assert.match(metrics, /reason="no-certificate"} 2/);
-    assert.match(metrics, /reason="bad-certificate"} 1/);
+    assert.equal(await authFailures('no-certificate'), before.none + 5);
+    assert.equal(await authFailures('bad-certificate'), before.bad + 2);
   });
 });
+
+interface HandshakeOutcome {
+  /** Whether the client saw its handshake complete ('secureConnect'). */
+  readonly secured: boolean;
+  readonly error: (Error & { code?: string }) | undefined;
+  /** Application bytes read before the connection ended. */
+  readonly received: number;
+}
+
+/** A raw TLS client (trusting the test CA) run until the server closes the connection. */
+async function handshake(tlsPort: number, options: tls.ConnectionOptions): Promise<HandshakeOutcome> {
+  return new Promise((resolve) => {
+    let secured = false;
+    let error: (Error & { code?: string }) | undefined;
+    let received = 0;
+    const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, ca: ca.cert, ...options });
+    socket.once('secureConnect', () => (secured = true));
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.on('error', (e) => (error ??= e));
+    const timer = setTimeout(() => socket.destroy(new Error('the server did not close the connection')), 5000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ secured, error, received });
+    });
+  });
+}
 
 describe('PROXY protocol and X-Forwarded-For', () => {
   test('PROXY v1 from a trusted peer: the client address in the header is the connection address', async () => {
@@ -439,4 +489,5 @@ async function counterValue(name: string, label: string): Promise<number> {
 }
 
 const proxyProtocolErrors = (): Promise<number> => counterValue('mqtt_kafka_proxy_protocol_errors_total', 'kind="proxy-protocol-');
+const authFailures = (reason: string): Promise<number> => counterValue('mqtt_kafka_proxy_auth_failures_total', `reason="${reason}"`);
 const tlsHandshakeFailures = (): Promise<number> => counterValue('mqtt_kafka_proxy_protocol_errors_total', 'kind="tls-handshake"');

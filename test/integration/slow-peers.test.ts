@@ -2,6 +2,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { TestCertificates } from '../helpers/certs.js';
+import { counterValue } from '../helpers/mqtt-connect.js';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { createTopics, uniqueName } from '../helpers/kafka.js';
@@ -10,11 +14,18 @@ import { connectPacket, publishPacket } from '../helpers/raw-mqtt.js';
 
 const topic = uniqueName('slow-peers');
 let proxy: RunningProxy;
+const certs = new TestCertificates();
 
 before(async () => {
   await createTopics([topic]);
+  const ca = certs.createCa('slow-ca');
+  const server = certs.issueServer(ca, 'slow-server');
   proxy = await startProxy(
     `
+listeners:
+  - { protocol: tcp, host: 127.0.0.1, port: 0 }
+  - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${server.certFile}, key: ${server.keyFile} } }
+  - { protocol: ws, host: 127.0.0.1, port: 0 }
 mappings: [{ name: good, match: '^good/', topic: ${topic} }]
 unmapped: reject
 auth: { anonymous: true }
@@ -28,10 +39,14 @@ limits: { connectTimeoutSeconds: 1 }
 
 after(async () => {
   await proxy?.stop();
+  certs.remove();
 });
 
-async function openSocket(): Promise<net.Socket> {
-  const socket = net.connect({ port: proxy.port, host: '127.0.0.1', noDelay: true });
+/** Listener indexes in the config above. */
+const L = { tcp: 0, tls: 1, ws: 2 } as const;
+
+async function openSocket(listener: number = L.tcp): Promise<net.Socket> {
+  const socket = net.connect({ port: proxy.listeners[listener]!.port, host: '127.0.0.1', noDelay: true });
   socket.on('error', () => undefined);
   await once(socket, 'connect');
   return socket;
@@ -85,6 +100,48 @@ test('slowloris: silent, half-CONNECT and drip-fed connections are closed after 
   console.log(`slowloris: closed after ${silentMs} ms (silent), ${halfMs} ms (half CONNECT), ${dripMs} ms (drip-fed, ${sent} bytes sent)`);
   for (const ms of [silentMs, halfMs, dripMs]) assert.ok(ms >= 900 && ms < 3500, `closed after ${ms} ms, expected about 1 s`);
 });
+
+test('slowloris on tls and ws: a handshake or upgrade that never completes is closed after limits.connectTimeoutSeconds', async () => {
+  const clientHello = await captureClientHello();
+  const timeoutsBefore = await counterValue(proxy.proxy.metrics.limitsHit, { limit: 'connect-timeout' });
+  const upgrade = Buffer.from('GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n');
+  const started = Date.now();
+  const tlsSilent = await openSocket(L.tls);
+  const tlsHalf = await openSocket(L.tls);
+  tlsHalf.write(clientHello.subarray(0, 20));
+  const tlsDrip = await openSocket(L.tls);
+  const wsSilent = await openSocket(L.ws);
+  const wsDrip = await openSocket(L.ws);
+  // Drip-fed: a byte every 100 ms, never the last one (the TLS and HTTP idle timers never fire).
+  let sent = 0;
+  const dripper = setInterval(() => {
+    sent++;
+    if (sent < clientHello.length && !tlsDrip.destroyed) tlsDrip.write(clientHello.subarray(sent - 1, sent));
+    if (sent < upgrade.length && !wsDrip.destroyed) wsDrip.write(upgrade.subarray(sent - 1, sent));
+  }, 100);
+  const closedMs = await Promise.all([tlsSilent, tlsHalf, tlsDrip, wsSilent, wsDrip].map((socket) => closedAfter(socket, started, 4000)));
+  clearInterval(dripper);
+  console.log(`slowloris on tls / ws: closed after ${closedMs.join(', ')} ms (tls silent, half ClientHello, drip-fed; ws silent, drip-fed)`);
+  for (const ms of closedMs) assert.ok(ms >= 900 && ms < 2500, `closed after ${ms} ms, expected about 1 s`);
+  assert.ok((await counterValue(proxy.proxy.metrics.limitsHit, { limit: 'connect-timeout' })) >= timeoutsBefore + 5, 'each counted as connect-timeout');
+  await waitFor(() => proxy.logs.some((l) => l.limit === 'connect-timeout' && String(l.msg).startsWith('handshake not completed')), 2000, 'limit log');
+});
+
+/** The first bytes a TLS client sends (its ClientHello), captured from a real tls.connect. */
+async function captureClientHello(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const capture = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(chunk);
+        done();
+        setImmediate(() => secure.destroy());
+      },
+    });
+    const secure = tls.connect({ socket: capture, servername: 'localhost' });
+    secure.on('error', () => undefined);
+  });
+}
 
 /** PUBLISHes the proxy has answered with a rejection so far (each is logged once). */
 function rejectedSoFar(): number {

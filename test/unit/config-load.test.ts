@@ -99,6 +99,7 @@ describe('config: valid files', () => {
         certificate: 'ignore',
         deniedPublish311: 'disconnect',
         failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+        watchIntervalMs: 1000,
       },
       http: { port: 9090, host: '0.0.0.0' },
       drain: { delayMs: 5000, timeoutMs: 30000 },
@@ -172,6 +173,7 @@ describe('config: valid files', () => {
       certificate: 'ignore',
       deniedPublish311: 'disconnect',
       failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+      watchIntervalMs: 1000,
     });
     assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.kafka.acks) && Object.isFrozen(DEFAULTS.kafka.brokers));
   });
@@ -518,7 +520,7 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${noAuth}auth: { anonymous: 'yes' }\n`, 'auth.anonymous', 'expected true or false, got the string "yes"');
   });
 
-  it('reads auth: users file (relative to the config file), JWT, certificate, denied publishes, failure delay', () => {
+  it('reads auth: users file (relative to the config file), JWT, certificate, denied publishes, failure delay, watch interval', () => {
     const config = parseConfig(
       `${RULES_ONLY}auth:
   usersFile: users.yaml
@@ -526,6 +528,7 @@ describe('config: wrong types and values', () => {
   certificate: optional
   deniedPublish311: drop
   failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 }
+  watchIntervalMs: 0
 `,
       '/srv/proxy/config.yaml',
     );
@@ -544,6 +547,7 @@ describe('config: wrong types and values', () => {
       certificate: 'optional',
       deniedPublish311: 'drop',
       failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 },
+      watchIntervalMs: 0,
     });
     // Any one method is enough to let clients in.
     for (const method of ['usersFile: u.yaml', 'jwt: { publicKeyFile: k.pem }', 'certificate: required']) {
