@@ -86,6 +86,8 @@ interface ClientState {
   readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
   /** Told to go away (DISCONNECT sent, or the socket is being closed): nothing more is written to it or produced from it. */
   dropped: boolean;
+  /** Settles once a dropped client's socket is closed (see closeGracefully). */
+  closing: Promise<void> | undefined;
   /** Why the proxy closed the connection, for the disconnects metric; unset when the client left. */
   closeReason: string | undefined;
   /** Counted in the connections gauge under this version label (set once CONNACK accepted it). */
@@ -152,6 +154,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         tokensAt: Date.now(),
         pendingQoS2: new Map(),
         dropped: false,
+        closing: undefined,
         closeReason: undefined,
         countedVersion: undefined,
         log: undefined,
@@ -454,7 +457,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     state.dropped = true;
     state.closeReason = DROP_REASONS[reasonCode] ?? 'error';
     if (session.protocolVersion === 5) sendDisconnect(client, reasonCode, reason);
-    closeGracefully(client);
+    state.closing = closeGracefully(client);
   }
 
   return {
@@ -512,18 +515,23 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       const all = (aedes as unknown as { clients: Record<string, Client> }).clients;
       const closing: Array<Promise<void>> = [];
       for (const client of Object.values(all)) {
-        // Already sent away (its DISCONNECT is out and its socket closing): one DISCONNECT is enough.
-        if (clients.get(client)?.dropped === true) continue;
         const state = clients.get(client);
-        if (state !== undefined) state.closeReason ??= 'shutdown';
-        closing.push(
-          new Promise<void>((resolve) => {
-            const state = clients.get(client);
-            if (state !== undefined) state.dropped = true;
-            if (client.version === 5) sendDisconnect(client, reasonCode);
-            closeGracefully(client, resolve);
-          }),
-        );
+        if (state?.dropped === true) {
+          // Already sent away (its DISCONNECT is out and its socket closing): one DISCONNECT is
+          // enough, but its close is waited for too. Closing the engine under it would write to the
+          // ended socket, fail, and reset the connection, and the reset can discard the
+          // acknowledgements the client has not read yet.
+          if (state.closing !== undefined) closing.push(state.closing);
+          continue;
+        }
+        if (state !== undefined) {
+          state.closeReason ??= 'shutdown';
+          state.dropped = true;
+        }
+        if (client.version === 5) sendDisconnect(client, reasonCode);
+        const closed = closeGracefully(client);
+        if (state !== undefined) state.closing = closed;
+        closing.push(closed);
       }
       await Promise.all(closing);
     },
@@ -561,19 +569,45 @@ function sendDisconnect(client: Client, reasonCode: number, reason?: string): vo
   }
 }
 
-function closeGracefully(client: Client, done?: () => void): void {
+function closeGracefully(client: Client): Promise<void> {
+  let done: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    done = resolve;
+  });
   const conn = client.conn as Duplex;
   let finished = false;
   const finish = (): void => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    client.close(() => done?.());
+    client.close(() => done());
   };
   const timer = setTimeout(finish, GRACEFUL_CLOSE_MS);
   conn.once('close', finish);
-  if (conn.destroyed) finish();
-  else conn.end();
+  if (conn.destroyed) {
+    finish();
+    return closed;
+  }
+  discardInput(conn);
+  conn.end();
+  return closed;
+}
+
+/**
+ * Reads and drops whatever a client sent away still sends (nothing of it is handled any more).
+ * Unread bytes are what make the kernel answer the close with a reset, on which the client's kernel
+ * may discard acknowledgements its application has not read yet; and only a stream read to its end
+ * sees the client's FIN, so the socket closes as soon as the client closes its side rather than when
+ * the grace period runs out. MQTT.js, for one, keeps the connection open and publishing after a
+ * server DISCONNECT.
+ */
+function discardInput(conn: Duplex): void {
+  // aedes' reader, which stops pulling once a dropped client's PUBLISHes go unanswered.
+  conn.removeAllListeners('readable');
+  // The read gate's wrapper (an own property over the prototype's read): a paused gate must not stop this.
+  delete (conn as { read?: unknown }).read;
+  conn.on('data', () => undefined);
+  conn.resume();
 }
 
 /** Disconnect metric reasons for the reason codes the engine sends clients away with. */
