@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
-import { LOG_LEVELS, loadConfig } from './config/load.js';
+import { KAFKA_CLIENTS, LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { describeRoute, effectiveConfigText } from './cli-tools.js';
 import { compileRouter } from './mapping/router.js';
@@ -41,6 +41,7 @@ interface RawArguments {
   readonly _: ReadonlyArray<string | number>;
   readonly config?: string;
   readonly kafkaBrokers?: string;
+  readonly kafkaClient?: string;
   readonly port?: string;
   readonly logLevel?: string;
   readonly logPretty?: boolean;
@@ -63,6 +64,11 @@ function commonOptions<T>(args: Argv<T>) {
       type: 'string',
       describe: 'Kafka bootstrap brokers, comma-separated; replaces kafka.brokers (env MKP_KAFKA_BROKERS)',
       defaultDescription: 'kafka.brokers, else 127.0.0.1:9092',
+    })
+    .option('kafka-client', {
+      type: 'string',
+      describe: 'Kafka client library, kafkajs or platformatic; replaces kafka.client (env MKP_KAFKA_CLIENT)',
+      defaultDescription: 'kafka.client, else kafkajs',
     })
     .option('port', {
       type: 'string',
@@ -141,6 +147,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
 
   const config = pick('config', args.config, 'MKP_CONFIG');
   const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
+  const kafkaClient = pick('kafka-client', args.kafkaClient, 'MKP_KAFKA_CLIENT');
   const port = pick('port', args.port, 'MKP_PORT');
   const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
   const workers = pick('workers', args.workers, 'MKP_WORKERS');
@@ -156,6 +163,9 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
     if (!Number.isInteger(portNumber) || portNumber > 65535) {
       throw new UsageError(`${port.source}: expected a port number from 0 to 65535, got "${port.value}"`);
     }
+  }
+  if (kafkaClient !== undefined && !(KAFKA_CLIENTS as readonly string[]).includes(kafkaClient.value)) {
+    throw new UsageError(`${kafkaClient.source}: expected one of ${KAFKA_CLIENTS.join(', ')}, got "${kafkaClient.value}"`);
   }
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
@@ -184,6 +194,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
     logPretty,
     overrides: {
       ...(kafkaBrokers !== undefined && { kafkaBrokers }),
+      ...(kafkaClient !== undefined && { kafkaClient: kafkaClient.value }),
       ...(portNumber !== undefined && { port: portNumber }),
       ...(logLevel !== undefined && { logLevel: logLevel.value as LogLevel }),
     },
