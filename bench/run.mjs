@@ -21,8 +21,25 @@ const QUICK = flag('quick');
 const ONLY = option('only', '') === '' ? null : new Set(option('only', '').split(','));
 const wanted = (scenario) => ONLY === null || ONLY.has(scenario);
 
-const PORTS = { kafka: 29300, kafkaController: 29301, proxy: 29310, proxyTls: 29311, aedes: 29312, aedesTls: 29313, mosquitto: 29314 };
-const KAFKA_DATA_DIR = '/tmp/mkp-bench-kafka';
+// --port-base=N moves every port (Kafka N, N+1; servers N+10...N+14; the client comparison's proxies N+20...).
+const PORT_BASE = Number(option('port-base', 29300));
+const PORTS = {
+  kafka: PORT_BASE,
+  kafkaController: PORT_BASE + 1,
+  proxy: PORT_BASE + 10,
+  proxyTls: PORT_BASE + 11,
+  aedes: PORT_BASE + 12,
+  aedesTls: PORT_BASE + 13,
+  mosquitto: PORT_BASE + 14,
+  clientProxies: PORT_BASE + 20,
+};
+// --kafka-client=NAME: the proxy and the direct producer of every scenario run on that Kafka client
+// library (kafka.client). --only=clients compares the libraries instead: each one's proxy and direct
+// producer, QoS 0 and 1, 100 B, 10 and 1,000 connections, interleaved in one run (--clients=a,b).
+const KAFKA_CLIENT = option('kafka-client', '');
+const CLIENTS = option('clients', 'kafkajs,platformatic').split(',').filter(Boolean);
+const ONLY_CLIENTS = ONLY !== null && ONLY.size === 1 && ONLY.has('clients');
+const KAFKA_DATA_DIR = option('kafka-data-dir', '/tmp/mkp-bench-kafka');
 const TOPIC = 'bench.telemetry';
 const PARTITIONS = 3;
 
@@ -267,7 +284,8 @@ async function main() {
   info.kafka = kafka.version;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mkp-bench-'));
   const { cert, key } = makeCertificate(tmp);
-  const hasMosquitto = PLAN.mosquitto && ensureMosquitto();
+  info.kafkaClient = KAFKA_CLIENT || 'config default (kafkajs)';
+  const hasMosquitto = PLAN.mosquitto && !ONLY_CLIENTS && ensureMosquitto();
 
   const client = new Kafka({ clientId: 'mkp-bench', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = client.admin();
@@ -275,12 +293,13 @@ async function main() {
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }] }).catch(() => undefined);
 
   const configFile = path.join(tmp, 'bench.yaml');
-  const proxyConfig = (extraListeners = '') => `
+  const proxyConfig = (extraListeners = '', { port = PORTS.proxy, client = KAFKA_CLIENT } = {}) => `
 listeners:
-  - { protocol: tcp, host: 127.0.0.1, port: ${PORTS.proxy} }
+  - { protocol: tcp, host: 127.0.0.1, port: ${port} }
 ${extraListeners}
 kafka:
   brokers: [${kafka.brokers}]
+${client ? `  client: ${client}` : ''}
 ${(process.env.BENCH_KAFKA_EXTRA ?? '').split(';').filter(Boolean).map((l) => `  ${l}`).join('\n')}
 mappings:
   - name: telemetry
@@ -295,7 +314,7 @@ log: { level: warn }
 
   const workers = option('workers', '');
   const stats = [];
-  const startProxy = async (file = configFile) => {
+  const startProxy = async (file = configFile, port = PORTS.proxy) => {
     const args = [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', file, ...(workers ? ['--workers', workers] : [])];
     const child = start('proxy', 'node', [...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args], {
       env: { MKP_BENCH_STATS: '500' },
@@ -304,7 +323,7 @@ log: { level: warn }
         else process.stderr.write(`[proxy] ${line}\n`);
       },
     });
-    await waitForPort(PORTS.proxy);
+    await waitForPort(port);
     await sleep(1500); // Kafka producers connected
     return child;
   };
@@ -334,7 +353,7 @@ log: { level: warn }
   const kafkaPid = kafka.own ? { kafka: kafka.pid } : {};
 
   // ---- servers
-  let proxy = await startProxy();
+  let proxy = ONLY_CLIENTS ? undefined : await startProxy();
   const aedes = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);
   let mosquitto;
   if (hasMosquitto) {
@@ -347,7 +366,7 @@ log: { level: warn }
   await waitForPort(PORTS.aedes);
   if (mosquitto) await waitForPort(PORTS.mosquitto);
 
-  const measureProxy = () => Object.fromEntries(pidsOf(proxy).map((pid, i) => [i === 0 ? 'server' : `worker${i}`, pid]));
+  const measureProxy = (server = proxy) => Object.fromEntries(pidsOf(server).map((pid, i) => [i === 0 ? 'server' : `worker${i}`, pid]));
   const targets = [
     { name: 'proxy', port: PORTS.proxy, measured: () => ({ ...measureProxy(), ...kafkaPid }), kafka: true },
     { name: 'aedes', port: PORTS.aedes, measured: () => ({ server: aedes.pid }), kafka: false },
@@ -360,7 +379,7 @@ log: { level: warn }
   const combos = [];
   for (const qos of PLAN.qos) for (const payloadSize of PLAN.payloads) for (const connections of PLAN.connections) combos.push({ qos, payloadSize, connections });
   for (const extra of PLAN.extra ?? []) combos.push(extra);
-  if (wanted('throughput')) {
+  if (wanted('throughput') && !ONLY_CLIENTS) {
     let n = 0;
     for (const combo of combos) {
       n++;
@@ -381,10 +400,41 @@ log: { level: warn }
     }
   }
 
+  // ---- 1b. Kafka client libraries: each one's proxy beside the direct producer on the same library
+  if (ONLY_CLIENTS) {
+    results.clients = [];
+    const servers = [];
+    for (const [i, client] of CLIENTS.entries()) {
+      const port = PORTS.clientProxies + i;
+      const file = path.join(tmp, `bench-${client}.yaml`);
+      fs.writeFileSync(file, proxyConfig('', { port, client }));
+      servers.push({ client, port, file, process: await startProxy(file, port) });
+    }
+    const clientCombos = [];
+    for (const qos of [0, 1]) for (const connections of [10, 1000]) clientCombos.push({ qos, payloadSize: 100, connections });
+    let n = 0;
+    for (const combo of clientCombos) {
+      n++;
+      const window = WINDOW(combo.connections);
+      // The libraries take turns within each combination, so drift in the machine's load hits both.
+      for (const server of servers) {
+        log(`clients ${n}/${clientCombos.length} ${server.client} proxy qos${combo.qos} ${combo.payloadSize}B ${combo.connections} conns`);
+        const r = await runLoad('loadgen.mjs', { ...combo, window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, mode: 'throughput', port: server.port, clientPrefix: `${server.client}-${n}`, sourceAddresses: combo.connections >= 1000 ? 8 : 0 }, { ...measureProxy(server.process), ...kafkaPid }, admin);
+        const messages = combo.qos > 0 ? r.acked : r.landed;
+        await proxyIdle();
+        results.clients.push({ client: server.client, target: 'proxy', ...combo, rate: messages / r.seconds, cpuPer100k: perHundredK(serverCpu(r.cpu), messages), kafkaCpuPer100k: r.cpu.kafka === undefined ? undefined : perHundredK(r.cpu.kafka, messages), errors: r.errors, raw: r });
+        log(`clients ${n}/${clientCombos.length} ${server.client} direct producer`);
+        const d = await runLoad('direct-producer.mjs', { mode: 'throughput', config: server.file, kafkaClient: server.client, qos: combo.qos, payloadSize: combo.payloadSize, devices: combo.connections, outstanding: combo.connections * window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs }, { ...kafkaPid }, admin);
+        results.clients.push({ client: server.client, target: 'direct', ...combo, rate: d.acked / d.seconds, cpuPer100k: perHundredK(d.cpu.load, d.acked), kafkaCpuPer100k: d.cpu.kafka === undefined ? undefined : perHundredK(d.cpu.kafka, d.acked), errors: d.errors, landed: d.landed, raw: d });
+      }
+    }
+    for (const server of servers) await stop(server.process);
+  }
+
   // ---- 2. latency, QoS 1, 100 B, at fixed offered rates
   const maxOf = (target, connections) => results.throughput.find((t) => t.target === target && t.qos === 1 && t.payloadSize === 100 && t.connections === connections)?.rate;
   let maxRate = maxOf('proxy', PLAN.latencyConnections) ?? maxOf('proxy', 10);
-  if (wanted('latency')) {
+  if (wanted('latency') && !ONLY_CLIENTS) {
     if (maxRate === undefined) {
       log('latency: measuring the QoS 1 maximum first');
       const r = await runLoad('loadgen.mjs', { mode: 'throughput', port: PORTS.proxy, qos: 1, payloadSize: 100, connections: PLAN.latencyConnections, window: WINDOW(PLAN.latencyConnections), warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, clientPrefix: 'max' }, {}, undefined);
@@ -402,7 +452,7 @@ log: { level: warn }
   }
 
   // ---- 3. soak at 50% of the maximum: RSS and event-loop delay from the proxy's own stats lines
-  if (wanted('soak') && maxRate !== undefined) {
+  if (wanted('soak') && maxRate !== undefined && !ONLY_CLIENTS) {
     const rate = Math.round(maxRate * 0.5);
     log(`soak ${PLAN.soakSeconds} s at ${rate}/s`);
     const firstStat = stats.length;
@@ -437,7 +487,7 @@ log: { level: warn }
     results.notes.push(`file descriptor limit ${fdLimit} on this machine (raising it needs CAP_SYS_RESOURCE): ${n} idle connections reduced to ${cap}`);
     return cap;
   };
-  if (wanted('idle')) {
+  if (wanted('idle') && !ONLY_CLIENTS) {
     const idleRun = async (label, serverPid, port, count, useTls) => {
       await sleep(1000);
       const before = rssBytes(serverPid);
@@ -508,7 +558,8 @@ log: { level: warn }
   fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = toMarkdown(results);
   fs.writeFileSync(jsonFile.replace(/\.json$/, '.md'), markdown);
-  if (!flag('no-results-md')) updateResultsFile(markdown, QUICK ? 'quick' : 'full');
+  // A client comparison is not a full or quick run: its table goes into RESULTS.md by hand.
+  if (!flag('no-results-md') && !ONLY_CLIENTS) updateResultsFile(markdown, QUICK ? 'quick' : 'full');
   process.stdout.write(markdown);
   log(`done in ${Math.round(results.elapsedSeconds)} s: ${path.relative(ROOT, jsonFile)}`);
 }
@@ -571,6 +622,32 @@ function toMarkdown(r) {
     for (const row of r.throughput) {
       const direct = r.throughput.find((t) => t.target === 'direct' && t.qos === row.qos && t.payloadSize === row.payloadSize && t.connections === row.connections);
       lines.push(`| ${row.qos} | ${row.payloadSize} B | ${row.connections} | ${row.target} | ${fmt(row.rate)} | ${direct ? fmt(row.rate / direct.rate, 2) : '–'} | ${fmt(row.cpuPer100k, 2)} | ${direct ? fmt(row.cpuPer100k / direct.cpuPer100k, 2) : '–'} | ${fmt(row.kafkaCpuPer100k, 2)} |`);
+    }
+  }
+  if (r.clients?.length) {
+    lines.push('');
+    lines.push('### Kafka client libraries');
+    lines.push('');
+    lines.push('Each library\'s proxy beside the direct producer on the same library; ratios across libraries are platformatic ÷ kafkajs. Rate = messages/s acked (QoS 1) or landed in Kafka (proxy QoS 0; the direct producer counts acks from Kafka at acks=1). CPU = user+sys s per 100k messages of the proxy, or of the direct producer process.');
+    lines.push('');
+    lines.push('| QoS | conns | client | proxy rate | direct rate | proxy ÷ direct rate | proxy CPU s/100k | direct CPU s/100k | proxy ÷ direct CPU | errors |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const row of r.clients.filter((c) => c.target === 'proxy')) {
+      const d = r.clients.find((c) => c.target === 'direct' && c.client === row.client && c.qos === row.qos && c.connections === row.connections);
+      lines.push(`| ${row.qos} | ${row.connections} | ${row.client} | ${fmt(row.rate)} | ${fmt(d?.rate)} | ${d ? fmt(row.rate / d.rate, 2) : '–'} | ${fmt(row.cpuPer100k, 2)} | ${fmt(d?.cpuPer100k, 2)} | ${d ? fmt(row.cpuPer100k / d.cpuPer100k, 2) : '–'} | ${(row.errors ?? 0) + (d?.errors ?? 0)} |`);
+    }
+    const [a, b] = CLIENTS.length === 2 ? CLIENTS : ['kafkajs', 'platformatic'];
+    lines.push('');
+    lines.push(`| QoS | conns | ${b} ÷ ${a}: proxy rate | proxy CPU/msg | direct rate | direct CPU/msg |`);
+    lines.push('|---|---|---|---|---|---|');
+    for (const row of r.clients.filter((c) => c.target === 'proxy' && c.client === a)) {
+      const pick = (client, target) => r.clients.find((c) => c.client === client && c.target === target && c.qos === row.qos && c.connections === row.connections);
+      const ratio = (target, field) => {
+        const x = pick(b, target);
+        const y = pick(a, target);
+        return x && y ? fmt(x[field] / y[field], 2) : '–';
+      };
+      lines.push(`| ${row.qos} | ${row.connections} | ${ratio('proxy', 'rate')} | ${ratio('proxy', 'cpuPer100k')} | ${ratio('direct', 'rate')} | ${ratio('direct', 'cpuPer100k')} |`);
     }
   }
   if (r.latency.length) {
