@@ -175,6 +175,7 @@ function machine() {
     cpu: model,
     node: process.version,
     kernel: os.release(),
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 10) / 10),
     mosquitto: sh("mosquitto -h 2>/dev/null | head -1 | sed 's/^mosquitto version //'"),
   };
 }
@@ -360,7 +361,7 @@ log: { level: warn }
     const conf = path.join(tmp, 'mosquitto.conf');
     fs.writeFileSync(conf, `listener ${PORTS.mosquitto} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nmax_inflight_messages 0\nmax_queued_messages 0\nlog_dest none\n`);
     mosquitto = start('mosquitto', fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf]);
-  } else {
+  } else if (!ONLY_CLIENTS) {
     results.notes.push('mosquitto not available: its baseline is missing');
   }
   await waitForPort(PORTS.aedes);
@@ -408,10 +409,12 @@ log: { level: warn }
       const port = PORTS.clientProxies + i;
       const file = path.join(tmp, `bench-${client}.yaml`);
       fs.writeFileSync(file, proxyConfig('', { port, client }));
-      servers.push({ client, port, file, process: await startProxy(file, port) });
+      servers.push({ client, port, file });
     }
+    // QoS 1 first, and a fresh proxy for each measurement: a QoS 0 flood leaves a backlog (see the
+    // targets in RESULTS.md) that must not leak into the next measurement.
     const clientCombos = [];
-    for (const qos of [0, 1]) for (const connections of [10, 1000]) clientCombos.push({ qos, payloadSize: 100, connections });
+    for (const qos of [1, 0]) for (const connections of [10, 1000]) clientCombos.push({ qos, payloadSize: 100, connections });
     let n = 0;
     for (const combo of clientCombos) {
       n++;
@@ -419,16 +422,16 @@ log: { level: warn }
       // The libraries take turns within each combination, so drift in the machine's load hits both.
       for (const server of servers) {
         log(`clients ${n}/${clientCombos.length} ${server.client} proxy qos${combo.qos} ${combo.payloadSize}B ${combo.connections} conns`);
-        const r = await runLoad('loadgen.mjs', { ...combo, window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, mode: 'throughput', port: server.port, clientPrefix: `${server.client}-${n}`, sourceAddresses: combo.connections >= 1000 ? 8 : 0 }, { ...measureProxy(server.process), ...kafkaPid }, admin);
+        const serverProcess = await startProxy(server.file, server.port);
+        const r = await runLoad('loadgen.mjs', { ...combo, window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, mode: 'throughput', port: server.port, clientPrefix: `${server.client}-${n}`, sourceAddresses: combo.connections >= 1000 ? 8 : 0 }, { ...measureProxy(serverProcess), ...kafkaPid }, admin);
         const messages = combo.qos > 0 ? r.acked : r.landed;
-        await proxyIdle();
+        await stop(serverProcess, 'SIGKILL');
         results.clients.push({ client: server.client, target: 'proxy', ...combo, rate: messages / r.seconds, cpuPer100k: perHundredK(serverCpu(r.cpu), messages), kafkaCpuPer100k: r.cpu.kafka === undefined ? undefined : perHundredK(r.cpu.kafka, messages), errors: r.errors, raw: r });
         log(`clients ${n}/${clientCombos.length} ${server.client} direct producer`);
         const d = await runLoad('direct-producer.mjs', { mode: 'throughput', config: server.file, kafkaClient: server.client, qos: combo.qos, payloadSize: combo.payloadSize, devices: combo.connections, outstanding: combo.connections * window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs }, { ...kafkaPid }, admin);
         results.clients.push({ client: server.client, target: 'direct', ...combo, rate: d.acked / d.seconds, cpuPer100k: perHundredK(d.cpu.load, d.acked), kafkaCpuPer100k: d.cpu.kafka === undefined ? undefined : perHundredK(d.cpu.kafka, d.acked), errors: d.errors, landed: d.landed, raw: d });
       }
     }
-    for (const server of servers) await stop(server.process);
   }
 
   // ---- 2. latency, QoS 1, 100 B, at fixed offered rates
@@ -604,7 +607,7 @@ function toMarkdown(r) {
   const m = r.machine;
   const lines = [];
   lines.push(`Run ${r.date} (${r.quick ? 'quick' : 'full'}), \`${r.command}\`, ${Math.round(r.elapsedSeconds)} s.`);
-  lines.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}, Linux ${m.kernel}, Node ${m.node}, Kafka ${m.kafka}, Mosquitto ${m.mosquitto}. Shared with other workloads while it ran: read ratios, not absolute rates.`);
+  lines.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}, Linux ${m.kernel}, Node ${m.node}, Kafka ${m.kafka}, Mosquitto ${m.mosquitto}${m.loadAverageAtStart ? `, load average ${m.loadAverageAtStart.join(' / ')} at the start` : ''}${m.kafkaClient ? `, Kafka client ${m.kafkaClient}` : ''}. Shared with other workloads while it ran: read ratios, not absolute rates.`);
   lines.push('');
   lines.push('### Targets');
   lines.push('');

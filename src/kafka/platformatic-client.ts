@@ -120,10 +120,23 @@ function toHeaders(headers: Readonly<Record<string, HeaderValue>>): Map<Buffer, 
     if (Array.isArray(value)) {
       for (const item of value) map.set(Buffer.from(name), toBuffer(item));
     } else {
-      map.set(Buffer.from(name), toBuffer(value));
+      map.set(headerName(name), toBuffer(value));
     }
   }
   return map;
+}
+
+// The proxy's own header names (mqtt.topic, mqtt.qos...) recur in every record: encoded once. Names
+// from MQTT 5 user properties are the devices' and are not kept beyond the bound.
+const HEADER_NAMES_KEPT = 256;
+const headerNames = new Map<string, Buffer>();
+function headerName(name: string): Buffer {
+  let buffer = headerNames.get(name);
+  if (buffer === undefined) {
+    buffer = Buffer.from(name);
+    if (headerNames.size < HEADER_NAMES_KEPT) headerNames.set(name, buffer);
+  }
+  return buffer;
 }
 
 function toBuffer(value: Buffer | string): Buffer {
