@@ -557,7 +557,7 @@ log: { level: warn }
   results.targets = targetsOf(results);
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
-  const jsonFile = path.join(BENCH, 'results', `${stamp}${QUICK ? '-quick' : ''}.json`);
+  const jsonFile = path.join(BENCH, 'results', `${stamp}${QUICK ? '-quick' : ''}${ONLY_CLIENTS ? '-clients' : ''}.json`);
   fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = toMarkdown(results);
   fs.writeFileSync(jsonFile.replace(/\.json$/, '.md'), markdown);
