@@ -20,11 +20,15 @@ const opts = {
   rate: 0,
   warmupMs: 1000,
   durationMs: 5000,
+  kafkaClient: undefined, // replaces the config's kafka.client (kafkajs | platformatic)
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 const say = (line) => process.stdout.write(`${line}\n`);
 
-const config = loadConfig(opts.config, opts.brokers ? { kafkaBrokers: opts.brokers.split(',') } : {});
+const config = loadConfig(opts.config, {
+  ...(opts.brokers ? { kafkaBrokers: opts.brokers.split(',') } : {}),
+  ...(opts.kafkaClient ? { kafkaClient: opts.kafkaClient } : {}),
+});
 const sink = createKafkaSink(config.kafka, pino({ level: 'warn' }));
 await sink.start();
 while (!sink.connected) await new Promise((r) => setTimeout(r, 100));

@@ -21,8 +21,25 @@ const QUICK = flag('quick');
 const ONLY = option('only', '') === '' ? null : new Set(option('only', '').split(','));
 const wanted = (scenario) => ONLY === null || ONLY.has(scenario);
 
-const PORTS = { kafka: 29300, kafkaController: 29301, proxy: 29310, proxyTls: 29311, aedes: 29312, aedesTls: 29313, mosquitto: 29314 };
-const KAFKA_DATA_DIR = '/tmp/mkp-bench-kafka';
+// --port-base=N moves every port (Kafka N, N+1; servers N+10...N+14; the client comparison's proxies N+20...).
+const PORT_BASE = Number(option('port-base', 29300));
+const PORTS = {
+  kafka: PORT_BASE,
+  kafkaController: PORT_BASE + 1,
+  proxy: PORT_BASE + 10,
+  proxyTls: PORT_BASE + 11,
+  aedes: PORT_BASE + 12,
+  aedesTls: PORT_BASE + 13,
+  mosquitto: PORT_BASE + 14,
+  clientProxies: PORT_BASE + 20,
+};
+// --kafka-client=NAME: the proxy and the direct producer of every scenario run on that Kafka client
+// library (kafka.client). --only=clients compares the libraries instead: each one's proxy and direct
+// producer, QoS 0 and 1, 100 B, 10 and 1,000 connections, interleaved in one run (--clients=a,b).
+const KAFKA_CLIENT = option('kafka-client', '');
+const CLIENTS = option('clients', 'kafkajs,platformatic').split(',').filter(Boolean);
+const ONLY_CLIENTS = ONLY !== null && ONLY.size === 1 && ONLY.has('clients');
+const KAFKA_DATA_DIR = option('kafka-data-dir', '/tmp/mkp-bench-kafka');
 const TOPIC = 'bench.telemetry';
 const PARTITIONS = 3;
 
@@ -158,6 +175,7 @@ function machine() {
     cpu: model,
     node: process.version,
     kernel: os.release(),
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 10) / 10),
     mosquitto: sh("mosquitto -h 2>/dev/null | head -1 | sed 's/^mosquitto version //'"),
   };
 }
@@ -267,7 +285,8 @@ async function main() {
   info.kafka = kafka.version;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mkp-bench-'));
   const { cert, key } = makeCertificate(tmp);
-  const hasMosquitto = PLAN.mosquitto && ensureMosquitto();
+  info.kafkaClient = KAFKA_CLIENT || 'config default (kafkajs)';
+  const hasMosquitto = PLAN.mosquitto && !ONLY_CLIENTS && ensureMosquitto();
 
   const client = new Kafka({ clientId: 'mkp-bench', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = client.admin();
@@ -275,12 +294,13 @@ async function main() {
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }] }).catch(() => undefined);
 
   const configFile = path.join(tmp, 'bench.yaml');
-  const proxyConfig = (extraListeners = '') => `
+  const proxyConfig = (extraListeners = '', { port = PORTS.proxy, client = KAFKA_CLIENT } = {}) => `
 listeners:
-  - { protocol: tcp, host: 127.0.0.1, port: ${PORTS.proxy} }
+  - { protocol: tcp, host: 127.0.0.1, port: ${port} }
 ${extraListeners}
 kafka:
   brokers: [${kafka.brokers}]
+${client ? `  client: ${client}` : ''}
 ${(process.env.BENCH_KAFKA_EXTRA ?? '').split(';').filter(Boolean).map((l) => `  ${l}`).join('\n')}
 mappings:
   - name: telemetry
@@ -295,7 +315,7 @@ log: { level: warn }
 
   const workers = option('workers', '');
   const stats = [];
-  const startProxy = async (file = configFile) => {
+  const startProxy = async (file = configFile, port = PORTS.proxy) => {
     const args = [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', file, ...(workers ? ['--workers', workers] : [])];
     const child = start('proxy', 'node', [...(process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args], {
       env: { MKP_BENCH_STATS: '500' },
@@ -304,7 +324,7 @@ log: { level: warn }
         else process.stderr.write(`[proxy] ${line}\n`);
       },
     });
-    await waitForPort(PORTS.proxy);
+    await waitForPort(port);
     await sleep(1500); // Kafka producers connected
     return child;
   };
@@ -334,20 +354,20 @@ log: { level: warn }
   const kafkaPid = kafka.own ? { kafka: kafka.pid } : {};
 
   // ---- servers
-  let proxy = await startProxy();
+  let proxy = ONLY_CLIENTS ? undefined : await startProxy();
   const aedes = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);
   let mosquitto;
   if (hasMosquitto) {
     const conf = path.join(tmp, 'mosquitto.conf');
     fs.writeFileSync(conf, `listener ${PORTS.mosquitto} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nmax_inflight_messages 0\nmax_queued_messages 0\nlog_dest none\n`);
     mosquitto = start('mosquitto', fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf]);
-  } else {
+  } else if (!ONLY_CLIENTS) {
     results.notes.push('mosquitto not available: its baseline is missing');
   }
   await waitForPort(PORTS.aedes);
   if (mosquitto) await waitForPort(PORTS.mosquitto);
 
-  const measureProxy = () => Object.fromEntries(pidsOf(proxy).map((pid, i) => [i === 0 ? 'server' : `worker${i}`, pid]));
+  const measureProxy = (server = proxy) => Object.fromEntries(pidsOf(server).map((pid, i) => [i === 0 ? 'server' : `worker${i}`, pid]));
   const targets = [
     { name: 'proxy', port: PORTS.proxy, measured: () => ({ ...measureProxy(), ...kafkaPid }), kafka: true },
     { name: 'aedes', port: PORTS.aedes, measured: () => ({ server: aedes.pid }), kafka: false },
@@ -360,7 +380,7 @@ log: { level: warn }
   const combos = [];
   for (const qos of PLAN.qos) for (const payloadSize of PLAN.payloads) for (const connections of PLAN.connections) combos.push({ qos, payloadSize, connections });
   for (const extra of PLAN.extra ?? []) combos.push(extra);
-  if (wanted('throughput')) {
+  if (wanted('throughput') && !ONLY_CLIENTS) {
     let n = 0;
     for (const combo of combos) {
       n++;
@@ -381,10 +401,43 @@ log: { level: warn }
     }
   }
 
+  // ---- 1b. Kafka client libraries: each one's proxy beside the direct producer on the same library
+  if (ONLY_CLIENTS) {
+    results.clients = [];
+    const servers = [];
+    for (const [i, client] of CLIENTS.entries()) {
+      const port = PORTS.clientProxies + i;
+      const file = path.join(tmp, `bench-${client}.yaml`);
+      fs.writeFileSync(file, proxyConfig('', { port, client }));
+      servers.push({ client, port, file });
+    }
+    // QoS 1 first, and a fresh proxy for each measurement: a QoS 0 flood leaves a backlog (see the
+    // targets in RESULTS.md) that must not leak into the next measurement.
+    const clientCombos = [];
+    for (const qos of [1, 0]) for (const connections of [10, 1000]) clientCombos.push({ qos, payloadSize: 100, connections });
+    let n = 0;
+    for (const combo of clientCombos) {
+      n++;
+      const window = WINDOW(combo.connections);
+      // The libraries take turns within each combination, so drift in the machine's load hits both.
+      for (const server of servers) {
+        log(`clients ${n}/${clientCombos.length} ${server.client} proxy qos${combo.qos} ${combo.payloadSize}B ${combo.connections} conns`);
+        const serverProcess = await startProxy(server.file, server.port);
+        const r = await runLoad('loadgen.mjs', { ...combo, window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, mode: 'throughput', port: server.port, clientPrefix: `${server.client}-${n}`, sourceAddresses: combo.connections >= 1000 ? 8 : 0 }, { ...measureProxy(serverProcess), ...kafkaPid }, admin);
+        const messages = combo.qos > 0 ? r.acked : r.landed;
+        await stop(serverProcess, 'SIGKILL');
+        results.clients.push({ client: server.client, target: 'proxy', ...combo, rate: messages / r.seconds, cpuPer100k: perHundredK(serverCpu(r.cpu), messages), kafkaCpuPer100k: r.cpu.kafka === undefined ? undefined : perHundredK(r.cpu.kafka, messages), errors: r.errors, raw: r });
+        log(`clients ${n}/${clientCombos.length} ${server.client} direct producer`);
+        const d = await runLoad('direct-producer.mjs', { mode: 'throughput', config: server.file, kafkaClient: server.client, qos: combo.qos, payloadSize: combo.payloadSize, devices: combo.connections, outstanding: combo.connections * window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs }, { ...kafkaPid }, admin);
+        results.clients.push({ client: server.client, target: 'direct', ...combo, rate: d.acked / d.seconds, cpuPer100k: perHundredK(d.cpu.load, d.acked), kafkaCpuPer100k: d.cpu.kafka === undefined ? undefined : perHundredK(d.cpu.kafka, d.acked), errors: d.errors, landed: d.landed, raw: d });
+      }
+    }
+  }
+
   // ---- 2. latency, QoS 1, 100 B, at fixed offered rates
   const maxOf = (target, connections) => results.throughput.find((t) => t.target === target && t.qos === 1 && t.payloadSize === 100 && t.connections === connections)?.rate;
   let maxRate = maxOf('proxy', PLAN.latencyConnections) ?? maxOf('proxy', 10);
-  if (wanted('latency')) {
+  if (wanted('latency') && !ONLY_CLIENTS) {
     if (maxRate === undefined) {
       log('latency: measuring the QoS 1 maximum first');
       const r = await runLoad('loadgen.mjs', { mode: 'throughput', port: PORTS.proxy, qos: 1, payloadSize: 100, connections: PLAN.latencyConnections, window: WINDOW(PLAN.latencyConnections), warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs, clientPrefix: 'max' }, {}, undefined);
@@ -402,7 +455,7 @@ log: { level: warn }
   }
 
   // ---- 3. soak at 50% of the maximum: RSS and event-loop delay from the proxy's own stats lines
-  if (wanted('soak') && maxRate !== undefined) {
+  if (wanted('soak') && maxRate !== undefined && !ONLY_CLIENTS) {
     const rate = Math.round(maxRate * 0.5);
     log(`soak ${PLAN.soakSeconds} s at ${rate}/s`);
     const firstStat = stats.length;
@@ -437,7 +490,7 @@ log: { level: warn }
     results.notes.push(`file descriptor limit ${fdLimit} on this machine (raising it needs CAP_SYS_RESOURCE): ${n} idle connections reduced to ${cap}`);
     return cap;
   };
-  if (wanted('idle')) {
+  if (wanted('idle') && !ONLY_CLIENTS) {
     // In two halves: the average over all connections includes what the server grows once (its
     // young generation, pools), which 100,000 connections would share; the second half's growth is
     // what one more connection costs, the figure that scales.
@@ -530,11 +583,12 @@ log: { level: warn }
   results.targets = targetsOf(results);
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
-  const jsonFile = path.join(BENCH, 'results', `${stamp}${QUICK ? '-quick' : ''}.json`);
+  const jsonFile = path.join(BENCH, 'results', `${stamp}${QUICK ? '-quick' : ''}${ONLY_CLIENTS ? '-clients' : ''}.json`);
   fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = toMarkdown(results);
   fs.writeFileSync(jsonFile.replace(/\.json$/, '.md'), markdown);
-  if (!flag('no-results-md')) updateResultsFile(markdown, QUICK ? 'quick' : 'full');
+  // A client comparison is not a full or quick run: its table goes into RESULTS.md by hand.
+  if (!flag('no-results-md') && !ONLY_CLIENTS) updateResultsFile(markdown, QUICK ? 'quick' : 'full');
   process.stdout.write(markdown);
   log(`done in ${Math.round(results.elapsedSeconds)} s: ${path.relative(ROOT, jsonFile)}`);
 }
@@ -583,7 +637,7 @@ function toMarkdown(r) {
   const m = r.machine;
   const lines = [];
   lines.push(`Run ${r.date} (${r.quick ? 'quick' : 'full'}), \`${r.command}\`, ${Math.round(r.elapsedSeconds)} s.`);
-  lines.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}, Linux ${m.kernel}, Node ${m.node}, Kafka ${m.kafka}, Mosquitto ${m.mosquitto}. Shared with other workloads while it ran: read ratios, not absolute rates.`);
+  lines.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}, Linux ${m.kernel}, Node ${m.node}, Kafka ${m.kafka}, Mosquitto ${m.mosquitto}${m.loadAverageAtStart ? `, load average ${m.loadAverageAtStart.join(' / ')} at the start` : ''}${m.kafkaClient ? `, Kafka client ${m.kafkaClient}` : ''}. Shared with other workloads while it ran: read ratios, not absolute rates.`);
   lines.push('');
   lines.push('### Targets');
   lines.push('');
@@ -601,6 +655,32 @@ function toMarkdown(r) {
     for (const row of r.throughput) {
       const direct = r.throughput.find((t) => t.target === 'direct' && t.qos === row.qos && t.payloadSize === row.payloadSize && t.connections === row.connections);
       lines.push(`| ${row.qos} | ${row.payloadSize} B | ${row.connections} | ${row.target} | ${fmt(row.rate)} | ${direct ? fmt(row.rate / direct.rate, 2) : '–'} | ${fmt(row.cpuPer100k, 2)} | ${direct ? fmt(row.cpuPer100k / direct.cpuPer100k, 2) : '–'} | ${fmt(row.kafkaCpuPer100k, 2)} |`);
+    }
+  }
+  if (r.clients?.length) {
+    lines.push('');
+    lines.push('### Kafka client libraries');
+    lines.push('');
+    lines.push('Each library\'s proxy beside the direct producer on the same library; ratios across libraries are platformatic ÷ kafkajs. Rate = messages/s acked (QoS 1) or landed in Kafka (proxy QoS 0; the direct producer counts acks from Kafka at acks=1). CPU = user+sys s per 100k messages of the proxy, or of the direct producer process.');
+    lines.push('');
+    lines.push('| QoS | conns | client | proxy rate | direct rate | proxy ÷ direct rate | proxy CPU s/100k | direct CPU s/100k | proxy ÷ direct CPU | errors |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const row of r.clients.filter((c) => c.target === 'proxy')) {
+      const d = r.clients.find((c) => c.target === 'direct' && c.client === row.client && c.qos === row.qos && c.connections === row.connections);
+      lines.push(`| ${row.qos} | ${row.connections} | ${row.client} | ${fmt(row.rate)} | ${fmt(d?.rate)} | ${d ? fmt(row.rate / d.rate, 2) : '–'} | ${fmt(row.cpuPer100k, 2)} | ${fmt(d?.cpuPer100k, 2)} | ${d ? fmt(row.cpuPer100k / d.cpuPer100k, 2) : '–'} | ${(row.errors ?? 0) + (d?.errors ?? 0)} |`);
+    }
+    const [a, b] = CLIENTS.length === 2 ? CLIENTS : ['kafkajs', 'platformatic'];
+    lines.push('');
+    lines.push(`| QoS | conns | ${b} ÷ ${a}: proxy rate | proxy CPU/msg | direct rate | direct CPU/msg |`);
+    lines.push('|---|---|---|---|---|---|');
+    for (const row of r.clients.filter((c) => c.target === 'proxy' && c.client === a)) {
+      const pick = (client, target) => r.clients.find((c) => c.client === client && c.target === target && c.qos === row.qos && c.connections === row.connections);
+      const ratio = (target, field) => {
+        const x = pick(b, target);
+        const y = pick(a, target);
+        return x && y ? fmt(x[field] / y[field], 2) : '–';
+      };
+      lines.push(`| ${row.qos} | ${row.connections} | ${ratio('proxy', 'rate')} | ${ratio('proxy', 'cpuPer100k')} | ${ratio('direct', 'rate')} | ${ratio('direct', 'cpuPer100k')} |`);
     }
   }
   if (r.latency.length) {

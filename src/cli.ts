@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
-import { LOG_LEVELS, loadConfig } from './config/load.js';
+import { KAFKA_CLIENTS, LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { describeRoute, effectiveConfigText } from './cli-tools.js';
 import { compileRouter } from './mapping/router.js';
@@ -47,6 +47,7 @@ interface RawArguments {
   readonly _: ReadonlyArray<string | number>;
   readonly config?: string;
   readonly kafkaBrokers?: string;
+  readonly kafkaClient?: string;
   readonly port?: string;
   readonly httpPort?: string;
   readonly logLevel?: string;
@@ -70,6 +71,11 @@ function commonOptions<T>(args: Argv<T>) {
       type: 'string',
       describe: 'Kafka bootstrap brokers, comma-separated; replaces kafka.brokers (env MKP_KAFKA_BROKERS)',
       defaultDescription: 'kafka.brokers, else 127.0.0.1:9092',
+    })
+    .option('kafka-client', {
+      type: 'string',
+      describe: 'Kafka client library, kafkajs or platformatic; replaces kafka.client (env MKP_KAFKA_CLIENT)',
+      defaultDescription: 'kafka.client, else kafkajs',
     })
     .option('port', {
       type: 'string',
@@ -153,6 +159,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
 
   const config = pick('config', args.config, 'MKP_CONFIG');
   const brokers = pick('kafka-brokers', args.kafkaBrokers, 'MKP_KAFKA_BROKERS');
+  const kafkaClient = pick('kafka-client', args.kafkaClient, 'MKP_KAFKA_CLIENT');
   const port = pick('port', args.port, 'MKP_PORT');
   const httpPort = pick('http-port', args.httpPort, 'MKP_HTTP_PORT');
   const logLevel = pick('log-level', args.logLevel, 'MKP_LOG_LEVEL');
@@ -165,6 +172,9 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   }
   const portNumber = port === undefined ? undefined : portFrom(port);
   const httpPortNumber = httpPort === undefined ? undefined : portFrom(httpPort);
+  if (kafkaClient !== undefined && !(KAFKA_CLIENTS as readonly string[]).includes(kafkaClient.value)) {
+    throw new UsageError(`${kafkaClient.source}: expected one of ${KAFKA_CLIENTS.join(', ')}, got "${kafkaClient.value}"`);
+  }
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.value)) {
     throw new UsageError(`${logLevel.source}: expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel.value}"`);
   }
@@ -192,6 +202,7 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
     logPretty,
     overrides: {
       ...(kafkaBrokers !== undefined && { kafkaBrokers }),
+      ...(kafkaClient !== undefined && { kafkaClient: kafkaClient.value }),
       ...(portNumber !== undefined && { port: portNumber }),
       ...(httpPortNumber !== undefined && { httpPort: httpPortNumber }),
       ...(logLevel !== undefined && { logLevel: logLevel.value as LogLevel }),

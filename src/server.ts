@@ -140,7 +140,8 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   let running = config;
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
-  const codec = compressionProblem(config.kafka.compression);
+  // kafkajs takes its codecs from separate packages; @platformatic/kafka carries its own.
+  const codec = config.kafka.client === 'kafkajs' ? compressionProblem(config.kafka.compression) : null;
   if (codec !== null) throw new ConfigError([{ file: config.source, path: 'kafka.compression', problem: codec }]);
   const authLogger = logger.child({ component: 'auth' });
   const buildAccessControl = (auth: ProxyConfig['auth']): AccessControl =>

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import zlib from 'node:zlib';
 import { parseDocument } from 'yaml';
 import { compileRouter } from '../mapping/router.js';
 import { parseTopicRegexList, TOPIC_REGEX_LIST_KEY } from '../mapping/regex-list.js';
@@ -28,6 +29,7 @@ import type {
   DrainConfig,
   HttpConfig,
   KafkaAcksConfig,
+  KafkaClientName,
   KafkaCompression,
   KafkaConfig,
   KafkaSaslConfig,
@@ -56,6 +58,7 @@ export const TLS_MIN_VERSIONS: readonly TlsMinVersion[] = ['TLSv1.2', 'TLSv1.3']
 const KAFKA_KEYS = [
   'brokers',
   'clientId',
+  'client',
   'acks',
   'lingerMs',
   'batchMaxRecords',
@@ -199,7 +202,11 @@ function buildConfig(text: string, displayName: string, source: string, override
       listeners = listeners.map((listener, index) => (index === 0 ? { ...listener, port } : listener));
     }
     if (overrides.logLevel !== undefined) log = { level: readLogLevel(overrides.logLevel, 'overrides.logLevel', problems) };
+    if (overrides.kafkaClient !== undefined) {
+      kafka = { ...kafka, client: readOneOf(overrides.kafkaClient, 'overrides.kafkaClient', KAFKA_CLIENTS, problems, kafka.client) };
+    }
   }
+  checkClientCompression(kafka, overrides?.kafkaClient !== undefined, problems);
   checkPortClashes(listeners, http, problems);
 
   if (problems.list.length > 0) throw new ConfigError(problems.list);
@@ -587,6 +594,7 @@ function readKafka(value: unknown, baseDir: string, problems: Problems): KafkaCo
     requireTopics: readBoolean(section['requireTopics'], 'kafka.requireTopics', problems, defaults.requireTopics),
     brokers: readBrokers(section['brokers'], 'kafka.brokers', problems),
     clientId: readString(section['clientId'], 'kafka.clientId', problems, defaults.clientId),
+    client: readOneOf(section['client'], 'kafka.client', KAFKA_CLIENTS, problems, defaults.client),
     acks: readAcks(section['acks'], problems),
     lingerMs: readInteger(section['lingerMs'], 'kafka.lingerMs', 0, MAX_TIMER_MS, problems, defaults.lingerMs),
     batchMaxRecords: readInteger(section['batchMaxRecords'], 'kafka.batchMaxRecords', 1, 2 ** 31 - 1, problems, defaults.batchMaxRecords),
@@ -716,6 +724,24 @@ function readSaslPassword(section: RawObject, path: string, baseDir: string, pro
   return password;
 }
 const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+
+/**
+ * @platformatic/kafka compresses zstd with node:zlib, which has zstd from Node.js 22.15 on; on an
+ * older Node.js the first produce request would fail, so the combination is refused here.
+ */
+function checkClientCompression(kafka: KafkaConfig, clientOverridden: boolean, problems: Problems): void {
+  if (kafka.client !== 'platformatic' || kafka.compression !== 'zstd' || zlibHasZstd()) return;
+  const client = clientOverridden ? 'platformatic (from the command line)' : 'platformatic';
+  problems.report(
+    'kafka.compression',
+    `zstd is not available with kafka.client ${client} on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4, or kafka.client kafkajs`,
+  );
+}
+
+function zlibHasZstd(): boolean {
+  return typeof (zlib as unknown as Record<string, unknown>)['zstdCompressSync'] === 'function';
+}
 
 function readMappings(value: unknown, problems: Problems): MappingRuleConfig[] {
   if (value === undefined || value === null) return [];

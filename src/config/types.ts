@@ -66,12 +66,16 @@ export interface KafkaAcksConfig {
 
 /** Compression of produce requests. */
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+/** The Kafka client library the producer runs on. */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
 
 export interface KafkaConfig {
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']`. */
   readonly brokers: readonly string[];
   /** Kafka client id. Default `mqtt-kafka-proxy`. */
   readonly clientId: string;
+  /** Client library: `kafkajs` or `platformatic` (@platformatic/kafka). Default `kafkajs`. */
+  readonly client: KafkaClientName;
   /** Producer acks per MQTT QoS. Default `{ qos0: 1, qos1: 'all', qos2: 'all' }`. */
   readonly acks: KafkaAcksConfig;
   /** How long a record may wait for others to share its produce request, in ms. Default 5. */
@@ -309,6 +313,8 @@ export interface ProxyConfig {
 /** Values given on the command line or through MKP_* variables; they win over the file. */
 export interface ConfigOverrides {
   readonly kafkaBrokers?: readonly string[];
+  /** Replaces kafka.client. */
+  readonly kafkaClient?: string;
   /** Replaces the port of the first listener. */
   readonly port?: number;
   /** Replaces `http.port` (the admin HTTP server; 0 turns it off). */

@@ -45,9 +45,14 @@ const NON_RETRIABLE_CODES: Readonly<Record<string, ProduceFailureReason>> = {
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 'not-authorized',
 };
 
-interface ErrorLike {
+export interface ErrorLike {
   readonly name?: unknown;
+  /** kafkajs: the Kafka protocol error name. */
   readonly type?: unknown;
+  /** @platformatic/kafka: the Kafka protocol error name of a ProtocolError. */
+  readonly apiId?: unknown;
+  /** @platformatic/kafka: `PLT_KFK_TIMEOUT`, `PLT_KFK_NETWORK`... */
+  readonly code?: unknown;
   readonly message?: unknown;
   readonly retriable?: unknown;
   readonly cause?: unknown;
@@ -55,8 +60,8 @@ interface ErrorLike {
   readonly errors?: unknown;
 }
 
-/** Every error in a kafkajs error's chain (retry wrappers, aggregates, causes), outermost first. */
-function errorChain(error: unknown, seen = new Set<unknown>()): ErrorLike[] {
+/** Every error in a Kafka client's error chain (retry wrappers, aggregates, causes), outermost first. */
+export function errorChain(error: unknown, seen = new Set<unknown>()): ErrorLike[] {
   if (error === null || typeof error !== 'object' || seen.has(error)) return [];
   seen.add(error);
   const e = error as ErrorLike;
@@ -66,8 +71,24 @@ function errorChain(error: unknown, seen = new Set<unknown>()): ErrorLike[] {
   return chain;
 }
 
+/** The Kafka protocol error name an error carries (kafkajs `type`, @platformatic/kafka `apiId`). */
+function protocolCode(e: ErrorLike): string | undefined {
+  if (typeof e.type === 'string') return e.type;
+  if (typeof e.apiId === 'string') return e.apiId;
+  return undefined;
+}
+
 /**
- * Classifies whatever the Kafka client threw. A Kafka protocol code from the list above anywhere in
+ * The client gave up waiting: kafkajs' request timeout, or @platformatic/kafka's TimeoutError,
+ * whose `code` says PLT_KFK_NETWORK (1.35.0), so its class tells it apart.
+ */
+function isClientTimeout(e: ErrorLike): boolean {
+  if (e.name === 'KafkaJSRequestTimeoutError' || e.name === 'KafkaJSTimeout') return true;
+  return typeof e.code === 'string' && e.code.startsWith('PLT_KFK_') && (e.code === 'PLT_KFK_TIMEOUT' || (e as object).constructor?.name === 'TimeoutError');
+}
+
+/**
+ * Classifies whatever the Kafka client threw (kafkajs or @platformatic/kafka). A Kafka protocol code from the list above anywhere in
  * the chain decides; otherwise connection trouble, timeouts and exhausted retries are retriable,
  * because Kafka being away is the normal reason a produce fails.
  */
@@ -76,12 +97,12 @@ export function classifyProduceError(error: unknown): ProduceError {
   const chain = errorChain(error);
   const message = chain.length > 0 && typeof chain[0]!.message === 'string' ? chain[0]!.message : String(error);
   for (const e of chain) {
-    const code = typeof e.type === 'string' ? e.type : undefined;
+    const code = protocolCode(e);
     if (code !== undefined && code in NON_RETRIABLE_CODES) {
       return new ProduceError(NON_RETRIABLE_CODES[code]!, message, code, { cause: error });
     }
   }
-  const timedOut = chain.some((e) => e.name === 'KafkaJSRequestTimeoutError' || e.name === 'KafkaJSTimeout');
-  const code = chain.map((e) => (typeof e.type === 'string' ? e.type : undefined)).find((c) => c !== undefined);
+  const timedOut = chain.some(isClientTimeout);
+  const code = chain.map(protocolCode).find((c) => c !== undefined);
   return new ProduceError(timedOut ? 'timeout' : 'unavailable', message, code, { cause: error });
 }

@@ -1,12 +1,13 @@
-import { Kafka, Partitioners, type CompressionTypes, logLevel as KafkaLogLevel, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
-import { NO_COMPRESSION, prepareCompression } from './compression.js';
+import type { ClientProducer, KafkaClient } from './client.js';
 import { classifyProduceError, ProduceError } from './errors.js';
+import { createKafkajsClient } from './kafkajs-client.js';
+import { createPlatformaticClient } from './platformatic-client.js';
 import { ProduceLane, type ProduceCallback } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
-import { describeConnectFailure, saslOptions, tlsOptions } from './security.js';
+import { describeConnectFailure } from './security.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { missingTopics, type StaticTopic } from './topic-check.js';
 
@@ -58,31 +59,22 @@ export interface KafkaSinkOptions {
   readonly produceLatency?: Histogram<'acks'>;
 }
 
+/** The client library `kafka.client` names. */
+function createClient(config: KafkaConfig, logger: Logger): KafkaClient {
+  return config.client === 'platformatic' ? createPlatformaticClient(config, logger) : createKafkajsClient(config, logger);
+}
+
 /**
- * The kafkajs producer side. Records with acks=all go through the idempotent producer (so producer
- * retries cannot write a record twice); others through a plain one. Each distinct delivery setting
- * is a {@link ProduceLane} that batches records from all connections.
+ * The producer side, on the client library `kafka.client` names (see {@link KafkaClient}). Records
+ * with acks=all go through the idempotent producer (so producer retries cannot write a record
+ * twice); others through a plain one. Each distinct delivery setting is a {@link ProduceLane} that
+ * batches records from all connections.
  */
 export function createKafkaSink(config: KafkaConfig, logger: Logger, options: KafkaSinkOptions = {}): RecordSink {
   const targets = options.staticTopics ?? [];
   const { produceLatency } = options;
-  const kafka = new Kafka({
-    clientId: config.clientId,
-    brokers: [...config.brokers],
-    ssl: tlsOptions(config.ssl),
-    sasl: saslOptions(config.sasl),
-    connectionTimeout: config.connectionTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: () => (entry: LogEntry) => logKafka(logger, entry),
-  });
-  // Bounded retries even for the idempotent producer: a lane stuck forever behind one request would
-  // stop every device; the devices retransmit whatever times out.
-  const retry = { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 };
-  // The Java client's partitioner (murmur2), so a key lands on the partition any other producer picks.
-  const createPartitioner = Partitioners.DefaultPartitioner;
-  const newIdempotent = (): Producer =>
-    kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry, createPartitioner });
+  const client = createClient(config, logger);
+  const newIdempotent = (): ClientProducer => client.producer(true);
   let idempotent = newIdempotent();
   // After a failed request the client rolls its sequence numbers back, although Kafka may have
   // written that request (a timeout, a broker going down mid-request). The next request would then
@@ -90,7 +82,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   // success and discarded. A failed request therefore retires the producer; the next request goes
   // out under a new producer id, whose numbers Kafka has never seen.
   let idempotentStale = false;
-  const sendIdempotent = async (records: readonly KafkaRecord[], timeout: number, compression: CompressionTypes): Promise<void> => {
+  const sendIdempotent = async (records: readonly KafkaRecord[]): Promise<void> => {
     if (idempotentStale) {
       const retired = idempotent;
       idempotent = newIdempotent();
@@ -105,19 +97,16 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       logger.info('idempotent producer replaced after a failed request');
     }
     try {
-      await sendBatch(idempotent, records, -1, timeout, compression);
+      await idempotent.send(records, -1);
     } catch (error) {
       // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
       if (classifyProduceError(error).retriable) idempotentStale = true;
       throw error;
     }
   };
-  const plain = kafka.producer({ idempotent: false, allowAutoTopicCreation: false, retry, createPartitioner });
-  const admin: Admin = kafka.admin({ retry: { retries: 0 } });
-  const catalog = new TopicCatalog(() => admin.listTopics());
+  const plain = client.producer(false);
+  const catalog = new TopicCatalog(() => client.listTopics());
 
-  // Set by start() once the codec is loaded; produce requests are only sent after that.
-  let compression: CompressionTypes = NO_COMPRESSION;
   const lanesBySetting = new Map<string, ProduceLane>();
   const laneFor = (acks: AcksSetting): ProduceLane => {
     const kafkaAcks: KafkaAcks = acks === 'all' ? -1 : acks;
@@ -127,8 +116,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       const latency = produceLatency?.labels({ acks: String(acks) });
       const write =
         kafkaAcks === -1
-          ? (records: readonly KafkaRecord[]) => sendIdempotent(records, config.requestTimeoutMs, compression)
-          : (records: readonly KafkaRecord[]) => sendBatch(plain, records, kafkaAcks, config.requestTimeoutMs, compression);
+          ? sendIdempotent
+          : (records: readonly KafkaRecord[]) => plain.send(records, kafkaAcks);
       const send = (records: readonly KafkaRecord[]): Promise<void> =>
         write(records).then(
           () => {
@@ -171,7 +160,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('cluster check timed out')), config.requestTimeoutMs);
     });
-    Promise.race([admin.describeCluster(), timeout]).then(
+    Promise.race([client.checkCluster(), timeout]).then(
       () => {
         if (lastExchangeFailed) logger.info('Kafka reachable again');
         lastExchangeFailed = false;
@@ -192,7 +181,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   const security = { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null };
   const connect = async (): Promise<void> => {
     try {
-      await Promise.all([idempotent.connect(), plain.connect(), admin.connect()]);
+      await Promise.all([idempotent.connect(), plain.connect(), client.connectAdmin()]);
       connected = true;
       lastExchangeFailed = false;
       healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
@@ -219,7 +208,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
     }
     const wasMissing = missing;
     try {
-      missing = missingTopics(targets, await admin.listTopics());
+      missing = missingTopics(targets, await client.listTopics());
       topicsChecked = true;
     } catch (error) {
       // Only readiness depends on the answer; without requireTopics one warning is enough.
@@ -250,7 +239,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
 
   return {
     async start() {
-      compression = await prepareCompression(config.compression);
+      await client.prepare();
       await connect();
     },
     get connected() {
@@ -313,7 +302,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       clearTimeout(retryTimer);
       clearInterval(healthTimer);
       clearTimeout(topicTimer);
-      await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), client.disconnectAdmin()]);
       idempotentStale = false;
       connected = false;
     },
@@ -324,37 +313,4 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
 function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>): Promise<void> {
   const end = latency.startTimer();
   return request().finally(() => end());
-}
-
-async function sendBatch(
-  producer: Producer,
-  records: readonly KafkaRecord[],
-  acks: KafkaAcks,
-  timeout: number,
-  compression: CompressionTypes,
-): Promise<void> {
-  const byTopic = new Map<string, Message[]>();
-  for (const record of records) {
-    let messages = byTopic.get(record.topic);
-    if (messages === undefined) {
-      messages = [];
-      byTopic.set(record.topic, messages);
-    }
-    messages.push({ key: record.key, value: record.value, headers: record.headers, timestamp: String(record.timestamp) });
-  }
-  const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  await producer.sendBatch({ topicMessages, acks, timeout, compression });
-}
-
-function logKafka(logger: Logger, entry: LogEntry): void {
-  const { message, ...extra } = entry.log;
-  // Retries are bounded on purpose (see createKafkaSink); the client's warning about it is noise.
-  if (message.startsWith('Limiting retries for the idempotent producer')) return;
-  const fields = { kafka: { namespace: entry.namespace, ...extra } };
-  // kafkajs logs every error response at ERROR, also the ones it retries (a coordinator still
-  // loading, a leader moving); what the proxy cannot recover from surfaces as a failed publish.
-  if (entry.level === KafkaLogLevel.ERROR && !message.startsWith('Response ')) logger.error(fields, message);
-  else if (entry.level === KafkaLogLevel.ERROR) logger.warn(fields, message);
-  else if (entry.level === KafkaLogLevel.WARN) logger.warn(fields, message);
-  else logger.debug(fields, message);
 }

@@ -32,6 +32,7 @@ export interface CliProcess {
 function childEnv(extra: Env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MKP_')) env[name] = value;
+  if (process.env.TEST_KAFKA_CLIENT) env.MKP_KAFKA_CLIENT = process.env.TEST_KAFKA_CLIENT;
   for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
   return env;
 }

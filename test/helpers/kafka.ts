@@ -8,6 +8,16 @@ export function testBrokers(): string[] {
   return brokers.split(',');
 }
 
+/**
+ * TEST_KAFKA_CLIENT=platformatic (or kafkajs) runs every proxy the suite starts on that Kafka client
+ * library, whatever its config says: the overrides for parseConfig/loadConfig, and the environment
+ * variable for the CLI. Unset: each config's own `kafka.client`.
+ */
+export function testKafkaClient(): { kafkaClient?: string } {
+  const client = process.env.TEST_KAFKA_CLIENT;
+  return client ? { kafkaClient: client } : {};
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }

@@ -92,7 +92,11 @@ export class ProxyProcess {
     writeFileSync(file, `listeners:\n  - { protocol: tcp, host: 127.0.0.1, port: ${options.port} }\n${options.yaml}`);
     this.child = spawn(process.execPath, [BIN, '--config', file, '--kafka-brokers', options.brokers], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MKP_LOG_LEVEL: process.env.MKP_LOG_LEVEL ?? 'info' },
+      env: {
+        ...process.env,
+        MKP_LOG_LEVEL: process.env.MKP_LOG_LEVEL ?? 'info',
+        ...(process.env.TEST_KAFKA_CLIENT ? { MKP_KAFKA_CLIENT: process.env.TEST_KAFKA_CLIENT } : {}),
+      },
     });
     let partial = '';
     this.child.stdout!.setEncoding('utf8');

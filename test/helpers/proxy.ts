@@ -3,7 +3,7 @@ import pino from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ProxyConfig } from '../../src/config/types.js';
 import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
-import { testBrokers } from './kafka.js';
+import { testBrokers, testKafkaClient } from './kafka.js';
 
 export interface RunningProxy {
   readonly proxy: Proxy;
@@ -31,9 +31,16 @@ export async function startProxy(
     brokers = testBrokers(),
     logLevel = 'debug',
     maxLogs = Number.POSITIVE_INFINITY,
-  }: { brokers?: readonly string[]; logLevel?: pino.Level; maxLogs?: number } = {},
+    kafkaClient = testKafkaClient().kafkaClient,
+  }: {
+    brokers?: readonly string[];
+    logLevel?: pino.Level;
+    maxLogs?: number;
+    /** Replaces kafka.client; default TEST_KAFKA_CLIENT when set (see testKafkaClient), else the yaml's. */
+    kafkaClient?: string;
+  } = {},
 ): Promise<RunningProxy> {
-  const config = parseConfig(yaml, 'test.yaml', { kafkaBrokers: brokers, port: 0 });
+  const config = parseConfig(yaml, 'test.yaml', { kafkaBrokers: brokers, port: 0, ...(kafkaClient !== undefined && { kafkaClient }) });
   const logs: Array<Record<string, unknown>> = [];
   const logCounts = new Map<string, number>();
   const sink = new Writable({

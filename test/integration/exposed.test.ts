@@ -36,7 +36,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
-import { createTopics, headerText, readRecords, testBrokers, uniqueName } from '../helpers/kafka.js';
+import { createTopics, headerText, readRecords, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { ProxyConfig } from '../../src/config/types.js';
@@ -153,7 +153,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
 
     await createTopics([kafkaTopic]);
     // Loaded from the file as the command line does, so its relative paths are taken from its directory.
-    proxyConfig = loadConfig(configFile, { kafkaBrokers: testBrokers() });
+    proxyConfig = loadConfig(configFile, { kafkaBrokers: testBrokers(), ...testKafkaClient() });
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);

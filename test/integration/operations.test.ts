@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { parseConfig } from '../../src/config/load.js';
-import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
+import { createTopics, readRecords, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import { tryConnect } from '../helpers/mqtt-connect.js';
 import { getText, parsePrometheusText, sampleSum } from '../helpers/prometheus.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
@@ -197,7 +197,7 @@ auth: { anonymous: true }
     // Publishing continuously, one QoS 1 after another; the reload happens in the middle.
     while (sent < 60) {
       if (sent === 30) {
-        const result = await proxy.proxy.reload(parseConfig(rules(after1), 'test.yaml', { kafkaBrokers: proxy.config.kafka.brokers, port: 0 }));
+        const result = await proxy.proxy.reload(parseConfig(rules(after1), 'test.yaml', { kafkaBrokers: proxy.config.kafka.brokers, port: 0, ...testKafkaClient() }));
         assert.deepEqual(result, { outcome: 'applied', restartRequired: [] });
         reloadedAt = sent;
       }
@@ -238,6 +238,7 @@ auth: { anonymous: true }
     const unregister = proxy.proxy.onReload({ name: 'test-part', reload: (config) => void seen.push(config.limits.connectTimeoutSeconds) });
     const next = parseConfig(`${rules(after1)}listeners: [{ port: 0, host: 127.0.0.2 }]\nlimits: { connectTimeoutSeconds: 7 }\n`, 'test.yaml', {
       kafkaBrokers: proxy.config.kafka.brokers,
+      ...testKafkaClient(),
     });
     const result = await proxy.proxy.reload(next);
     unregister();

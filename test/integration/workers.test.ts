@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import mqtt from 'mqtt';
-import { createTopics, readRecords, testBrokers, uniqueName } from '../helpers/kafka.js';
+import { createTopics, readRecords, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 
 const BIN = join(import.meta.dirname, '../../../bin/mqtt-kafka-proxy');
 
@@ -29,7 +29,9 @@ describe('--workers', () => {
       `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]\nauth: { anonymous: true }\nhttp: { port: 0 }\n` +
         `mappings: [{ name: all, match: '^w/(.+)$', topic: ${topic}, key: '$1' }]\n`,
     );
-    const child = spawn(process.execPath, [BIN, '--config', file, '--workers', '2', '--kafka-brokers', testBrokers().join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const client = testKafkaClient().kafkaClient;
+    const args = [BIN, '--config', file, '--workers', '2', '--kafka-brokers', testBrokers().join(','), ...(client ? ['--kafka-client', client] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
     let buffered = '';
     child.stdout.on('data', (chunk: Buffer) => {

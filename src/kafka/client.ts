@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { KafkaConfig } from '../config/types.js';
+import type { KafkaAcks, KafkaRecord } from './record.js';
+
+/**
+ * The calls the sink makes on a Kafka client library; everything else (lanes, topic catalog,
+ * health and topic checks, drain, the idempotent producer's retirement) is shared and lives in
+ * producer.ts. Request timeout and compression come from the config the client was built with.
+ */
+export interface ClientProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /**
+   * Sends the batch as one produce request (per broker) with these acks, and resolves when Kafka
+   * acknowledged all of it. acks -1 goes through an idempotent producer, which asks for nothing else.
+   */
+  send(records: readonly KafkaRecord[], acks: KafkaAcks): Promise<void>;
+}
+
+export interface KafkaClient {
+  /** Loads what the configured compression needs; called once before anything is connected or sent. */
+  prepare(): Promise<void>;
+  /** A producer of its own (own connections, own producer id when idempotent); not connected yet. */
+  producer(idempotent: boolean): ClientProducer;
+  /** The admin side: topic listing and the cluster check. */
+  connectAdmin(): Promise<void>;
+  disconnectAdmin(): Promise<void>;
+  listTopics(): Promise<readonly string[]>;
+  /** A cheap request every broker answers; rejects when the cluster does not. */
+  checkCluster(): Promise<void>;
+}
+
+export type KafkaClientFactory = (config: KafkaConfig, logger: Logger) => KafkaClient;
