@@ -6,13 +6,14 @@ export type ProduceFailureReason =
   | 'timeout'
   | 'unavailable'
   | 'shutting-down'
+  | 'abandoned'
   | 'record-too-large'
   | 'topic-missing'
   | 'not-authorized'
   | 'invalid-record'
   | 'unknown';
 
-const RETRIABLE_REASONS: ReadonlySet<ProduceFailureReason> = new Set(['timeout', 'unavailable', 'shutting-down']);
+const RETRIABLE_REASONS: ReadonlySet<ProduceFailureReason> = new Set(['timeout', 'unavailable', 'shutting-down', 'abandoned']);
 
 export class ProduceError extends Error {
   override readonly name = 'ProduceError';

@@ -6,6 +6,14 @@ export type BatchSender = (records: readonly KafkaRecord[]) => Promise<void>;
 
 export type ProduceCallback = (error: ProduceError | null) => void;
 
+/**
+ * Asked just before a queued record is put in a produce request: false when nobody waits for its
+ * acknowledgement any more (its client went away). Such a record is answered `abandoned` and not
+ * sent: the client sends it again after reconnecting, and sending this copy too would only spend
+ * Kafka's time on a duplicate while the lane is behind.
+ */
+export type StillWanted = () => boolean;
+
 export interface ProduceLaneOptions {
   /** How long the first record of a batch waits for company, in ms. */
   readonly lingerMs: number;
@@ -20,6 +28,7 @@ interface Pending {
   readonly bytes: number;
   readonly deadline: number;
   done: ProduceCallback | undefined;
+  readonly wanted: StillWanted | undefined;
   /** Sent in a request of its own: its batch was refused and the culprit is not known yet. */
   solo: boolean;
 }
@@ -48,13 +57,13 @@ export class ProduceLane {
     private readonly options: ProduceLaneOptions,
   ) {}
 
-  produce(record: KafkaRecord, done: ProduceCallback): void {
+  produce(record: KafkaRecord, done: ProduceCallback, wanted?: StillWanted): void {
     if (this.closed) {
       done(new ProduceError('shutting-down', 'the producer is shutting down'));
       return;
     }
     const bytes = recordSize(record);
-    this.queue.push({ record, bytes, deadline: Date.now() + this.options.deliveryTimeoutMs, done, solo: false });
+    this.queue.push({ record, bytes, deadline: Date.now() + this.options.deliveryTimeoutMs, done, wanted, solo: false });
     this.queuedBytes += bytes;
     this.ensureSweeping();
     if (this.inFlight !== undefined) return;
@@ -100,6 +109,13 @@ export class ProduceLane {
       this.lingerTimer = undefined;
     }
     if (this.inFlight !== undefined || this.queue.length === 0) return;
+    this.dropAbandoned();
+    // An answer to an abandoned record may have produced more, and that may have sent a request.
+    if (this.inFlight !== undefined) return;
+    if (this.queue.length === 0) {
+      this.becameIdleMaybe();
+      return;
+    }
     let count = 0;
     let bytes = 0;
     while (count < this.queue.length && count < this.options.maxRecords) {
@@ -123,6 +139,20 @@ export class ProduceLane {
       () => this.complete(batch, null),
       (error: unknown) => this.complete(batch, classifyProduceError(error)),
     );
+  }
+
+  /** Removes the queued records nobody waits for any more (see {@link StillWanted}), then answers them. */
+  private dropAbandoned(): void {
+    let abandoned: Pending[] | undefined;
+    for (const pending of this.queue) {
+      if (pending.wanted !== undefined && !pending.wanted()) (abandoned ??= []).push(pending);
+    }
+    if (abandoned === undefined) return;
+    const gone = new Set(abandoned);
+    this.queue = this.queue.filter((pending) => !gone.has(pending));
+    for (const pending of abandoned) this.queuedBytes -= pending.bytes;
+    // Answered once the queue is consistent: an answer may lead to more records being produced.
+    for (const pending of abandoned) answer(pending, new ProduceError('abandoned', 'the client went away before the record was sent'));
   }
 
   private complete(batch: Pending[], error: ProduceError | null): void {

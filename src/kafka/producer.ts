@@ -5,7 +5,7 @@ import type { ClientProducer, KafkaClient } from './client.js';
 import { classifyProduceError, ProduceError } from './errors.js';
 import { createKafkajsClient } from './kafkajs-client.js';
 import { createPlatformaticClient } from './platformatic-client.js';
-import { ProduceLane, type ProduceCallback } from './produce-lane.js';
+import { ProduceLane, type ProduceCallback, type StillWanted } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
 import { describeConnectFailure } from './security.js';
 import { TopicCatalog } from './topic-catalog.js';
@@ -17,7 +17,8 @@ export type DeliveryClass = 'qos0' | 'qos1' | 'qos2';
 export interface RecordSink {
   /** Connects to Kafka; keeps trying in the background when the cluster is not reachable yet. */
   start(): Promise<void>;
-  produce(record: KafkaRecord, delivery: DeliveryClass, done: ProduceCallback): void;
+  /** `wanted`: see {@link StillWanted}; without it the record is always sent. */
+  produce(record: KafkaRecord, delivery: DeliveryClass, done: ProduceCallback, wanted?: StillWanted): void;
   /** True once both producers are connected. */
   readonly connected: boolean;
   /**
@@ -230,11 +231,15 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
     }
   };
 
-  const enqueue = (lane: ProduceLane, record: KafkaRecord, done: ProduceCallback): void => {
-    lane.produce(record, (error) => {
-      if (error?.reason === 'topic-missing') catalog.forget(record.topic);
-      done(error);
-    });
+  const enqueue = (lane: ProduceLane, record: KafkaRecord, done: ProduceCallback, wanted: StillWanted | undefined): void => {
+    lane.produce(
+      record,
+      (error) => {
+        if (error?.reason === 'topic-missing') catalog.forget(record.topic);
+        done(error);
+      },
+      wanted,
+    );
   };
 
   return {
@@ -273,17 +278,17 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       }
       return { requests, records };
     },
-    produce(record, delivery, done) {
+    produce(record, delivery, done, wanted) {
       const lane = lanes[delivery];
       const status = catalog.check(record.topic);
       if (status === 'exists') {
-        enqueue(lane, record, done);
+        enqueue(lane, record, done, wanted);
         return;
       }
       awaitingCatalog++;
       status.then((resolved) => {
         awaitingCatalog--;
-        if (resolved === 'exists') enqueue(lane, record, done);
+        if (resolved === 'exists') enqueue(lane, record, done, wanted);
         else if (resolved === 'missing') done(new ProduceError('topic-missing', `Kafka topic ${record.topic} does not exist`));
         else done(new ProduceError('unavailable', 'Kafka is not reachable'));
       });

@@ -385,6 +385,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
 
     let answered = false;
     const reply: PublishReply = {
+      get gone() {
+        return client.closed || state.dropped;
+      },
       accept() {
         if (answered) return;
         answered = true;

@@ -56,6 +56,8 @@ export interface PublishReply {
    * disconnected (MQTT 5 with this reason code) so that it retransmits.
    */
   fail(reasonCode: ReasonCodeValue, reason: string): void;
+  /** True once no answer can reach the client any more: its connection closed, or it was sent away. */
+  readonly gone: boolean;
 }
 
 /** What a client presented in CONNECT, with where it came from. */

@@ -194,6 +194,8 @@ export class PublishPipeline {
     // Fire and forget; reading stops at the bound (see the budget) rather than here.
     if (fireAndForget) reply.accept();
 
+    // A QoS 1/2 record whose client is gone before it is sent is not sent: the client retransmits it.
+    const wanted = acked ? () => !reply.gone : undefined;
     sink.produce(record, DELIVERY[message.qos]!, (error) => {
       this.budget.release(session, bytes);
       this.afterBudgetChange();
@@ -203,7 +205,8 @@ export class PublishPipeline {
         state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
         if (acked || message.will) answer(() => reply.accept());
       } else if (error.retriable) {
-        state.log.warn({ ...fields, outcome: 'failed', reason: error.reason, err: error.message }, 'publish failed, client must retransmit');
+        if (error.reason === 'abandoned') state.log.debug({ ...fields, outcome: 'failed', reason: error.reason }, 'publish not sent: the client went away first');
+        else state.log.warn({ ...fields, outcome: 'failed', reason: error.reason, err: error.message }, 'publish failed, client must retransmit');
         if (acked) answer(() => reply.fail(ReasonCode.ServerBusy, `Kafka unavailable: ${error.reason}`));
         else if (message.will) reply.reject(ReasonCode.ServerBusy, error.message);
       } else {
@@ -213,7 +216,7 @@ export class PublishPipeline {
         );
         if (acked || message.will) answer(() => reply.reject(rejectionCode(error), `Kafka refused the record: ${error.reason}`));
       }
-    });
+    }, wanted);
   }
 
   private countReceived(qos: number, rule: string): void {

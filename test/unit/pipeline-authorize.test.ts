@@ -48,6 +48,7 @@ test('a denied publish is answered without being routed; counted under a fixed r
         accept: () => resolve('accepted'),
         reject: (code) => resolve(`rejected ${code}`),
         fail: (code) => resolve(`failed ${code}`),
+        gone: false,
       });
     });
 

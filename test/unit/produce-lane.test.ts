@@ -703,3 +703,86 @@ describe('ProduceLane: whenIdle and size', () => {
     assert.equal(idle.done, true);
   });
 });
+
+describe('ProduceLane: records nobody waits for', () => {
+  test('a record whose client went away while it was queued is answered abandoned and never sent', async (t) => {
+    useMockClock(t);
+    const { sender, answers, lane } = setup({ lingerMs: 10_000, maxRecords: 2 });
+    const gone = new Set<string>();
+    const produceFor = (id: string) => lane.produce(record(id), answers.callback(id), () => !gone.has(id));
+    produceFor('a');
+    produceFor('b'); // full batch: sent at once, both wanted then
+    produceFor('c');
+    produceFor('d');
+    produceFor('e');
+    gone.add('b'); // too late for b: its request is out
+    gone.add('c');
+    gone.add('e');
+    sender.last.resolve();
+    await drain();
+    assert.deepEqual(sender.batches, [['a', 'b'], ['d']], 'c and e were not sent; d did not wait for the linger');
+    const c = answers.of('c');
+    assert.ok(c instanceof ProduceError);
+    assert.equal(c.reason, 'abandoned');
+    assert.equal(c.retriable, true, 'the client sends it again after reconnecting');
+    assert.equal(answers.of('e')?.reason, 'abandoned');
+    sender.last.resolve();
+    await lane.whenIdle();
+    assert.equal(answers.of('a'), null);
+    assert.equal(answers.of('b'), null, 'a record already sent is answered by Kafka as usual');
+    assert.equal(answers.of('d'), null);
+    assert.equal(lane.size, 0);
+  });
+
+  test('records without a wanted check, and wanted ones, are always sent', async (t) => {
+    useMockClock(t);
+    const { sender, answers, lane } = setup({ lingerMs: 5, maxRecords: 10 });
+    lane.produce(record('plain'), answers.callback('plain'));
+    lane.produce(record('wanted'), answers.callback('wanted'), () => true);
+    await advance(t, 5);
+    assert.deepEqual(sender.batches, [['plain', 'wanted']]);
+    sender.last.resolve();
+    await lane.whenIdle();
+    assert.equal(answers.of('plain'), null);
+    assert.equal(answers.of('wanted'), null);
+  });
+
+  test('when every queued record is abandoned the lane goes idle without a request', async (t) => {
+    useMockClock(t);
+    const { sender, answers, lane } = setup({ lingerMs: 5 });
+    lane.produce(record('x'), answers.callback('x'), () => false);
+    lane.produce(record('y'), answers.callback('y'), () => false);
+    const idle = isIdle(lane);
+    await advance(t, 5);
+    assert.equal(sender.requests.length, 0);
+    assert.equal(answers.of('x')?.reason, 'abandoned');
+    assert.equal(answers.of('y')?.reason, 'abandoned');
+    assert.equal(idle.done, true);
+  });
+
+  test('an abandoned answer that produces again does not send a second request at the same time', async (t) => {
+    useMockClock(t);
+    const { sender, answers, lane } = setup({ lingerMs: 10_000, maxRecords: 1 });
+    lane.produce(record('first'), answers.callback('first'));
+    lane.produce(
+      record('gone'),
+      (error) => {
+        answers.callback('gone')(error);
+        // maxRecords 1: this produce flushes at once from inside the abandoned answer.
+        lane.produce(record('new'), answers.callback('new'));
+      },
+      () => false,
+    );
+    lane.produce(record('next'), answers.callback('next'));
+    sender.last.resolve();
+    await drain();
+    assert.equal(sender.overlapped, false);
+    sender.last.resolve();
+    await drain();
+    sender.last.resolve();
+    await lane.whenIdle();
+    assert.deepEqual(sender.batches.flat().sort(), ['first', 'new', 'next']);
+    assert.equal(answers.of('gone')?.reason, 'abandoned');
+    for (const id of ['first', 'new', 'next']) assert.equal(answers.of(id), null);
+  });
+});
