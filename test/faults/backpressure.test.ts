@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { deliveryReport, formatReport } from '../helpers/delivery.js';
 import { startDevices, settle, type Device } from '../helpers/device.js';
 import { faultsConfig, faultsKafka, sleep } from '../helpers/faults.js';
+import { InspectorSession } from '../helpers/inspector.js';
 import { createTopics, uniqueName } from '../helpers/kafka.js';
 import { freePort, ProxyProcess } from '../helpers/processes.js';
 
@@ -20,15 +21,27 @@ const MIB = 1024 * 1024;
  * (64 KiB) per connection, already parsed into records.
  */
 const READ_SLACK_PER_CONNECTION = 64 * 1024;
+/** How often the proxy's live heap is measured (after a forced full GC) during the outage. */
+const HEAP_SAMPLE_MS = 4000;
+/** The low-water mark the proxy runs with (the default): in flight swings between it and the bound. */
+const LOW_WATER = 0.8;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 let proxy: ProxyProcess | undefined;
+let inspector: InspectorSession | undefined;
 let devices: Device[] = [];
 
 before(() => kafka.start());
 after(async () => {
   for (const d of devices) d.close();
+  inspector?.close();
   await proxy?.dispose();
-  kafka.start(); // leave it running for the next file
+  await kafka.start(); // leave it running for the next file
 });
 
 const mib = (bytes: number) => (bytes / MIB).toFixed(1);
@@ -40,6 +53,8 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
   const port = await freePort();
   proxy = await ProxyProcess.start({
     port,
+    // The inspector lets the test force a full GC in the proxy and read its live heap.
+    inspect: true,
     brokers: kafka.bootstrap,
     // QoS 0 floods a topic of its own, so reading back the QoS 1 topic stays quick.
     yaml: faultsConfig(
@@ -55,6 +70,8 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
       .replace('mappings:\n', () => `mappings:\n  - name: qos0\n    match: '^faults/bp-q0-[^/]+/data$'\n    topic: ${qos0Topic}\n`),
   });
   const idleRss = proxy.rss();
+  inspector = await InspectorSession.connect(proxy.inspectorUrl());
+  const idleHeap = await inspector.heapAfterGc();
   const target = () => ({ host: '127.0.0.1', port });
   const half = Math.floor(PUBLISHERS / 2);
   const qos1 = [
@@ -73,14 +90,22 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
   }
   const ackedWhileUp = qos1.reduce((n, d) => n + d.acked.size, 0);
 
-  kafka.stop();
+  // Not blocking this process: the devices keep pushing while the broker shuts down.
+  await kafka.stop();
   const downFrom = Date.now() + 1000; // acks of records Kafka took just before it went away may still be on the wire
   let maxRss = 0;
   let maxRssFirstHalf = 0;
   let maxRssSecondHalf = 0;
   let samples = 0;
-  const outageMiddle = Date.now() + (OUTAGE_SECONDS * 1000) / 2;
-  const outageEnd = Date.now() + OUTAGE_SECONDS * 1000;
+  // Live heap after a full GC: garbage not yet collected does not count, so a rise between the
+  // halves of the outage is memory really kept, not the collector's timing (which made an RSS
+  // comparison flaky). The first sample waits for the proxy to reach its bound.
+  const heapFirstHalf: number[] = [];
+  const heapSecondHalf: number[] = [];
+  const outageStart = Date.now();
+  const outageMiddle = outageStart + (OUTAGE_SECONDS * 1000) / 2;
+  const outageEnd = outageStart + OUTAGE_SECONDS * 1000;
+  let nextHeapSample = outageStart + HEAP_SAMPLE_MS;
   while (Date.now() < outageEnd) {
     await sleep(250);
     const rss = proxy.rss();
@@ -88,10 +113,16 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
     if (Date.now() < outageMiddle) maxRssFirstHalf = Math.max(maxRssFirstHalf, rss);
     else maxRssSecondHalf = Math.max(maxRssSecondHalf, rss);
     samples++;
+    if (Date.now() >= nextHeapSample && Date.now() < outageEnd - 1000) {
+      const sampledAt = Date.now();
+      const heap = await inspector.heapAfterGc();
+      (sampledAt < outageMiddle ? heapFirstHalf : heapSecondHalf).push(heap);
+      nextHeapSample = sampledAt + HEAP_SAMPLE_MS;
+    }
   }
   const downUntil = Date.now();
   const sentDuringOutage = devices.reduce((n, d) => n + d.sent, 0);
-  kafka.start();
+  await kafka.start();
   const acksWhileDown = qos1.reduce((n, d) => n + [...d.acked.values()].filter((t) => t >= downFrom && t <= downUntil).length, 0);
 
   await sleep(5000);
@@ -105,6 +136,16 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
     `[faults] backpressure: publishers=${PUBLISHERS} outageSeconds=${OUTAGE_SECONDS} idleRssMiB=${mib(idleRss)} baselineRssMiB=${mib(baselineRss)} ` +
       `maxRssDuringOutageMiB=${mib(maxRss)} firstHalfMiB=${mib(maxRssFirstHalf)} secondHalfMiB=${mib(maxRssSecondHalf)} boundMiB=${mib(MAX_INFLIGHT_BYTES)} readSlackMiB=${mib(PUBLISHERS * READ_SLACK_PER_CONNECTION)} rssSamples=${samples} acksWhileDown=${acksWhileDown} ` +
       `ackedWhileUp=${ackedWhileUp} boundReached=${pauses}x maxPausedClients=${maxPaused} qos0Sent=${qos0Sent} messagesCreated=${sentDuringOutage}`,
+  );
+  const heapFirst = median(heapFirstHalf);
+  const heapSecond = median(heapSecondHalf);
+  // In flight swings between the low-water mark and the bound (records time out, connections resume
+  // and fill it again), so the live heap may differ by that much between two moments; a leak shows
+  // as growth beyond it.
+  const heapTolerance = MAX_INFLIGHT_BYTES * (1 - LOW_WATER) + 4 * MIB;
+  console.log(
+    `[faults] backpressure heap after GC: idle ${mib(idleHeap)} MiB; outage first half ${heapFirstHalf.map(mib).join(' ')} (median ${mib(heapFirst)}), ` +
+      `second half ${heapSecondHalf.map(mib).join(' ')} (median ${mib(heapSecond)}); tolerance ${mib(heapTolerance)} MiB`,
   );
   console.log(formatReport('backpressure qos1', report));
   if (report.missing > 0) {
@@ -120,6 +161,12 @@ test(`Kafka down, ${PUBLISHERS} publishers at full speed: RSS bounded, no PUBACK
   assert.ok(
     maxRss <= allowed,
     `RSS ${mib(maxRss)} MiB within baseline ${mib(baselineRss)} + bound ${mib(MAX_INFLIGHT_BYTES)} + read slack ${mib(PUBLISHERS * READ_SLACK_PER_CONNECTION)} + GC headroom ${mib(gcHeadroom)} MiB`,
+  );
+  // Bounded means it stops growing: the live heap of the second half of the outage is not above the first's.
+  assert.ok(heapFirstHalf.length >= 2 && heapSecondHalf.length >= 2, `heap samples: ${heapFirstHalf.length} + ${heapSecondHalf.length}`);
+  assert.ok(
+    heapSecond <= heapFirst + heapTolerance,
+    `live heap kept growing during the outage: median ${mib(heapFirst)} MiB in the first half, ${mib(heapSecond)} MiB in the second (tolerance ${mib(heapTolerance)} MiB)`,
   );
   assert.ok(pauses > 0, 'the in-flight bound was reached and reading paused');
   assert.equal(acksWhileDown, 0, 'no PUBACK while Kafka is down');
