@@ -405,6 +405,9 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
           logger.info({ host: address.address, port: address.port }, 'admin HTTP server listening (/metrics, /healthz, /readyz)');
         }
         await Promise.all([sink.start(), engine.start()]);
+        // Said once, so an operator sees what the memory-derived defaults came to in this process.
+        const { maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection } = config.limits;
+        logger.info({ maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection }, 'in-flight bounds');
         for (const [index, listener] of listeners.entries()) {
           const address = await listener.listen();
           const { protocol, path } = config.listeners[index]!;

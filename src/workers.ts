@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { MEMORY_SHARING_PROCESSES_ENV } from './config/memory.js';
 
 /** Environment variable telling a worker its number, 1..N. */
 export const WORKER_ID_ENV = 'MKP_WORKER_ID';
@@ -32,7 +33,8 @@ export function runPrimary(count: number, log: SupervisorLog): Promise<number> {
     const started = new Map<Worker, number>();
 
     const fork = (id: number): void => {
-      const worker = cluster.fork({ [WORKER_ID_ENV]: String(id) });
+      // The worker count lets each worker take its share of the memory for its default in-flight bounds.
+      const worker = cluster.fork({ [WORKER_ID_ENV]: String(id), [MEMORY_SHARING_PROCESSES_ENV]: String(count) });
       started.set(worker, Date.now());
       worker.on('exit', (code, signal) => {
         const uptime = Date.now() - (started.get(worker) ?? 0);

@@ -3,7 +3,7 @@
  * `--help` can print them instead of repeating them.
  */
 import { deepFreeze } from './freeze.js';
-import { availableMemoryBytes, inflightDefaults } from './memory.js';
+import { availableMemoryBytes, inflightDefaults, memorySharingProcesses } from './memory.js';
 import type {
   AuthConfig,
   DrainConfig,
@@ -46,8 +46,12 @@ export interface ConfigDefaults {
   readonly log: LogConfig;
 }
 
-/** In-flight bounds follow the memory this process may use (read once, at start). */
-const inflight = inflightDefaults(availableMemoryBytes());
+/**
+ * In-flight bounds follow the memory this process may use (read once, at start), divided among the
+ * processes sharing it: each of `--workers N` holds its own bounds, so N of them would otherwise
+ * hold N times what the memory allows.
+ */
+const inflight = inflightDefaults(availableMemoryBytes(), memorySharingProcesses());
 
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
@@ -88,6 +92,8 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     maxInflightMessages: inflight.maxInflightMessages,
     maxInflightBytes: inflight.maxInflightBytes,
     maxInflightPerConnection: 1000,
+    // Half the smallest memory-derived global bound (16 MiB): one connection never holds all of it.
+    maxInflightBytesPerConnection: 8 * 1024 * 1024,
     inflightLowWater: 0.8,
     qos0Overload: 'block',
     connectTimeoutSeconds: 10,

@@ -255,12 +255,18 @@ export interface LimitsConfig {
   /**
    * Most accounted bytes in flight over all connections (payload, MQTT topic, key, headers and
    * 1024 bytes per record for the objects around it); same effect as `maxInflightMessages`.
-   * Default: a quarter of the container's memory limit (cgroup), else of the machine's memory,
-   * at least 16 MiB, at most 1 GiB.
+   * Default: a quarter of the memory limit of the process's cgroup (or a parent's), else of the
+   * machine's memory, divided by the number of `--workers`; at least 16 MiB, at most 1 GiB.
    */
   readonly maxInflightBytes: number;
   /** Most records in flight from one connection; above it only that connection is paused. Default 1000. */
   readonly maxInflightPerConnection: number;
+  /**
+   * Most accounted bytes in flight from one connection (counted as for `maxInflightBytes`); above
+   * it only that connection is paused, so one device sending large payloads cannot take the whole
+   * global bound from the others. Default 8388608 (8 MiB).
+   */
+  readonly maxInflightBytesPerConnection: number;
   /** A paused connection is read again once in flight is at or below this fraction of its bound. Default 0.8. */
   readonly inflightLowWater: number;
   /**

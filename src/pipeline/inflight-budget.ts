@@ -6,6 +6,8 @@ export interface InflightLimits {
   readonly maxBytes: number;
   /** Most records in flight from one connection. */
   readonly maxPerConnection: number;
+  /** Most accounted bytes in flight from one connection. */
+  readonly maxBytesPerConnection: number;
   /** A paused reader resumes once in flight is at or below this fraction of the bound that paused it. */
   readonly lowWaterFraction: number;
   /**
@@ -23,6 +25,7 @@ export interface ReadSwitch<C> {
 
 interface ConnectionBudget {
   messages: number;
+  bytes: number;
   /** Over its own bound (until back at its low-water mark). */
   overOwn: boolean;
   /** Held by the global bound (until the total is back at its low-water mark). */
@@ -50,12 +53,13 @@ export class InflightBudget<C> {
   private readonly lowMessages: number;
   private readonly lowBytes: number;
   private readonly lowPerConnection: number;
+  private readonly lowBytesPerConnection: number;
 
   constructor(
     private readonly limits: InflightLimits,
     private readonly reads: ReadSwitch<C>,
   ) {
-    for (const name of ['maxMessages', 'maxBytes', 'maxPerConnection'] as const) {
+    for (const name of ['maxMessages', 'maxBytes', 'maxPerConnection', 'maxBytesPerConnection'] as const) {
       if (!Number.isInteger(limits[name]) || limits[name] < 1) throw new RangeError(`${name} must be a positive integer, got ${limits[name]}`);
     }
     if (!(limits.lowWaterFraction >= 0 && limits.lowWaterFraction < 1)) {
@@ -64,6 +68,7 @@ export class InflightBudget<C> {
     this.lowMessages = Math.floor(limits.maxMessages * limits.lowWaterFraction);
     this.lowBytes = Math.floor(limits.maxBytes * limits.lowWaterFraction);
     this.lowPerConnection = Math.floor(limits.maxPerConnection * limits.lowWaterFraction);
+    this.lowBytesPerConnection = Math.floor(limits.maxBytesPerConnection * limits.lowWaterFraction);
   }
 
   /** Records in flight. */
@@ -91,11 +96,11 @@ export class InflightBudget<C> {
     let state = this.connections.get(connection);
     if (state?.attached === true) return;
     if (state === undefined) {
-      state = { messages: 0, overOwn: false, heldGlobally: false, attached: true };
+      state = { messages: 0, bytes: 0, overOwn: false, heldGlobally: false, attached: true };
       this.connections.set(connection, state);
     }
     state.attached = true;
-    if (state.messages >= this.limits.maxPerConnection) this.hold(connection, state, 'overOwn');
+    if (this.atOwnBound(state)) this.hold(connection, state, 'overOwn');
     if (this.overloaded && this.limits.globalPause === 'all') this.hold(connection, state, 'heldGlobally');
   }
 
@@ -116,13 +121,14 @@ export class InflightBudget<C> {
     if (state === undefined) {
       // Not attached (yet, or any more: a Last Will is published after its connection closed).
       // Counted, never paused, forgotten once released.
-      state = { messages: 0, overOwn: false, heldGlobally: false, attached: false };
+      state = { messages: 0, bytes: 0, overOwn: false, heldGlobally: false, attached: false };
       this.connections.set(connection, state);
     }
     state.messages++;
+    state.bytes += bytes;
     this.totalMessages++;
     this.totalBytes += bytes;
-    if (state.attached && !state.overOwn && state.messages >= this.limits.maxPerConnection) this.hold(connection, state, 'overOwn');
+    if (state.attached && !state.overOwn && this.atOwnBound(state)) this.hold(connection, state, 'overOwn');
     if (!this.overloaded && (this.totalMessages >= this.limits.maxMessages || this.totalBytes >= this.limits.maxBytes)) {
       this.overloaded = true;
       if (this.limits.globalPause === 'all') {
@@ -140,9 +146,12 @@ export class InflightBudget<C> {
     const state = this.connections.get(connection);
     if (state === undefined || state.messages === 0) throw new Error('release without a matching take');
     state.messages--;
+    state.bytes -= bytes;
     this.totalMessages--;
     this.totalBytes -= bytes;
-    if (state.overOwn && state.messages <= this.lowPerConnection) this.unhold(connection, state, 'overOwn');
+    if (state.overOwn && state.messages <= this.lowPerConnection && state.bytes <= this.lowBytesPerConnection) {
+      this.unhold(connection, state, 'overOwn');
+    }
     if (!state.attached && state.messages === 0) this.connections.delete(connection);
     if (this.overloaded && this.totalMessages <= this.lowMessages && this.totalBytes <= this.lowBytes) {
       this.overloaded = false;
@@ -150,6 +159,11 @@ export class InflightBudget<C> {
         if (otherState.heldGlobally) this.unhold(other, otherState, 'heldGlobally');
       }
     }
+  }
+
+  /** A connection's own bound is reached by its count of records or by their bytes, whichever first. */
+  private atOwnBound(state: ConnectionBudget): boolean {
+    return state.messages >= this.limits.maxPerConnection || state.bytes >= this.limits.maxBytesPerConnection;
   }
 
   private hold(connection: C, state: ConnectionBudget, why: 'overOwn' | 'heldGlobally'): void {

@@ -23,7 +23,12 @@ export interface PipelineOptions {
   /** In-flight bounds and what QoS 0 does at them. */
   readonly limits: Pick<
     LimitsConfig,
-    'maxInflightMessages' | 'maxInflightBytes' | 'maxInflightPerConnection' | 'inflightLowWater' | 'qos0Overload'
+    | 'maxInflightMessages'
+    | 'maxInflightBytes'
+    | 'maxInflightPerConnection'
+    | 'maxInflightBytesPerConnection'
+    | 'inflightLowWater'
+    | 'qos0Overload'
   >;
   /** Stops and restarts reading from a client's connection. */
   readonly reads: ReadSwitch<MqttSession>;
@@ -94,6 +99,7 @@ export class PublishPipeline {
         maxMessages: limits.maxInflightMessages,
         maxBytes: limits.maxInflightBytes,
         maxPerConnection: limits.maxInflightPerConnection,
+        maxBytesPerConnection: limits.maxInflightBytesPerConnection,
         lowWaterFraction: limits.inflightLowWater,
         globalPause: limits.qos0Overload === 'drop' ? 'offender' : 'all',
       },

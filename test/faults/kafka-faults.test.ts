@@ -14,7 +14,7 @@ let proxy: ProxyProcess | undefined;
 let devices: Device[] = [];
 
 async function setUp(prefix: string): Promise<{ topic: string; port: number }> {
-  kafka.start(); // a no-op when it is running; a previous test may have left it stopped
+  await kafka.start(); // a no-op when it is running; a previous test may have left it stopped
   const topic = uniqueName(prefix);
   await createTopics([topic], brokers, 3);
   const port = await freePort();
@@ -30,6 +30,11 @@ async function tearDown(): Promise<void> {
 }
 
 before(() => kafka.start());
+
+const total = (devices: readonly Device[], count: (d: Device) => number): number => devices.reduce((n, d) => n + count(d), 0);
+/** First acknowledgements that came strictly between two instants. */
+const acksBetween = (devices: readonly Device[], from: number, to: number): number =>
+  total(devices, (d) => [...d.acked.values()].filter((t) => t > from && t < to).length);
 after(async () => {
   await tearDown();
   try {
@@ -47,19 +52,43 @@ test('Kafka restarted mid-load: every acknowledged QoS 1 message is in Kafka', {
       ...startDevices(10, 'restart-v5', { target: () => ({ host: '127.0.0.1', port }), qos: 1, rate: 50, window: 20, protocolVersion: 5 }),
     ];
     await sleep(LOAD_SECONDS * 1000);
-    const ackedBefore = devices.reduce((n, d) => n + d.acked.size, 0);
+    const ackedBefore = total(devices, (d) => d.acked.size);
+    // Stop and start run beside the devices (not blocking this process), so they publish, time out,
+    // reconnect and retransmit through the whole outage, as real devices would.
     const stoppedAt = Date.now();
-    kafka.stop();
+    await kafka.stop();
+    const goneAt = Date.now(); // the broker process has exited: nothing can be acknowledged from here
+    const publishesAtStop = total(devices, (d) => d.publishes);
+    const connectsAtStop = total(devices, (d) => d.connects);
     await sleep(2000);
-    kafka.start();
-    const downMs = Date.now() - stoppedAt;
+    const restartAt = Date.now();
+    await kafka.start();
+    const servingAt = Date.now();
+    const downMs = servingAt - stoppedAt;
+    const ackedWhileGone = acksBetween(devices, goneAt, restartAt);
+    const publishedWhileDown = total(devices, (d) => d.publishes) - publishesAtStop;
+    const reconnectsWhileDown = total(devices, (d) => d.connects) - connectsAtStop;
+    const failedPublishes = proxy!.logs.filter((l) => l.outcome === 'failed').length;
     await sleep(LOAD_SECONDS * 1000);
     for (const d of devices) d.stopSending();
     const settled = await settle(devices, 90_000);
     const report = await deliveryReport(topic, devices, brokers);
-    console.log(formatReport('kafka restart', report, `kafkaDownMs=${downMs} ackedBeforeFault=${ackedBefore} reconnects=${devices.reduce((n, d) => n + d.connects - 1, 0)}`));
-    assert.ok(settled, `every device got its messages acknowledged in the end (${devices.reduce((n, d) => n + d.unacked, 0)} still unacked)`);
+    console.log(
+      formatReport(
+        'kafka restart',
+        report,
+        `kafkaDownMs=${downMs} (stop ${goneAt - stoppedAt} ms, gone ${restartAt - goneAt} ms, start ${servingAt - restartAt} ms) ackedBeforeFault=${ackedBefore} ` +
+          `ackedWhileGone=${ackedWhileGone} publishesWhileDown=${publishedWhileDown} reconnectsWhileDown=${reconnectsWhileDown} failedPublishes=${failedPublishes} ` +
+          `reconnects=${total(devices, (d) => d.connects - 1)}`,
+      ),
+    );
+    assert.ok(settled, `every device got its messages acknowledged in the end (${total(devices, (d) => d.unacked)} still unacked)`);
     assert.ok(ackedBefore > 0 && report.acked > ackedBefore, 'load ran before and after the restart');
+    // The outage was real and the devices lived through it.
+    assert.equal(ackedWhileGone, 0, 'no acknowledgement while the broker process was gone');
+    assert.ok(publishedWhileDown > 0, 'the devices kept publishing (and retransmitting) while Kafka was down');
+    assert.ok(reconnectsWhileDown > 0, 'produce timeouts sent devices away during the outage and they reconnected');
+    assert.ok(failedPublishes > 0, 'publishes failed while Kafka was down');
     assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
   } finally {
     await tearDown();
@@ -100,6 +129,10 @@ test('Kafka frozen (SIGSTOP 20 s, then SIGCONT): nothing acknowledged is lost, a
     );
     assert.ok(thawed);
     assert.equal(ackedDuringFreeze, 0, 'no acknowledgement while Kafka is frozen');
+    // What the report prints: the freeze outlasted the produce timeout, so records failed and
+    // devices were sent away and came back.
+    assert.ok(proxy!.logs.filter((l) => l.outcome === 'failed').length > 0, 'produce timeouts during the freeze');
+    assert.ok(total(devices, (d) => d.connects - 1) > 0, 'devices were disconnected and reconnected');
     assert.ok(settled, `every device got its messages acknowledged after the thaw (${devices.reduce((n, d) => n + d.unacked, 0)} still unacked)`);
     assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
   } finally {

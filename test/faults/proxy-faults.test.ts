@@ -8,6 +8,7 @@ import { settle, startDevices, type Device } from '../helpers/device.js';
 import { faultsConfig, faultsKafka, LOAD_SECONDS, sleep } from '../helpers/faults.js';
 import { createTopics, uniqueName } from '../helpers/kafka.js';
 import { freePort, HaProxy, ProxyProcess } from '../helpers/processes.js';
+import { getText, parsePrometheusText, sampleSum } from '../helpers/prometheus.js';
 
 const kafka = faultsKafka();
 const brokers = [kafka.bootstrap];
@@ -21,10 +22,19 @@ async function newTopic(prefix: string): Promise<string> {
   return topic;
 }
 
-async function startProxy(topic: string, port: number): Promise<ProxyProcess> {
-  const proxy = await ProxyProcess.start({ yaml: faultsConfig(topic), port, brokers: kafka.bootstrap });
+/** A proxy process; with `adminPort`, its /metrics is served there (on loopback). */
+async function startProxy(topic: string, port: number, adminPort?: number): Promise<ProxyProcess> {
+  let yaml = faultsConfig(topic);
+  if (adminPort !== undefined) yaml = yaml.replace('http: { port: 0 }', `http: { port: ${adminPort}, host: 127.0.0.1 }`);
+  const proxy = await ProxyProcess.start({ yaml, port, brokers: kafka.bootstrap });
   proxies.push(proxy);
   return proxy;
+}
+
+/** A metric of a proxy's /metrics, summed over the samples with these labels. */
+async function metric(adminPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const { body } = await getText(`http://127.0.0.1:${adminPort}`, '/metrics');
+  return sampleSum(parsePrometheusText(body), name, labels);
 }
 
 async function tearDown(): Promise<void> {
@@ -72,10 +82,10 @@ test('proxy killed with SIGKILL mid-load and started again: devices retransmit, 
 
 test('two replicas behind HAProxy, one killed mid-load: devices reconnect through HAProxy to the survivor', { timeout: 300_000 }, async () => {
   const topic = await newTopic('faults-haproxy');
-  const [portA, portB, front] = [await freePort(), await freePort(), await freePort()];
+  const [portA, portB, front, adminA, adminB] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   try {
-    const a = await startProxy(topic, portA);
-    const b = await startProxy(topic, portB);
+    const a = await startProxy(topic, portA, adminA);
+    const b = await startProxy(topic, portB, adminB);
     haproxy = new HaProxy(front, [portA, portB]);
     await haproxy.ready();
     await sleep(1500); // both servers seen healthy (rise 2 x 500 ms)
@@ -84,19 +94,31 @@ test('two replicas behind HAProxy, one killed mid-load: devices reconnect throug
       ...startDevices(10, 'ha-v5', { target: () => ({ host: '127.0.0.1', port: front }), qos: 1, rate: 100, window: 50, protocolVersion: 5 }),
     ];
     await sleep(LOAD_SECONDS * 1000);
-    const onA = a.logs.filter((l) => l.msg === 'client connected').length;
+    // Who is where when A dies: A's open MQTT connections, and the CONNECTs B accepted so far.
+    const onA = await metric(adminA, 'mqtt_kafka_proxy_connections');
+    const acceptedByBBefore = await metric(adminB, 'mqtt_kafka_proxy_connects_total', { outcome: 'accepted' });
+    const reconnectsBefore = reconnectsOf(devices);
     a.kill('SIGKILL');
     await a.exited;
     await sleep(LOAD_SECONDS * 1000);
     for (const d of devices) d.stopSending();
     const settled = await settle(devices, 60_000);
     const report = await deliveryReport(topic, devices, brokers);
-    console.log(formatReport('haproxy failover', report, `reconnects=${reconnectsOf(devices)} survivorAlive=${b.alive}`));
+    const movedToB = (await metric(adminB, 'mqtt_kafka_proxy_connects_total', { outcome: 'accepted' })) - acceptedByBBefore;
+    const reconnectsAfterKill = reconnectsOf(devices) - reconnectsBefore;
+    console.log(
+      formatReport(
+        'haproxy failover',
+        report,
+        `onKilledReplica=${onA} movedToSurvivor=${movedToB} reconnectsAfterKill=${reconnectsAfterKill} reconnects=${reconnectsOf(devices)} survivorAlive=${b.alive}`,
+      ),
+    );
     assert.ok(b.alive, 'the survivor kept running');
     assert.ok(settled, 'every device got its messages acknowledged by the survivor');
-    assert.ok(reconnectsOf(devices) > 0, 'the devices of the killed replica reconnected');
+    assert.ok(onA > 0 && onA < devices.length, `HAProxy spread the devices over both replicas (${onA} of ${devices.length} on the killed one)`);
+    assert.ok(reconnectsAfterKill >= onA, `the ${onA} devices of the killed replica reconnected (${reconnectsAfterKill} reconnects)`);
+    assert.ok(movedToB >= onA, `the survivor accepted the ${onA} devices of the killed replica (${movedToB} CONNECTs)`);
     assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
-    void onA;
   } finally {
     await tearDown();
   }

@@ -143,9 +143,12 @@ function publishProperties(rng: Prng): Record<string, unknown> {
   return properties;
 }
 
+/** Packet types of the well-formed cases; PUBLISH three times, so it is drawn most often. */
+const VALID_DRAWS = ['publish', 'publish', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe', 'pingreq', 'connack', 'suback', 'pingresp', 'auth', 'disconnect'] as const;
+
 /** One well-formed packet a client may send (and some only a server may send). */
 function validPacket(rng: Prng, version: Version): { label: string; bytes: Buffer } {
-  const kind = rng.pick(['publish', 'publish', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe', 'pingreq', 'connack', 'suback', 'pingresp', 'auth', 'disconnect']);
+  const kind = rng.pick(VALID_DRAWS);
   const messageId = rng.int(1, 65535);
   const v = version === 3 ? 4 : version;
   let packet: Record<string, unknown>;
@@ -190,7 +193,7 @@ function validPacket(rng: Prng, version: Version): { label: string; bytes: Buffe
   return { label: `valid-${kind}`, bytes };
 }
 
-const MUTATIONS = ['bit-flip', 'truncate', 'splice', 'length-max', 'length-overflow', 'length-random', 'flags', 'type', 'insert', 'zero-fill'] as const;
+export const MUTATIONS = ['bit-flip', 'truncate', 'splice', 'length-max', 'length-overflow', 'length-random', 'flags', 'type', 'insert', 'zero-fill'] as const;
 
 function mutate(rng: Prng, bytes: Buffer, other: Buffer): { label: string; bytes: Buffer } {
   const mutation = rng.pick(MUTATIONS);
@@ -238,30 +241,54 @@ function mutate(rng: Prng, bytes: Buffer, other: Buffer): { label: string; bytes
   }
 }
 
+/** Hand-made hostile packets of every protocol version: each names a rule a device may break. */
+const ATTACKS_ANY_VERSION = [
+  'qos3',
+  'wildcard-topic',
+  'nul-topic',
+  'invalid-utf8-topic',
+  'empty-topic',
+  'pubrel-unknown',
+  'pubrel-bad-flags',
+  'double-pubrel',
+  'ack-unknown',
+  'subscribe-bad-flags',
+  'subscribe-empty',
+  'subscribe-qos3',
+  'second-connect',
+  'reserved-type',
+  'pingreq-flags',
+  'huge-topic-length',
+  'many-qos2-same-id',
+] as const;
+/** Hostile packets only MQTT 5 can carry (topic aliases, properties). */
+const ATTACKS_MQTT5 = ['alias-0', 'alias-too-big', 'alias-unknown', 'props-oversized', 'props-duplicate', 'props-unknown', 'props-many-user', 'props-wrong-type'] as const;
+
+/**
+ * Every label a run should produce at least once: each well-formed packet type, each mutation (of
+ * a packet or of the CONNECT), each attack, random bytes. A class missing from a run of the
+ * default size means a generator stopped producing it.
+ */
+export function caseClasses(): { readonly name: string; readonly seen: (labels: ReadonlySet<string>) => boolean }[] {
+  const kinds = [...new Set(VALID_DRAWS)];
+  return [
+    ...kinds.map((kind) => ({ name: `valid-${kind}`, seen: (labels: ReadonlySet<string>) => labels.has(`valid-${kind}`) })),
+    { name: 'valid-connect', seen: (labels) => labels.has('valid-connect') },
+    // A mutated packet is labelled KIND-MUTATION (KIND a valid packet type or connect).
+    ...MUTATIONS.map((mutation) => ({
+      name: `mutation ${mutation}`,
+      seen: (labels: ReadonlySet<string>) => [...kinds, 'connect'].some((kind) => labels.has(`${kind}-${mutation}`)),
+    })),
+    ...[...ATTACKS_ANY_VERSION, ...ATTACKS_MQTT5].map((attack) => ({ name: `attack ${attack}`, seen: (labels: ReadonlySet<string>) => labels.has(attack) })),
+    { name: 'random-bytes', seen: (labels) => labels.has('random-bytes') },
+  ];
+}
+
 /** Hand-made hostile packets: each names a rule of the protocol a device may break. */
 function attack(rng: Prng, version: Version): { label: string; bytes: Buffer } {
   const v5 = version === 5;
   const id = rng.int(1, 65535);
-  const choices = [
-    'qos3',
-    'wildcard-topic',
-    'nul-topic',
-    'invalid-utf8-topic',
-    'empty-topic',
-    'pubrel-unknown',
-    'pubrel-bad-flags',
-    'double-pubrel',
-    'ack-unknown',
-    'subscribe-bad-flags',
-    'subscribe-empty',
-    'subscribe-qos3',
-    'second-connect',
-    'reserved-type',
-    'pingreq-flags',
-    'huge-topic-length',
-    'many-qos2-same-id',
-    ...(v5 ? ['alias-0', 'alias-too-big', 'alias-unknown', 'props-oversized', 'props-duplicate', 'props-unknown', 'props-many-user', 'props-wrong-type'] : []),
-  ];
+  const choices: readonly string[] = [...ATTACKS_ANY_VERSION, ...(v5 ? ATTACKS_MQTT5 : [])];
   const label = rng.pick(choices);
   const qos = rng.int(1, 2);
   const flagsFor = (q: number): number => q << 1;

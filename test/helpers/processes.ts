@@ -28,12 +28,42 @@ export class KafkaNode {
     return execFileSync(KAFKA_DEV, args, { env: this.env, stdio: ['ignore', 'pipe', 'inherit'], timeout }).toString();
   }
 
-  start(): void {
-    this.run(['start']);
+  /**
+   * Runs scripts/kafka-dev without blocking the event loop: the simulated devices and the test's
+   * samplers live in this process and must keep running while Kafka starts or stops (seconds).
+   */
+  private runAsync(args: string[], timeoutMs = 180_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(KAFKA_DEV, args, { env: this.env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        out += chunk;
+      });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`kafka-dev ${args.join(' ')}: no result after ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(out);
+        else reject(new Error(`kafka-dev ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${out.slice(-1000)}`));
+      });
+    });
   }
 
-  stop(): void {
-    this.run(['stop']);
+  /** Starts the node and resolves once it serves; resolves at once when it is running. */
+  async start(): Promise<void> {
+    await this.runAsync(['start']);
+  }
+
+  /** Stops the node and resolves once its process is gone. */
+  async stop(): Promise<void> {
+    await this.runAsync(['stop']);
   }
 
   clean(): void {
@@ -76,6 +106,8 @@ export interface ProxyProcessOptions {
   readonly port: number;
   readonly brokers: string;
   readonly name?: string;
+  /** Runs the proxy with the V8 inspector on an ephemeral loopback port (see {@link ProxyProcess.inspectorUrl}). */
+  readonly inspect?: boolean;
 }
 
 /** bin/mqtt-kafka-proxy as a child process, its JSON log lines collected. */
@@ -90,7 +122,8 @@ export class ProxyProcess {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'mkp-faults-proxy-'));
     const file = path.join(this.dir, 'proxy.yaml');
     writeFileSync(file, `listeners:\n  - { protocol: tcp, host: 127.0.0.1, port: ${options.port} }\n${options.yaml}`);
-    this.child = spawn(process.execPath, [BIN, '--config', file, '--kafka-brokers', options.brokers], {
+    const nodeFlags = options.inspect === true ? ['--inspect=127.0.0.1:0'] : [];
+    this.child = spawn(process.execPath, [...nodeFlags, BIN, '--config', file, '--kafka-brokers', options.brokers], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
@@ -132,6 +165,13 @@ export class ProxyProcess {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** The inspector's WebSocket URL of a proxy started with `inspect`, as Node printed it. */
+  inspectorUrl(): string {
+    const match = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+)/.exec(this.stderr);
+    if (match === null) throw new Error(`no inspector URL on the proxy's stderr: ${this.stderr.slice(-500)}`);
+    return match[1]!;
   }
 
   get alive(): boolean {

@@ -101,3 +101,58 @@ test('qos0Overload drop: QoS 0 over the bound is dropped, counted and logged at 
   assert.equal(dropLogs.length, 1, 'one warning per 10 s, not one per message');
   console.log(`[backpressure] drop policy: sent ${COUNT} QoS 0, dropped ${dropped}, produced ${kept - 1}`);
 });
+
+test('maxInflightBytesPerConnection: a connection sending large payloads is paused alone, another is still read and acknowledged', { timeout: 60000 }, async () => {
+  const LARGE = 100 * 1024;
+  const LARGE_COUNT = 20;
+  // Records wait up to 2 s for a batch (far below batchMaxBytes), so Kafka answers slowly and the
+  // large sender's records stay in flight; its bound (256 KiB) stops it after 3 records, while the
+  // global bounds (64 MiB, 1000 records) are never near.
+  const proxy = await startProxy(`
+mappings:
+  - name: all
+    match: '^bp/(.+)$'
+    topic: ${topic}
+auth: { anonymous: true }
+http: { port: 0 }
+kafka: { lingerMs: 2000 }
+limits: { maxInflightBytes: 67108864, maxInflightMessages: 1000, maxInflightPerConnection: 1000, maxInflightBytesPerConnection: 262144 }
+`);
+  proxies.push(proxy);
+  await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+  const large = await mqtt.connectAsync(proxy.url, { clientId: 'bytes-large', protocolVersion: 5 });
+  const small = await mqtt.connectAsync(proxy.url, { clientId: 'bytes-small', protocolVersion: 4 });
+  try {
+    const payload = Buffer.alloc(LARGE, 0x61);
+    const largeAcks = Array.from({ length: LARGE_COUNT }, (_, i) => large.publishAsync('bp/bytes-large', Buffer.concat([Buffer.from(`large:${i}:`), payload]), { qos: 1 }));
+    let paused = 0;
+    const deadline = Date.now() + 5000;
+    while ((paused = await gaugeValue(proxy, 'mqtt_kafka_proxy_paused_clients')) === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(paused, 1, 'the large sender is paused');
+    const heldByLarge = await gaugeValue(proxy, 'mqtt_kafka_proxy_inflight_messages');
+    assert.ok(heldByLarge >= 3 && heldByLarge < LARGE_COUNT, `the large sender stopped after a few records (${heldByLarge} in flight)`);
+
+    // While it is paused, the other connection is read: its 10 publishes join those in flight.
+    const smallAcks = Array.from({ length: 10 }, (_, i) => small.publishAsync('bp/bytes-small', `small:${i}`, { qos: 1 }));
+    let inflight = heldByLarge;
+    const readBy = Date.now() + 1500;
+    while ((inflight = await gaugeValue(proxy, 'mqtt_kafka_proxy_inflight_messages')) < heldByLarge + 10 && Date.now() < readBy) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(inflight, heldByLarge + 10, 'the small sender was read while the large one was paused');
+    assert.equal(await gaugeValue(proxy, 'mqtt_kafka_proxy_paused_clients'), 1, 'only the large sender is paused');
+    await Promise.all(smallAcks);
+
+    // The large sender is read again after each batch and finishes; nothing global was reached.
+    await Promise.all(largeAcks);
+    assert.ok(!proxy.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('in-flight bound reached')), 'the global bound was never reached');
+    const records = await readRecords(topic, 100_000, { timeoutMs: 10000, settleMs: 1000 });
+    assert.equal(countOf(records, 'small'), 10);
+    assert.equal(countOf(records, 'large'), LARGE_COUNT);
+    console.log(`[backpressure] bytes per connection: large sender paused with ${heldByLarge} records (${Math.round((heldByLarge * LARGE) / 1024)} KiB) in flight; small sender read meanwhile`);
+  } finally {
+    await Promise.all([large.endAsync(), small.endAsync()]);
+  }
+});

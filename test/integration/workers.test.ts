@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import mqtt from 'mqtt';
+import { availableMemoryBytes, inflightDefaults } from '../../src/config/memory.js';
 import { createTopics, readRecords, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 
 const BIN = join(import.meta.dirname, '../../../bin/mqtt-kafka-proxy');
@@ -52,6 +53,13 @@ describe('--workers', () => {
     assert.equal(ports.size, 1, 'the workers share one port');
     const workers = childrenOf(child.pid!);
     assert.equal(workers.length, 2);
+    // The limits are not set in the file: each worker takes half the memory for its default bounds.
+    const bounds = lines.filter((l) => l.msg === 'in-flight bounds');
+    const half = inflightDefaults(availableMemoryBytes(), 2);
+    assert.equal(bounds.length, 2);
+    for (const line of bounds) {
+      assert.deepEqual([line.maxInflightBytes, line.maxInflightMessages], [half.maxInflightBytes, half.maxInflightMessages]);
+    }
 
     const clients = await Promise.all(Array.from({ length: 8 }, () => mqtt.connectAsync(`mqtt://127.0.0.1:${[...ports][0]}`, { protocolVersion: 5 })));
     await Promise.all(clients.flatMap((client, c) => Array.from({ length: 10 }, (_, i) => client.publishAsync(`w/${c}-${i}`, `m${c}-${i}`, { qos: 1 }))));

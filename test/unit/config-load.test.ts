@@ -148,6 +148,7 @@ describe('config: valid files', () => {
       maxPacketSize: 1048576,
       ...inflightDefaults(availableMemoryBytes()),
       maxInflightPerConnection: 1000,
+      maxInflightBytesPerConnection: 8388608,
       inflightLowWater: 0.8,
       qos0Overload: 'block',
       connectTimeoutSeconds: 10,
@@ -291,6 +292,7 @@ limits:
   maxInflightMessages: 7
   maxInflightBytes: 65536
   maxInflightPerConnection: 3
+  maxInflightBytesPerConnection: 4096
   inflightLowWater: 0.5
   qos0Overload: drop
   connectTimeoutSeconds: 3
@@ -314,6 +316,7 @@ log: { level: debug }
       maxInflightMessages: 7,
       maxInflightBytes: 65536,
       maxInflightPerConnection: 3,
+      maxInflightBytesPerConnection: 4096,
       inflightLowWater: 0.5,
       qos0Overload: 'drop',
       connectTimeoutSeconds: 3,
@@ -445,6 +448,7 @@ describe('config: wrong types and values', () => {
     assertOneProblem(`${VALID_BASE}limits: { maxInflightMessages: 0 }\n`, 'limits.maxInflightMessages', /^expected an integer from 1 /);
     assertOneProblem(`${VALID_BASE}limits: { maxInflightBytes: 100 }\n`, 'limits.maxInflightBytes', /^expected an integer from 1024 /);
     assertOneProblem(`${VALID_BASE}limits: { maxInflightPerConnection: 0 }\n`, 'limits.maxInflightPerConnection', /^expected an integer from 1 /);
+    assertOneProblem(`${VALID_BASE}limits: { maxInflightBytesPerConnection: 100 }\n`, 'limits.maxInflightBytesPerConnection', /^expected an integer from 1024 /);
     assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: 1 }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
     assertOneProblem(`${VALID_BASE}limits: { inflightLowWater: '0.5' }\n`, 'limits.inflightLowWater', /^expected a number from 0 up to/);
     assertOneProblem(`${VALID_BASE}limits: { qos0Overload: discard }\n`, 'limits.qos0Overload', /^expected one of block, drop/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { availableMemoryBytes, inflightDefaults } from '../../src/config/memory.js';
+import { availableMemoryBytes, cgroupMemoryLimitFiles, inflightDefaults, memorySharingProcesses } from '../../src/config/memory.js';
 import { InflightBudget, type InflightLimits } from '../../src/pipeline/inflight-budget.js';
 
 const MIB = 1024 * 1024;
@@ -10,7 +10,7 @@ function budget(limits: Partial<InflightLimits> = {}) {
   const events: string[] = [];
   const paused = new Set<string>();
   const b = new InflightBudget<string>(
-    { maxMessages: 10, maxBytes: 1000, maxPerConnection: 4, lowWaterFraction: 0.5, globalPause: 'all', ...limits },
+    { maxMessages: 10, maxBytes: 1000, maxPerConnection: 4, maxBytesPerConnection: 1_000_000, lowWaterFraction: 0.5, globalPause: 'all', ...limits },
     {
       pause(c) {
         assert.ok(!paused.has(c), `${c} paused twice`);
@@ -30,13 +30,15 @@ function budget(limits: Partial<InflightLimits> = {}) {
 
 describe('InflightBudget', () => {
   it('refuses nonsense limits', () => {
-    const ok: InflightLimits = { maxMessages: 1, maxBytes: 1, maxPerConnection: 1, lowWaterFraction: 0, globalPause: 'all' };
+    const ok: InflightLimits = { maxMessages: 1, maxBytes: 1, maxPerConnection: 1, maxBytesPerConnection: 1, lowWaterFraction: 0, globalPause: 'all' };
     const reads = { pause() {}, resume() {} };
     assert.doesNotThrow(() => new InflightBudget(ok, reads));
     for (const bad of [
       { maxMessages: 0 },
       { maxBytes: 0 },
       { maxPerConnection: 0 },
+      { maxBytesPerConnection: 0 },
+      { maxBytesPerConnection: 2.5 },
       { maxMessages: 1.5 },
       { lowWaterFraction: 1 },
       { lowWaterFraction: -0.1 },
@@ -77,6 +79,49 @@ describe('InflightBudget', () => {
     b.release('a', 1); // 2 = floor(4 * 0.5): resume
     assert.deepEqual(drain(), ['resume a']);
     assert.equal(b.pausedConnections, 0);
+  });
+
+  it('pauses one connection at its own byte bound; it resumes when both its bytes and records are at low water', () => {
+    const { b, drain } = budget({ maxMessages: 100, maxBytes: 100_000, maxPerConnection: 10, maxBytesPerConnection: 1000 });
+    b.attach('large');
+    b.attach('small');
+    b.take('large', 600);
+    assert.deepEqual(drain(), []);
+    b.take('large', 400); // 1000 bytes in 2 records: its byte bound, far below its record bound
+    assert.deepEqual(drain(), ['pause large']);
+    assert.ok(!b.isOverloaded, 'the global bound is far away');
+    for (let i = 0; i < 8; i++) b.take('small', 10); // another connection keeps being read
+    assert.deepEqual(drain(), []);
+    b.release('large', 400); // 600 > floor(1000 * 0.5)
+    assert.deepEqual(drain(), []);
+    b.take('large', 1); // read before the pause took effect: counted, no second pause
+    b.release('large', 600); // 1 byte, 1 record
+    assert.deepEqual(drain(), ['resume large']);
+    // Records at low water but bytes not: stays paused until the bytes follow.
+    for (let i = 0; i < 3; i++) b.take('large', 400);
+    assert.deepEqual(drain(), ['pause large']);
+    b.release('large', 1);
+    b.release('large', 400); // 2 records (<= 5) but 800 bytes (> 500)
+    assert.deepEqual(drain(), []);
+    b.release('large', 400); // 400 bytes
+    assert.deepEqual(drain(), ['resume large']);
+  });
+
+  it('pauses a single record larger than the per-connection byte bound until Kafka answers it', () => {
+    const { b, drain } = budget({ maxBytes: 1_000_000, maxBytesPerConnection: 1000 });
+    b.attach('a');
+    b.take('a', 5000);
+    assert.deepEqual(drain(), ['pause a']);
+    b.release('a', 5000);
+    assert.deepEqual(drain(), ['resume a']);
+  });
+
+  it('pauses a connection attached after its bytes were taken when they are at its byte bound', () => {
+    const { b, drain } = budget({ maxBytes: 1_000_000, maxBytesPerConnection: 1000 });
+    b.take('early', 1000);
+    assert.deepEqual(drain(), []);
+    b.attach('early');
+    assert.deepEqual(drain(), ['pause early']);
   });
 
   it('stops reading every connection at the global message bound, new ones too, and resumes all at the low-water mark', () => {
@@ -223,7 +268,10 @@ describe('InflightBudget', () => {
       return ((t ^ (t >>> 14)) >>> 0) % n;
     };
     for (const globalPause of ['all', 'offender'] as const) {
-      const limits = { maxMessages: 14, maxBytes: 400, maxPerConnection: 5, lowWaterFraction: 0.75, globalPause };
+      const limits = { maxMessages: 14, maxBytes: 400, maxPerConnection: 5, maxBytesPerConnection: 120, lowWaterFraction: 0.75, globalPause };
+      const sum = (list: readonly number[] | undefined): number => (list ?? []).reduce((n, x) => n + x, 0);
+      const atOwnBound = (list: readonly number[] | undefined): boolean =>
+        (list?.length ?? 0) >= limits.maxPerConnection || sum(list) >= limits.maxBytesPerConnection;
       const { b, paused } = budget(limits);
       const held = new Map<string, number[]>(); // records in flight per connection (their bytes)
       const attached = new Set<string>();
@@ -233,13 +281,14 @@ describe('InflightBudget', () => {
       const trace: string[] = [];
       let overloads = 0;
       let ownPauses = 0;
+      let ownBytePauses = 0;
       for (let step = 0; step < 60000; step++) {
         const c = `c${random(8)}`;
         const op = random(10);
         if (op === 0 && !attached.has(c)) {
           b.attach(c);
           attached.add(c);
-          if ((held.get(c)?.length ?? 0) >= limits.maxPerConnection) ownOver.add(c);
+          if (atOwnBound(held.get(c))) ownOver.add(c);
           if (overloaded && globalPause === 'all') global.add(c);
         } else if (op === 1 && attached.has(c)) {
           b.detach(c);
@@ -253,9 +302,10 @@ describe('InflightBudget', () => {
           const list = held.get(c) ?? [];
           list.push(bytes);
           held.set(c, list);
-          if (attached.has(c) && list.length >= limits.maxPerConnection && !ownOver.has(c)) {
+          if (attached.has(c) && atOwnBound(list) && !ownOver.has(c)) {
             ownOver.add(c);
             ownPauses++;
+            if (list.length < limits.maxPerConnection) ownBytePauses++;
           }
           const total = [...held.values()].reduce((n, l) => n + l.length, 0);
           const totalBytes = [...held.values()].flat().reduce((n, x) => n + x, 0);
@@ -271,7 +321,12 @@ describe('InflightBudget', () => {
           const bytes = list.shift()!;
           if (list.length === 0) held.delete(c);
           b.release(c, bytes);
-          if ((list.length) <= Math.floor(limits.maxPerConnection * limits.lowWaterFraction)) ownOver.delete(c);
+          if (
+            list.length <= Math.floor(limits.maxPerConnection * limits.lowWaterFraction) &&
+            sum(list) <= Math.floor(limits.maxBytesPerConnection * limits.lowWaterFraction)
+          ) {
+            ownOver.delete(c);
+          }
           const total = [...held.values()].reduce((n, l) => n + l.length, 0);
           const totalBytes = [...held.values()].flat().reduce((n, x) => n + x, 0);
           if (
@@ -293,7 +348,10 @@ describe('InflightBudget', () => {
         assert.equal(b.bytes, [...held.values()].flat().reduce((n, x) => n + x, 0));
       }
       // The walk must have crossed both kinds of bound many times to prove anything.
-      assert.ok(overloads > 25 && ownPauses > 300, `${globalPause}: ${overloads} overloads, ${ownPauses} own pauses`);
+      assert.ok(
+        overloads > 25 && ownPauses > 300 && ownBytePauses > 100 && ownPauses - ownBytePauses > 100,
+        `${globalPause}: ${overloads} overloads, ${ownPauses} own pauses (${ownBytePauses} by bytes)`,
+      );
     }
   });
 });
@@ -321,5 +379,86 @@ describe('memory-derived in-flight defaults', () => {
     assert.deepEqual(inflightDefaults(16 * 1024 * MIB), { maxInflightBytes: 1024 * MIB, maxInflightMessages: 100000 });
     assert.deepEqual(inflightDefaults(1), { maxInflightBytes: 16 * MIB, maxInflightMessages: 8192 });
     assert.deepEqual(inflightDefaults(100 * MIB), { maxInflightBytes: 25 * MIB, maxInflightMessages: 12800 });
+  });
+
+  it('follows the process\'s own cgroup v2 and its ancestors; the smallest limit wins', () => {
+    const total = 16 * 1024 * MIB;
+    const self = '0::/kubepods.slice/pod-1.slice/cri-abc.scope\n';
+    assert.equal(
+      availableMemoryBytes(files({ '/proc/self/cgroup': self, '/sys/fs/cgroup/kubepods.slice/pod-1.slice/cri-abc.scope/memory.max': '268435456\n' }), total),
+      256 * MIB,
+    );
+    // The pod's limit, one level up, is smaller than the container's own (which is "max").
+    assert.equal(
+      availableMemoryBytes(
+        files({
+          '/proc/self/cgroup': self,
+          '/sys/fs/cgroup/kubepods.slice/pod-1.slice/cri-abc.scope/memory.max': 'max\n',
+          '/sys/fs/cgroup/kubepods.slice/pod-1.slice/memory.max': '536870912\n',
+          '/sys/fs/cgroup/kubepods.slice/memory.max': '8589934592\n',
+        }),
+        total,
+      ),
+      512 * MIB,
+    );
+    // In a cgroup namespace the path is "/": the mount's root is the container's cgroup.
+    assert.equal(availableMemoryBytes(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': '1073741824' }), total), 1024 * MIB);
+  });
+
+  it('follows the process\'s own cgroup v1 memory controller, also when listed with others', () => {
+    const total = 16 * 1024 * MIB;
+    const self = ['12:pids:/docker/abc', '4:cpu,memory:/docker/abc', '1:name=systemd:/docker/abc', ''].join('\n');
+    assert.equal(
+      availableMemoryBytes(files({ '/proc/self/cgroup': self, '/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes': '805306368\n' }), total),
+      768 * MIB,
+    );
+    // The host's path does not exist under the container's mount: its root is the container's cgroup.
+    assert.equal(
+      availableMemoryBytes(files({ '/proc/self/cgroup': self, '/sys/fs/cgroup/memory/memory.limit_in_bytes': '805306368\n' }), total),
+      768 * MIB,
+    );
+    // "No limit" everywhere: the machine.
+    assert.equal(
+      availableMemoryBytes(
+        files({ '/proc/self/cgroup': self, '/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes': '9223372036854771712', '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' }),
+        total,
+      ),
+      total,
+    );
+  });
+
+  it('lists the limit files of the own cgroup, its ancestors and the mount roots; ignores paths that climb out', () => {
+    assert.deepEqual(cgroupMemoryLimitFiles('0::/a/b\n'), [
+      '/sys/fs/cgroup/a/b/memory.max',
+      '/sys/fs/cgroup/a/memory.max',
+      '/sys/fs/cgroup/memory.max',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes',
+    ]);
+    assert.deepEqual(cgroupMemoryLimitFiles('7:memory:/x\n0::/\n'), [
+      '/sys/fs/cgroup/memory/x/memory.limit_in_bytes',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes',
+      '/sys/fs/cgroup/memory.max',
+    ]);
+    assert.deepEqual(cgroupMemoryLimitFiles(undefined), ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    assert.deepEqual(cgroupMemoryLimitFiles('0::/../../etc\ngarbage\n'), ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+  });
+
+  it('divides the memory among the processes sharing it (--workers N)', () => {
+    // 4 GiB for 4 workers: each gets the defaults of 1 GiB, together a quarter of the memory as one process would.
+    assert.deepEqual(inflightDefaults(4096 * MIB, 4), inflightDefaults(1024 * MIB));
+    assert.deepEqual(inflightDefaults(4096 * MIB, 4), { maxInflightBytes: 256 * MIB, maxInflightMessages: 100000 });
+    assert.deepEqual(inflightDefaults(4096 * MIB, 1), { maxInflightBytes: 1024 * MIB, maxInflightMessages: 100000 });
+    assert.deepEqual(inflightDefaults(512 * MIB, 2), { maxInflightBytes: 64 * MIB, maxInflightMessages: 32768 });
+    // 16 GiB for 4: each a quarter of its 4 GiB share, at the 1 GiB cap.
+    assert.deepEqual(inflightDefaults(16 * 1024 * MIB, 4), { maxInflightBytes: 1024 * MIB, maxInflightMessages: 100000 });
+    // The 16 MiB floor still holds per process.
+    assert.deepEqual(inflightDefaults(64 * MIB, 8), { maxInflightBytes: 16 * MIB, maxInflightMessages: 8192 });
+    for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => inflightDefaults(512 * MIB, bad), RangeError);
+  });
+
+  it('reads how many processes share the memory from the variable the --workers primary sets', () => {
+    assert.equal(memorySharingProcesses({}), 1);
+    assert.equal(memorySharingProcesses({ MKP_WORKER_COUNT: '4' }), 4);
+    for (const unreadable of ['0', '-2', 'two', '1.5', '']) assert.equal(memorySharingProcesses({ MKP_WORKER_COUNT: unreadable }), 1, unreadable);
   });
 });
