@@ -83,3 +83,18 @@ export async function waitFor(condition: () => boolean, timeoutMs = 15000, what 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * A configuration (without listeners or Kafka, which startProxy fills in) that maps every MQTT
+ * topic to `topic`, lets anyone in and has no admin server; `extra` adds top-level YAML.
+ */
+export function catchAllConfig(topic: string, extra = ''): string {
+  return `
+mappings:
+  - name: all
+    match: '^(.*)$'
+    topic: ${topic}
+auth: { anonymous: true }
+http: { port: 0 }
+${extra}`;
+}

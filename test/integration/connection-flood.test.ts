@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type mqtt from 'mqtt';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
 import { connectOrThrow, counterValue, tryConnect } from '../helpers/mqtt-connect.js';
-import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
+import { catchAllConfig, startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 import { connectPacket } from '../helpers/raw-mqtt.js';
 
 /** Connection attempts per round; several rounds make the flood last while the steady device publishes. */
@@ -21,15 +21,7 @@ const MAX_PUBACK_MS = 3000;
 
 const topic = uniqueName('flood');
 
-const config = (limits: string): string => `
-mappings:
-  - name: all
-    match: '^(.*)$'
-    topic: ${topic}
-auth: { anonymous: true }
-http: { port: 0 }
-limits: ${limits}
-`;
+const config = (limits: string): string => catchAllConfig(topic, `limits: ${limits}\n`);
 
 interface FloodRound {
   /** Sockets that got a CONNACK and are still open (closed by the caller). */

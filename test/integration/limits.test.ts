@@ -7,19 +7,11 @@ import mqtt from 'mqtt';
 import { TestCertificates } from '../helpers/certs.js';
 import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
 import { closed, connectOrThrow, counterValue, tryConnect } from '../helpers/mqtt-connect.js';
-import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
+import { catchAllConfig, startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 const topic = uniqueName('limits.all');
 
-const config = (limits: string): string => `
-mappings:
-  - name: all
-    match: '^(.*)$'
-    topic: ${topic}
-auth: { anonymous: true }
-http: { port: 0 }
-limits: ${limits}
-`;
+const config = (limits: string): string => catchAllConfig(topic, `limits: ${limits}\n`);
 
 /** Connection limits get a proxy of their own: other tests' connections would count. */
 let connectionsProxy: RunningProxy;
@@ -83,17 +75,15 @@ describe('connection limits count sockets from accept time', () => {
     const certs = new TestCertificates();
     const ca = certs.createCa('limits-ca');
     const server = certs.issueServer(ca, 'limits-server');
-    const tlsProxy = await startProxy(`
-listeners:
+    const tlsProxy = await startProxy(
+      catchAllConfig(
+        topic,
+        `listeners:
   - { protocol: tls, host: 127.0.0.1, port: 0, tls: { cert: ${server.certFile}, key: ${server.keyFile} } }
-mappings:
-  - name: all
-    match: '^(.*)$'
-    topic: ${topic}
-auth: { anonymous: true }
-http: { port: 0 }
 limits: { maxConnections: 6, maxConnectionsPerAddress: 4, connectTimeoutSeconds: 30 }
-`);
+`,
+      ),
+    );
     const flood: net.Socket[] = [];
     try {
       const port = tlsProxy.port;
