@@ -23,8 +23,9 @@ async function newTopic(prefix: string): Promise<string> {
 }
 
 /** A proxy process; with `adminPort`, its /metrics is served there (on loopback). */
-async function startProxy(topic: string, port: number, adminPort?: number): Promise<ProxyProcess> {
+async function startProxy(topic: string, port: number, adminPort?: number, lingerMs?: number): Promise<ProxyProcess> {
   let yaml = faultsConfig(topic);
+  if (lingerMs !== undefined) yaml = yaml.replace('  requestTimeoutMs: 5000\n', `  requestTimeoutMs: 5000\n  lingerMs: ${lingerMs}\n`);
   if (adminPort !== undefined) yaml = yaml.replace('http: { port: 0 }', `http: { port: ${adminPort}, host: 127.0.0.1 }`);
   const proxy = await ProxyProcess.start({ yaml, port, brokers: kafka.bootstrap });
   proxies.push(proxy);
@@ -49,13 +50,18 @@ async function tearDown(): Promise<void> {
 before(() => kafka.start());
 after(tearDown);
 
+/** lingerMs of the proxy the SIGKILL test kills (see there). */
+const KILL_LINGER_MS = 200;
+
 const reconnectsOf = (all: readonly Device[]) => all.reduce((n, d) => n + d.connects - 1, 0);
 
 test('proxy killed with SIGKILL mid-load and started again: devices retransmit, nothing acknowledged is lost', { timeout: 300_000 }, async () => {
   const topic = await newTopic('faults-kill');
   const port = await freePort();
   try {
-    const first = await startProxy(topic, port);
+    // Records wait 200 ms for company, so at any moment some are on their way to Kafka: the kill
+    // always catches messages the devices have sent and not seen acknowledged.
+    const first = await startProxy(topic, port, undefined, KILL_LINGER_MS);
     devices = [
       ...startDevices(10, 'kill-v4', { target: () => ({ host: '127.0.0.1', port }), qos: 1, rate: 100, window: 50 }),
       ...startDevices(10, 'kill-v5', { target: () => ({ host: '127.0.0.1', port }), qos: 1, rate: 100, window: 50, protocolVersion: 5 }),
@@ -72,6 +78,7 @@ test('proxy killed with SIGKILL mid-load and started again: devices retransmit, 
     const settled = await settle(devices, 60_000);
     const report = await deliveryReport(topic, devices, brokers);
     console.log(formatReport('proxy SIGKILL', report, `unackedAtKill=${unackedAtKill} restartMs=${restartMs} reconnects=${reconnectsOf(devices)}`));
+    assert.ok(unackedAtKill > 0, 'messages were on their way when the proxy was killed, otherwise this proves little');
     assert.ok(settled, 'every device got its messages acknowledged by the new process');
     assert.ok(reconnectsOf(devices) >= devices.length, 'every device reconnected');
     assert.equal(report.missing, 0, `acknowledged but not in Kafka: ${report.missingExamples.join(', ')}`);
