@@ -7,6 +7,8 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
 
 export interface CertificateFiles {
   readonly certFile: string;
@@ -91,4 +93,20 @@ export class TestCertificates {
 export function spkiSha256(cert: Buffer): string {
   const spki = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest('base64');
+}
+
+/** The first bytes a TLS client sends (its ClientHello), captured from a real tls.connect. */
+export async function captureClientHello(ca?: Buffer): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const capture = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(chunk);
+        done();
+        setImmediate(() => secure.destroy());
+      },
+    });
+    const secure = tls.connect({ socket: capture, servername: 'localhost', ...(ca !== undefined && { ca }) });
+    secure.on('error', () => undefined);
+  });
 }

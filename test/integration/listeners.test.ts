@@ -6,14 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { encodeProxyV2 } from '../../src/listeners/proxy-protocol.js';
-import { TestCertificates, type CertificateAuthority, type CertificateFiles } from '../helpers/certs.js';
+import { captureClientHello, TestCertificates, type CertificateAuthority, type CertificateFiles } from '../helpers/certs.js';
 import { createTopics, readRecords, uniqueName } from '../helpers/kafka.js';
 import { connectPacket } from '../helpers/raw-mqtt.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
@@ -327,7 +326,7 @@ describe('PROXY protocol and X-Forwarded-For', () => {
   });
 
   test('tls behind PROXY v2: a ClientHello in the same write as the header is answered', async () => {
-    const clientHello = await captureClientHello();
+    const clientHello = await captureClientHello(ca.cert);
     const header = encodeProxyV2('proxy', { source: { address: '192.0.2.10', port: 1234 }, destination: { address: '127.0.0.1', port: 8883 } });
     const socket = net.connect({ host: '127.0.0.1', port: port(L.proxiedTls) });
     await new Promise((resolve) => socket.once('connect', resolve));
@@ -435,22 +434,6 @@ async function readRecordsFor(clientIds: readonly string[]): Promise<Map<string,
       return found;
     }
   }
-}
-
-/** The first bytes a TLS client sends (its ClientHello), captured from a real tls.connect. */
-async function captureClientHello(): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const capture = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, done) {
-        resolve(chunk);
-        done();
-        setImmediate(() => secure.destroy());
-      },
-    });
-    const secure = tls.connect({ socket: capture, servername: 'localhost', ca: ca.cert });
-    secure.on('error', () => undefined);
-  });
 }
 
 async function servedSerial(tlsPort: number): Promise<string> {

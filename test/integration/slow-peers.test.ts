@@ -2,9 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Duplex } from 'node:stream';
-import tls from 'node:tls';
-import { TestCertificates } from '../helpers/certs.js';
+import { captureClientHello, TestCertificates } from '../helpers/certs.js';
 import { counterValue } from '../helpers/mqtt-connect.js';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
@@ -126,22 +124,6 @@ test('slowloris on tls and ws: a handshake or upgrade that never completes is cl
   assert.ok((await counterValue(proxy.proxy.metrics.limitsHit, { limit: 'connect-timeout' })) >= timeoutsBefore + 5, 'each counted as connect-timeout');
   await waitFor(() => proxy.logs.some((l) => l.limit === 'connect-timeout' && String(l.msg).startsWith('handshake not completed')), 2000, 'limit log');
 });
-
-/** The first bytes a TLS client sends (its ClientHello), captured from a real tls.connect. */
-async function captureClientHello(): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const capture = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, done) {
-        resolve(chunk);
-        done();
-        setImmediate(() => secure.destroy());
-      },
-    });
-    const secure = tls.connect({ socket: capture, servername: 'localhost' });
-    secure.on('error', () => undefined);
-  });
-}
 
 /** PUBLISHes the proxy has answered with a rejection so far (each is logged once). */
 function rejectedSoFar(): number {
