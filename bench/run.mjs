@@ -55,7 +55,7 @@ const PLAN = QUICK
       latencyMs: 2000,
       idleTcp: Number(option('idle', 5000)),
       idleTls: Number(option('idle-tls', 1000)),
-      soakSeconds: Number(option('soak', 30)),
+      soakSeconds: Number(option('soak', 20)),
       mosquitto: true,
     }
   : {

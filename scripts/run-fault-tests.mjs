@@ -27,9 +27,11 @@ process.on('exit', () => {
 console.log(`fault tests use their own Kafka at 127.0.0.1:${port} (data in ${kafkaEnv.KAFKA_DATA_DIR})`);
 
 const targets = process.argv.slice(2);
+// --test-force-exit: a timer or socket a failed test left behind must not keep its file's process
+// (and so the whole run) alive.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', ...(targets.length > 0 ? targets : ['dist/test/faults/'])],
+  ['--test', '--test-concurrency=1', '--test-force-exit', ...(targets.length > 0 ? targets : ['dist/test/faults/'])],
   {
     cwd: root,
     env: {

@@ -46,7 +46,9 @@ console.log(
 
 const suites = args.filter((arg) => !arg.startsWith('--kafka-version='));
 const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/', 'dist/test/fuzz/'];
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...targets], {
+// --test-force-exit: a timer or socket a failed test left behind must not keep its file's process
+// (and so the whole run) alive.
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', ...targets], {
   cwd: root,
   env,
   stdio: 'inherit',
