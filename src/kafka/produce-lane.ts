@@ -109,50 +109,45 @@ export class ProduceLane {
       this.lingerTimer = undefined;
     }
     if (this.inFlight !== undefined || this.queue.length === 0) return;
-    this.dropAbandoned();
-    // An answer to an abandoned record may have produced more, and that may have sent a request.
-    if (this.inFlight !== undefined) return;
-    if (this.queue.length === 0) {
-      this.becameIdleMaybe();
-      return;
-    }
-    let count = 0;
-    let bytes = 0;
-    while (count < this.queue.length && count < this.options.maxRecords) {
-      const { bytes: next, solo } = this.queue[count]!;
-      if (count > 0 && (solo || bytes + next > this.options.maxBytes)) break;
-      if (solo) {
-        bytes += next;
-        count++;
-        break;
-      }
-      bytes += next;
-      count++;
-    }
-    const batch = this.queue.splice(0, count);
-    this.queuedBytes -= bytes;
-    this.inFlight = batch;
-    this.requestsSent++;
-    this.recordsSent += batch.length;
-    const records = batch.map((p) => p.record);
-    this.send(records).then(
-      () => this.complete(batch, null),
-      (error: unknown) => this.complete(batch, classifyProduceError(error)),
-    );
-  }
-
-  /** Removes the queued records nobody waits for any more (see {@link StillWanted}), then answers them. */
-  private dropAbandoned(): void {
+    // Only the records this request takes are asked whether they are still wanted (see StillWanted):
+    // the rest of the queue is asked when its turn comes, so a long queue is not walked per request.
+    const batch: Pending[] = [];
     let abandoned: Pending[] | undefined;
-    for (const pending of this.queue) {
-      if (pending.wanted !== undefined && !pending.wanted()) (abandoned ??= []).push(pending);
+    let scanned = 0;
+    let bytes = 0;
+    while (scanned < this.queue.length && batch.length < this.options.maxRecords) {
+      const pending = this.queue[scanned]!;
+      if (pending.wanted !== undefined && !pending.wanted()) {
+        (abandoned ??= []).push(pending);
+        this.queuedBytes -= pending.bytes;
+        scanned++;
+        continue;
+      }
+      if (batch.length > 0 && (pending.solo || bytes + pending.bytes > this.options.maxBytes)) break;
+      batch.push(pending);
+      bytes += pending.bytes;
+      scanned++;
+      if (pending.solo) break;
     }
-    if (abandoned === undefined) return;
-    const gone = new Set(abandoned);
-    this.queue = this.queue.filter((pending) => !gone.has(pending));
-    for (const pending of abandoned) this.queuedBytes -= pending.bytes;
-    // Answered once the queue is consistent: an answer may lead to more records being produced.
-    for (const pending of abandoned) answer(pending, new ProduceError('abandoned', 'the client went away before the record was sent'));
+    this.queue.splice(0, scanned);
+    this.queuedBytes -= bytes;
+    if (batch.length > 0) {
+      this.inFlight = batch;
+      this.requestsSent++;
+      this.recordsSent += batch.length;
+      const records = batch.map((p) => p.record);
+      this.send(records).then(
+        () => this.complete(batch, null),
+        (error: unknown) => this.complete(batch, classifyProduceError(error)),
+      );
+    }
+    // Answered once the lane is consistent (the request, if any, is in flight): an answer may lead
+    // to more records being produced.
+    if (abandoned !== undefined) {
+      const error = new ProduceError('abandoned', 'the client went away before the record was sent');
+      for (const pending of abandoned) answer(pending, error);
+    }
+    if (batch.length === 0) this.becameIdleMaybe();
   }
 
   private complete(batch: Pending[], error: ProduceError | null): void {
