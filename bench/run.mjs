@@ -52,10 +52,11 @@ const PLAN = QUICK
       warmupMs: 500,
       durationMs: Number(option('duration', 1.5)) * 1000,
       latencyConnections: 10,
-      latencyMs: 2000,
+      latencyMs: 1500,
       idleTcp: Number(option('idle', 5000)),
       idleTls: Number(option('idle-tls', 1000)),
-      soakSeconds: Number(option('soak', 20)),
+      idleTlsReference: 1000,
+      soakSeconds: Number(option('soak', 15)),
       mosquitto: true,
     }
   : {
@@ -71,6 +72,7 @@ const PLAN = QUICK
       latencyMs: 3000,
       idleTcp: Number(option('idle', 100_000)),
       idleTls: Number(option('idle-tls', 20_000)),
+      idleTlsReference: 5000,
       soakSeconds: Number(option('soak', 600)),
       mosquitto: true,
     };
@@ -78,7 +80,8 @@ const WINDOW = (connections) => (connections >= 1000 ? 10 : 100);
 /** Warm-up of the proxy's QoS 0 runs (see the throughput loop). */
 const QOS0_PROXY_WARMUP_MS = Number(option('qos0-warmup', QUICK ? 3 : 5)) * 1000;
 
-const log = (...parts) => process.stderr.write(`bench: ${parts.join(' ')}\n`);
+const BENCH_STARTED = performance.now();
+const log = (...parts) => process.stderr.write(`bench +${Math.round((performance.now() - BENCH_STARTED) / 1000)}s: ${parts.join(' ')}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = new Set();
 
@@ -401,7 +404,14 @@ log: { level: warn }
         const r = await runLoad('loadgen.mjs', { ...base, warmupMs, mode: 'throughput', port: target.port, clientPrefix: `${target.name}-${n}`, sourceAddresses: combo.connections >= 1000 ? 8 : 0 }, target.measured(), target.kafka ? admin : undefined);
         // QoS 0 has no acknowledgement: through the proxy count what landed in Kafka; elsewhere what was sent.
         const messages = combo.qos > 0 ? r.acked : target.kafka ? r.landed : r.sent;
-        if (target.kafka) await proxyIdle();
+        if (target.kafka && combo.qos === 0) {
+          // What a QoS 0 flood left in the proxy would take tens of seconds to send; a fresh proxy
+          // is ready in two, and the next run starts from the same state either way.
+          await stop(proxy, 'SIGKILL');
+          proxy = await startProxy();
+        } else if (target.kafka) {
+          await proxyIdle();
+        }
         results.throughput.push({ target: target.name, ...combo, window, rate: messages / r.seconds, counted: combo.qos > 0 ? 'acked' : target.kafka ? 'landed in Kafka' : 'sent', cpuPer100k: perHundredK(serverCpu(r.cpu), messages), kafkaCpuPer100k: r.cpu.kafka === undefined ? undefined : perHundredK(r.cpu.kafka, messages), loadCpuPer100k: perHundredK(r.cpu.load, messages), raw: r });
       }
       log(`throughput ${n}/${combos.length} direct producer`);
@@ -471,8 +481,11 @@ log: { level: warn }
   }
 
   // ---- 3. soak at 50% of the maximum: RSS and event-loop delay from the proxy's own stats lines
-  if (wanted('soak') && maxRate !== undefined && !ONLY_CLIENTS) {
+  if (wanted('soak') && PLAN.soakSeconds > 0 && maxRate !== undefined && !ONLY_CLIENTS) {
     const rate = Math.round(maxRate * 0.5);
+    // A fresh proxy: its event-loop delay since start is then the soak's own, not the floods' before it.
+    await stop(proxy);
+    proxy = await startProxy();
     log(`soak ${PLAN.soakSeconds} s at ${rate}/s`);
     const firstStat = stats.length;
     const r = await runLoad('loadgen.mjs', { mode: 'rate', port: PORTS.proxy, qos: 1, payloadSize: 100, connections: PLAN.latencyConnections, rate, warmupMs: 0, durationMs: PLAN.soakSeconds * 1000, clientPrefix: 'soak' }, measureProxy(), undefined);
@@ -490,6 +503,7 @@ log: { level: warn }
       rssAfterWarmup: afterWarmup,
       rssAtEnd: atEnd,
       rssGrowth: atEnd / afterWarmup - 1,
+      eventLoopP99: series.at(-1)?.eldP99SinceStart,
       eventLoopP99Worst: Math.max(...series.slice(warm).map((s) => s.eldP99)),
       eventLoopP99Median: median(series.slice(warm).map((s) => s.eldP99)),
       eventLoopMax: Math.max(...series.slice(warm).map((s) => s.eldMax)),
@@ -526,7 +540,7 @@ log: { level: warn }
         holders.push(holder);
         const deadline = Date.now() + 600_000;
         while (connected === undefined && holder.exitCode === null && Date.now() < deadline) await sleep(200);
-        await sleep(QUICK ? 1500 : 3000);
+        await sleep(QUICK ? 1000 : 2500);
         return connected;
       };
       const first = await openHalf(1, Math.floor(count / 2));
@@ -558,30 +572,19 @@ log: { level: warn }
       results.idle.push(row);
       log(`idle ${label}: ${row.connections} conns, ${(row.bytesPerConnection / 1024).toFixed(1)} KiB/conn (second half ${(row.marginalBytesPerConnection / 1024).toFixed(1)}), ${Math.round(row.connectRate)} CONNECT/s`);
     };
-    // A fresh proxy with a TLS listener when this build has one; otherwise TCP only.
+    // A fresh proxy for each: TCP only, then one with a TLS listener.
+    await stop(proxy);
+    proxy = await startProxy();
+    await idleRun('proxy', proxy.pid, PORTS.proxy, idleCap(PLAN.idleTcp), false);
     await stop(proxy);
     fs.writeFileSync(path.join(tmp, 'tls.yaml'), proxyConfig(`  - { protocol: tls, host: 127.0.0.1, port: ${PORTS.proxyTls}, tls: { cert: ${cert}, key: ${key} } }`));
-    let proxyTls = false;
-    try {
-      const probe = start('proxy-tls-probe', 'node', [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', path.join(tmp, 'tls.yaml')]);
-      await waitForPort(PORTS.proxyTls, 2500).then(() => (proxyTls = true), () => undefined);
-      await stop(probe);
-    } catch {
-      /* no TLS listener in this build */
-    }
-    proxy = await startProxy(proxyTls ? path.join(tmp, 'tls.yaml') : configFile);
-    await idleRun('proxy', proxy.pid, PORTS.proxy, idleCap(PLAN.idleTcp), false);
-    if (proxyTls) {
-      await stop(proxy);
-      proxy = await startProxy(path.join(tmp, 'tls.yaml'));
-      await idleRun('proxy', proxy.pid, PORTS.proxyTls, idleCap(PLAN.idleTls), true);
-    } else {
-      results.notes.push('the proxy has no TLS listener in this build: TLS idle connections measured on aedes alone (same engine, Node TLS) as the reference');
-    }
+    proxy = await startProxy(path.join(tmp, 'tls.yaml'));
+    await idleRun('proxy', proxy.pid, PORTS.proxyTls, idleCap(PLAN.idleTls), true);
     await stop(aedes);
     const aedesFresh = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);
     await waitForPort(PORTS.aedes);
-    await idleRun('aedes', aedesFresh.pid, PORTS.aedesTls, idleCap(PLAN.idleTls), true);
+    // The reference needs fewer connections: its cost per connection is flat well before 20,000.
+    await idleRun('aedes', aedesFresh.pid, PORTS.aedesTls, idleCap(Math.min(PLAN.idleTls, PLAN.idleTlsReference)), true);
     await stop(aedesFresh);
   }
 
@@ -642,7 +645,8 @@ function targetsOf(results) {
   }
   if (results.soak) {
     out.push({ target: `soak ${results.soak.seconds} s: RSS growth after warm-up`, limit: '< 5%', ratio: results.soak.rssGrowth * 100, unit: '%', met: results.soak.rssGrowth < 0.05 });
-    out.push({ target: `soak ${results.soak.seconds} s: event-loop delay p99 (worst 0.5 s interval)`, limit: '< 20 ms', ratio: results.soak.eventLoopP99Worst, unit: 'ms', met: results.soak.eventLoopP99Worst < 20 });
+    out.push({ target: `soak ${results.soak.seconds} s: event-loop delay p99 (the proxy's whole run)`, limit: '< 20 ms', ratio: results.soak.eventLoopP99, unit: 'ms', met: results.soak.eventLoopP99 < 20 });
+    out.push({ target: `soak ${results.soak.seconds} s: event-loop delay p99 of the worst 0.5 s interval (stricter)`, limit: '< 20 ms', ratio: results.soak.eventLoopP99Worst, unit: 'ms', met: results.soak.eventLoopP99Worst < 20 });
   }
   return out;
 }
@@ -723,7 +727,7 @@ function toMarkdown(r) {
     lines.push('');
     lines.push(`### Soak: ${s.seconds} s of QoS 1 at ${fmt(s.offered)}/s (50% of max)`);
     lines.push('');
-    lines.push(`Achieved ${fmt(s.achieved)}/s; PUBACK p99 ${fmt(s.latencyMs?.p99, 2)} ms. RSS after warm-up ${fmt(s.rssAfterWarmup / 2 ** 20, 1)} MiB, at the end ${fmt(s.rssAtEnd / 2 ** 20, 1)} MiB (${fmt(s.rssGrowth * 100, 1)}%). Event-loop delay p99 per 0.5 s interval: median ${fmt(s.eventLoopP99Median, 1)} ms, worst ${fmt(s.eventLoopP99Worst, 1)} ms; max ${fmt(s.eventLoopMax, 1)} ms.`);
+    lines.push(`Achieved ${fmt(s.achieved)}/s; PUBACK p99 ${fmt(s.latencyMs?.p99, 2)} ms. RSS after warm-up ${fmt(s.rssAfterWarmup / 2 ** 20, 1)} MiB, at the end ${fmt(s.rssAtEnd / 2 ** 20, 1)} MiB (${fmt(s.rssGrowth * 100, 1)}%). Event-loop delay (lateness beyond the 10 ms sampling period) p99 over the run ${fmt(s.eventLoopP99, 1)} ms; p99 per 0.5 s interval: median ${fmt(s.eventLoopP99Median, 1)} ms, worst ${fmt(s.eventLoopP99Worst, 1)} ms; max ${fmt(s.eventLoopMax, 1)} ms.`);
     const step = Math.max(1, Math.floor(s.series.length / 10));
     lines.push('');
     lines.push('| t (s) | RSS MiB | heap MiB | event-loop p99 ms |');

@@ -14,6 +14,8 @@ export interface StatsLine {
   readonly eldP50: number;
   readonly eldP99: number;
   readonly eldMax: number;
+  /** Event-loop delay p99 since the reporter started, in ms (a whole run's figure, unlike eldP99). */
+  readonly eldP99SinceStart: number;
   /** CPU time of the process since it started, in ms. */
   readonly cpuUserMs: number;
   readonly cpuSystemMs: number;
@@ -47,6 +49,9 @@ export function startStatsReporter(
   if (!Number.isInteger(intervalMs) || intervalMs <= 0) return () => undefined;
   const delay = monitorEventLoopDelay({ resolution: SAMPLING_MS });
   delay.enable();
+  // A second monitor, never reset: interval histograms cannot be merged into another one.
+  const sinceStart = monitorEventLoopDelay({ resolution: SAMPLING_MS });
+  sinceStart.enable();
   const timer = setInterval(() => {
     try {
       report();
@@ -66,6 +71,7 @@ export function startStatsReporter(
       eldP50: lateness(delay.percentile(50)),
       eldP99: lateness(delay.percentile(99)),
       eldMax: lateness(delay.max),
+      eldP99SinceStart: lateness(sinceStart.percentile(99)),
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
       ...extra(),
@@ -77,5 +83,6 @@ export function startStatsReporter(
   return () => {
     clearInterval(timer);
     delay.disable();
+    sinceStart.disable();
   };
 }
