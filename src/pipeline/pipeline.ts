@@ -59,9 +59,25 @@ export function accountedBytes(record: KafkaRecord, mqttTopic: string): number {
  */
 export type PublishAuthorizer = (session: MqttSession, message: InboundPublish) => 'allow' | 'deny' | 'drop';
 
-interface SessionState {
-  readonly sequencer: AckSequencer;
-  readonly log: Logger;
+/** Per connection: the PUBACK order, and a child logger made at its first line (most never log). */
+class SessionState {
+  readonly sequencer = new AckSequencer();
+  private logger: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly session: MqttSession,
+  ) {}
+
+  get log(): Logger {
+    this.logger ??= this.parent.child({
+      clientId: this.session.clientId,
+      remoteAddress: this.session.remoteAddress,
+      listener: this.session.listener,
+      protocolVersion: this.session.protocolVersion,
+    });
+    return this.logger;
+  }
 }
 
 const DELIVERY: readonly DeliveryClass[] = ['qos0', 'qos1', 'qos2'];
@@ -205,14 +221,17 @@ export class PublishPipeline {
     sink.produce(record, DELIVERY[message.qos]!, (error) => {
       this.budget.release(session, bytes);
       this.afterBudgetChange();
-      const fields = { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
       this.countOutcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
+      // The success path runs per record: its log fields are built only when debug is on.
+      const debug = this.options.logger.isLevelEnabled('debug');
+      const fields = error === null && !debug ? undefined : { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
       if (error === null) {
-        state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
+        if (debug) state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
         if (acked || message.will) answer(() => reply.accept());
       } else if (error.retriable) {
-        if (error.reason === 'abandoned') state.log.debug({ ...fields, outcome: 'failed', reason: error.reason }, 'publish not sent: the client went away first');
-        else state.log.warn({ ...fields, outcome: 'failed', reason: error.reason, err: error.message }, 'publish failed, client must retransmit');
+        if (error.reason === 'abandoned') {
+          if (debug) state.log.debug({ ...fields, outcome: 'failed', reason: error.reason }, 'publish not sent: the client went away first');
+        } else state.log.warn({ ...fields, outcome: 'failed', reason: error.reason, err: error.message }, 'publish failed, client must retransmit');
         if (acked) answer(() => reply.fail(ReasonCode.ServerBusy, `Kafka unavailable: ${error.reason}`));
         else if (message.will) reply.reject(ReasonCode.ServerBusy, error.message);
       } else {
@@ -287,15 +306,7 @@ export class PublishPipeline {
   private stateOf(session: MqttSession): SessionState {
     let state = this.sessions.get(session);
     if (state === undefined) {
-      state = {
-        sequencer: new AckSequencer(),
-        log: this.options.logger.child({
-          clientId: session.clientId,
-          remoteAddress: session.remoteAddress,
-          listener: session.listener,
-          protocolVersion: session.protocolVersion,
-        }),
-      };
+      state = new SessionState(this.options.logger, session);
       this.sessions.set(session, state);
     }
     return state;
