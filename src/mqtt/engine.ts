@@ -6,7 +6,7 @@ import type { LimitsConfig } from '../config/types.js';
 import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ConnectRefusal, ProxyMetrics } from '../observability/metrics.js';
 import { gateReads, type ReadGate } from './read-gate.js';
-import { ReasonCode } from './reason-codes.js';
+import { ReasonCode, type ReasonCodeValue } from './reason-codes.js';
 import type {
   ConnectDecision,
   ConnectRequest,
@@ -285,7 +285,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     if (rejections.has(error)) return;
     const state = clients.get(client);
     const info = state?.info ?? streams.get(client.conn as Duplex)?.info;
-    const log = state !== undefined ? connectionLog(state) : logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener });
+    // Made only for a line that is written: a socket error on every closing connection must not
+    // build a child logger each time debug is off.
+    const log = (): Logger => (state !== undefined ? connectionLog(state) : logger.child({ clientId: client.id ?? undefined, remoteAddress: info?.remoteAddress, listener: info?.listener }));
     const fields = { err: error.message };
     // Limits aedes enforces itself (messages from node_modules/aedes/lib/client.js).
     if (error.message === 'packet too large') {
@@ -297,8 +299,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       limitHit('connect-timeout', { remoteAddress: info?.remoteAddress, ...fields }, `no CONNECT within ${limits.connectTimeoutSeconds} s: closed`);
       return;
     }
-    if ((error as NodeJS.ErrnoException).code !== undefined) log.debug(fields, msg);
-    else log.warn(fields, msg);
+    if ((error as NodeJS.ErrnoException).code !== undefined) {
+      if (logger.isLevelEnabled('debug')) log().debug(fields, msg);
+    } else {
+      log().warn(fields, msg);
+    }
   };
   aedes.on('clientError', (client: Client, error: Error) => logClientError(client, error, 'client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logClientError(client, error, 'connection error before CONNECT completed'));
@@ -371,50 +376,71 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       receivedAt: Date.now(),
     };
 
-    const answer = (error: Error | null): void => {
+    hooks.onPublish(session, message, new PendingPublish(client, state, session, packet, qos, messageId, will, callback));
+  }
+
+  /**
+   * The answer still owed to one PUBLISH. A class, not an object literal with a getter and
+   * methods: that was a dictionary-mode object and five closures for every message.
+   */
+  class PendingPublish implements PublishReply {
+    private answered = false;
+
+    constructor(
+      private readonly client: Client,
+      private readonly state: ClientState,
+      private readonly session: MqttSession,
+      private readonly packet: PublishPacket,
+      private readonly qos: QoS,
+      private readonly messageId: number | undefined,
+      private readonly will: boolean,
+      private readonly callback: AedesCallback,
+    ) {}
+
+    get gone(): boolean {
+      return this.client.closed || this.state.dropped;
+    }
+
+    accept(): void {
+      if (this.answered) return;
+      this.answered = true;
+      // Retained messages are Kafka's to keep: aedes must not build a retained store.
+      this.packet.retain = false;
+      this.answer(null);
+    }
+
+    reject(reasonCode: ReasonCodeValue, reason: string): void {
+      if (this.answered) return;
+      this.answered = true;
+      // MQTT 5: aedes sends the negative PUBACK / PUBREC with this reason code. 3.1.1 has no
+      // negative acknowledgement: the error makes aedes close the connection.
+      const v5 = this.session.protocolVersion === 5;
+      if (!v5) this.state.closeReason = 'rejected';
+      const error = v5 ? Object.assign(new Error(reason), { reasonCode }) : new Error(reason);
+      rejections.add(error);
+      this.answer(error);
+    }
+
+    fail(reasonCode: ReasonCodeValue, reason: string): void {
+      if (this.answered) return;
+      this.answered = true;
+      if (this.qos === 2 && this.messageId !== undefined) this.state.pendingQoS2.delete(this.messageId);
+      // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
+      dropClient(this.client, this.state, this.session, reasonCode, reason);
+    }
+
+    private answer(error: Error | null): void {
+      const { state, messageId, will } = this;
       let followers: AedesCallback[] | undefined;
-      if (qos === 2 && messageId !== undefined && !will) {
+      if (this.qos === 2 && messageId !== undefined && !will) {
         followers = state.pendingQoS2.get(messageId);
         state.pendingQoS2.delete(messageId);
       }
       // The connection went away (or was sent away) while Kafka was answering: nobody to acknowledge.
-      if (!will && (client.closed || state.dropped)) return;
-      callback(error);
+      if (!will && (this.client.closed || state.dropped)) return;
+      this.callback(error);
       if (followers !== undefined) for (const follower of followers) follower(error);
-    };
-
-    let answered = false;
-    const reply: PublishReply = {
-      get gone() {
-        return client.closed || state.dropped;
-      },
-      accept() {
-        if (answered) return;
-        answered = true;
-        // Retained messages are Kafka's to keep: aedes must not build a retained store.
-        packet.retain = false;
-        answer(null);
-      },
-      reject(reasonCode, reason) {
-        if (answered) return;
-        answered = true;
-        // MQTT 5: aedes sends the negative PUBACK / PUBREC with this reason code. 3.1.1 has no
-        // negative acknowledgement: the error makes aedes close the connection.
-        if (session.protocolVersion !== 5) state.closeReason = 'rejected';
-        const error = session.protocolVersion === 5 ? Object.assign(new Error(reason), { reasonCode }) : new Error(reason);
-        rejections.add(error);
-        answer(error);
-      },
-      fail(reasonCode, reason) {
-        if (answered) return;
-        answered = true;
-        if (qos === 2 && messageId !== undefined) state.pendingQoS2.delete(messageId);
-        // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
-        dropClient(client, state, session, reasonCode, reason);
-      },
-    };
-
-    hooks.onPublish(session, message, reply);
+    }
   }
 
   /** Token bucket: `rateBurst` publishes at once, refilled at `publishRatePerSecond`. */
