@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 
 /**
  * Every metric the proxy exports, in one registry per proxy (so two proxies in one process, as in
@@ -48,6 +48,30 @@ export interface ProxyMetrics {
    * record on the hot path.
    */
   observe(read: () => ScrapedState): void;
+  /**
+   * A count for the per-message path: a plain number it adds to, handed to `counter` (with these
+   * labels) whenever the counter is read. prom-client hashes the labels on every `inc`.
+   */
+  hotCount<L extends string>(counter: Counter<L>, labels: LabelValues<L>): HotCount;
+}
+
+/** See {@link ProxyMetrics.hotCount}. */
+export class HotCount {
+  private pending = 0;
+
+  constructor(private readonly flushTo: (value: number) => void) {}
+
+  inc(value = 1): void {
+    this.pending += value;
+  }
+
+  /** Hands what was counted since the last flush to the counter. */
+  flush(): void {
+    if (this.pending === 0) return;
+    const value = this.pending;
+    this.pending = 0;
+    this.flushTo(value);
+  }
 }
 
 /** Values read from the running proxy when metrics are scraped. */
@@ -73,9 +97,21 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
   const registers = [registry];
   const p = METRIC_PREFIX;
   let read: (() => ScrapedState) | undefined;
+  const hot = new Map<Counter<string>, HotCount[]>();
+  // Called by prom-client before it reads a counter (scrape, get()): pending hot counts first.
+  const flushHot = function (this: Counter<string>): void {
+    for (const count of hot.get(this) ?? []) count.flush();
+  };
   return {
     observe(reader) {
       read = reader;
+    },
+    hotCount<L extends string>(counter: Counter<L>, labels: LabelValues<L>): HotCount {
+      const count = new HotCount((value) => counter.inc(labels, value));
+      const list = hot.get(counter as Counter<string>) ?? [];
+      list.push(count);
+      hot.set(counter as Counter<string>, list);
+      return count;
     },
     registry,
     connections: new Gauge({ name: `${p}connections`, help: 'Open MQTT connections', labelNames: ['listener', 'version'], registers }),
@@ -91,13 +127,15 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
       help: 'PUBLISH packets received, by QoS and mapping rule',
       labelNames: ['qos', 'rule'],
       registers,
+      collect: flushHot,
     }),
-    bytesReceived: new Counter({ name: `${p}received_bytes_total`, help: 'Payload bytes received in PUBLISH packets', registers }),
+    bytesReceived: new Counter({ name: `${p}received_bytes_total`, help: 'Payload bytes received in PUBLISH packets', registers, collect: flushHot }),
     records: new Counter({
       name: `${p}records_total`,
       help: 'Records that left the pipeline, by outcome and reason',
       labelNames: ['outcome', 'reason'],
       registers,
+      collect: flushHot,
     }),
     produceLatency: new Histogram({
       name: `${p}kafka_produce_seconds`,

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
-import type { Counter } from 'prom-client';
 import type { LimitsConfig } from '../config/types.js';
 import type { ProduceError } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
-import type { ProxyMetrics } from '../observability/metrics.js';
+import type { HotCount, ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
 import type { KafkaRecord } from '../kafka/record.js';
 import { AckSequencer } from './ack-sequencer.js';
@@ -100,9 +99,10 @@ export class PublishPipeline {
   private readonly budget: InflightBudget<MqttSession>;
   private draining = false;
   private router: Router;
-  /** Metric children by label values, so the hot path does not hash label objects. */
-  private readonly received = new Map<string, Counter.Internal>();
-  private readonly outcomes = new Map<string, Counter.Internal>();
+  /** Counts by label values, added to as plain numbers (see ProxyMetrics.hotCount). */
+  private readonly received = new Map<string, HotCount>();
+  private readonly outcomes = new Map<string, HotCount>();
+  private readonly bytesReceived: HotCount;
 
   private droppedSinceLog = 0;
   private lastDropLog = 0;
@@ -110,6 +110,7 @@ export class PublishPipeline {
   constructor(private readonly options: PipelineOptions) {
     this.router = options.router;
     const { limits, metrics } = options;
+    this.bytesReceived = metrics.hotCount(metrics.bytesReceived, {});
     this.budget = new InflightBudget<MqttSession>(
       {
         maxMessages: limits.maxInflightMessages,
@@ -164,8 +165,8 @@ export class PublishPipeline {
 
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
     const state = this.stateOf(session);
-    const { sink, metrics } = this.options;
-    metrics.bytesReceived.inc(message.payload.length);
+    const { sink } = this.options;
+    this.bytesReceived.inc(message.payload.length);
     const acked = message.qos > 0 && !message.will;
     const ticket = acked ? state.sequencer.reserve() : -1;
     const answer = (send: () => void): void => {
@@ -248,7 +249,8 @@ export class PublishPipeline {
     const key = `${qos}\u0000${rule}`;
     let child = this.received.get(key);
     if (child === undefined) {
-      child = this.options.metrics.publishesReceived.labels({ qos: String(qos), rule });
+      const { metrics } = this.options;
+      child = metrics.hotCount(metrics.publishesReceived, { qos: String(qos), rule });
       this.received.set(key, child);
     }
     child.inc();
@@ -258,7 +260,8 @@ export class PublishPipeline {
     const key = `${outcome}\u0000${reason}`;
     let child = this.outcomes.get(key);
     if (child === undefined) {
-      child = this.options.metrics.records.labels({ outcome, reason });
+      const { metrics } = this.options;
+      child = metrics.hotCount(metrics.records, { outcome, reason });
       this.outcomes.set(key, child);
     }
     child.inc();
