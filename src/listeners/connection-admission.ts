@@ -92,7 +92,8 @@ export function createConnectionAdmission(limits: AdmissionLimits, reportLimit: 
           : undefined;
       deadline?.unref();
       let released = false;
-      socket.once('close', () => {
+      // A socket emits 'close' once: on() spares each connection the wrapper once() would keep.
+      socket.on('close', () => {
         released = true;
         clearTimeout(deadline);
         open--;
