@@ -127,6 +127,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
   const sessions = new WeakMap<MqttSession, ClientState>();
   /** One listener for every stream (a closure and a once() wrapper each would cost about 300 B a connection). */
   function onStreamClose(this: Duplex): void {
+    // As once() would: a second 'close' (which streams do not emit) finds nothing to do.
+    this.removeListener('close', onStreamClose);
     const connection = streams.get(this);
     if (connection === undefined) return;
     clearTimeout(connection.expiryTimer);
@@ -484,8 +486,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       // Connection limits were applied when the listener accepted the socket (connection-admission).
       const connection: Connection = { info, gate: gateReads(stream), expiryTimer: undefined, state: undefined };
       streams.set(stream, connection);
-      // Exactly once per connection, however it ended (aedes' own events skip some endings): a
-      // stream emits 'close' once, so on() rather than once(), whose wrapper each connection would keep.
+      // Exactly once per connection, however it ended (aedes' own events skip some endings). Not
+      // once(): its wrapper would be kept by each connection; the listener removes itself.
       stream.on('close', onStreamClose);
       aedes.handle(stream);
     },
