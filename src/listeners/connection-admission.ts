@@ -92,7 +92,9 @@ export function createConnectionAdmission(limits: AdmissionLimits, reportLimit: 
           : undefined;
       deadline?.unref();
       let released = false;
-      socket.once('close', () => {
+      // Not once(): its wrapper would be kept by each connection; `released` makes it run once.
+      socket.on('close', () => {
+        if (released) return;
         released = true;
         clearTimeout(deadline);
         open--;

@@ -64,8 +64,11 @@ const ReturnCode = { IdentifierRejected: 2, ServerUnavailable: 3, BadUsernameOrP
 /** Per stream, from `handle()` until the stream closes. */
 interface Connection {
   readonly info: ConnectionInfo;
+  readonly gate: ReadGate;
   /** Disconnects the client when its credentials expire. */
   expiryTimer: NodeJS.Timeout | undefined;
+  /** Set by aedes' preConnect. */
+  state: ClientState | undefined;
 }
 
 interface ClientState {
@@ -82,8 +85,11 @@ interface ClientState {
   /** Publish rate token bucket. */
   tokens: number;
   tokensAt: number;
-  /** QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on them. */
-  readonly pendingQoS2: Map<number, Array<(error?: Error | null) => void>>;
+  /**
+   * QoS 2 packet ids handed to the pipeline and not answered yet, with retransmissions waiting on
+   * them. Made at the first QoS 2 PUBLISH: most connections never send one.
+   */
+  pendingQoS2: Map<number, Array<(error?: Error | null) => void>> | undefined;
   /** Told to go away (DISCONNECT sent, or the socket is being closed): nothing more is written to it or produced from it. */
   dropped: boolean;
   /** Settles once a dropped client's socket is closed (see closeGracefully). */
@@ -118,9 +124,19 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     state.log ??= logger.child({ clientId: state.client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener });
     return state.log;
   }
-  const gates = new WeakMap<Duplex, ReadGate>();
   const sessions = new WeakMap<MqttSession, ClientState>();
-  const streamStates = new WeakMap<Duplex, ClientState>();
+  /** One listener for every stream (a closure and a once() wrapper each would cost about 300 B a connection). */
+  function onStreamClose(this: Duplex): void {
+    // As once() would: a second 'close' (which streams do not emit) finds nothing to do.
+    this.removeListener('close', onStreamClose);
+    const connection = streams.get(this);
+    if (connection === undefined) return;
+    clearTimeout(connection.expiryTimer);
+    const state = connection.state;
+    if (state === undefined) return;
+    clearInterval(state.keepaliveHold);
+    if (state.session !== undefined) hooks.onClosed?.(state.session);
+  }
 
   const aedes = new Aedes({
     maximumPacketSize: limits.maxPacketSize,
@@ -135,12 +151,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         packet.properties.sessionExpiryInterval = 0;
       }
       const connection = streams.get(client.conn as Duplex);
-      const gate = gates.get(client.conn as Duplex);
-      if (connection === undefined || gate === undefined) {
+      if (connection === undefined) {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      const { info } = connection;
+      const { info, gate } = connection;
       const state: ClientState = {
         info,
         connection,
@@ -152,7 +167,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         session: undefined,
         tokens: rateBurst,
         tokensAt: Date.now(),
-        pendingQoS2: new Map(),
+        pendingQoS2: undefined,
         dropped: false,
         closing: undefined,
         closeReason: undefined,
@@ -160,7 +175,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         log: undefined,
       };
       clients.set(client, state);
-      streamStates.set(client.conn as Duplex, state);
+      connection.state = state;
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -347,7 +362,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     }
 
     if (qos === 2 && !will && messageId !== undefined) {
-      const waiting = state.pendingQoS2.get(messageId);
+      const waiting = state.pendingQoS2?.get(messageId);
       if (waiting !== undefined) {
         // A retransmission of a message still on its way to Kafka: answer it with the original.
         waiting.push(callback);
@@ -359,11 +374,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         callback(null);
         return;
       }
-      if (awaitingRelease.size + state.pendingQoS2.size >= QOS2_RECEIVE_MAXIMUM) {
+      if (awaitingRelease.size + (state.pendingQoS2?.size ?? 0) >= QOS2_RECEIVE_MAXIMUM) {
         dropClient(client, state, session, ReasonCode.ReceiveMaximumExceeded, 'too many QoS 2 messages awaiting PUBREL');
         return;
       }
-      state.pendingQoS2.set(messageId, []);
+      (state.pendingQoS2 ??= new Map()).set(messageId, []);
     }
 
     const message: InboundPublish = {
@@ -424,7 +439,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     fail(reasonCode: ReasonCodeValue, reason: string): void {
       if (this.answered) return;
       this.answered = true;
-      if (this.qos === 2 && this.messageId !== undefined) this.state.pendingQoS2.delete(this.messageId);
+      if (this.qos === 2 && this.messageId !== undefined) this.state.pendingQoS2?.delete(this.messageId);
       // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
       dropClient(this.client, this.state, this.session, reasonCode, reason);
     }
@@ -433,8 +448,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       const { state, messageId, will } = this;
       let followers: AedesCallback[] | undefined;
       if (this.qos === 2 && messageId !== undefined && !will) {
-        followers = state.pendingQoS2.get(messageId);
-        state.pendingQoS2.delete(messageId);
+        followers = state.pendingQoS2?.get(messageId);
+        state.pendingQoS2?.delete(messageId);
       }
       // The connection went away (or was sent away) while Kafka was answering: nobody to acknowledge.
       if (!will && (this.client.closed || state.dropped)) return;
@@ -495,18 +510,11 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       // Gone before it got here (a listener handing over a socket that just closed): 'close' will not come again.
       if (stream.destroyed) return;
       // Connection limits were applied when the listener accepted the socket (connection-admission).
-      const connection: Connection = { info, expiryTimer: undefined };
-      const release = (): void => clearTimeout(connection.expiryTimer);
-      stream.once('close', release);
+      const connection: Connection = { info, gate: gateReads(stream), expiryTimer: undefined, state: undefined };
       streams.set(stream, connection);
-      gates.set(stream, gateReads(stream));
-      // Exactly once per connection, however it ended (aedes' own events skip some endings).
-      stream.once('close', () => {
-        const state = streamStates.get(stream);
-        if (state === undefined) return;
-        clearInterval(state.keepaliveHold);
-        if (state.session !== undefined) hooks.onClosed?.(state.session);
-      });
+      // Exactly once per connection, however it ended (aedes' own events skip some endings). Not
+      // once(): its wrapper would be kept by each connection; the listener removes itself.
+      stream.on('close', onStreamClose);
       aedes.handle(stream);
     },
     pauseReading(session) {

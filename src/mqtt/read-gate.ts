@@ -26,18 +26,22 @@ class StreamReadGate implements ReadGate {
   paused = false;
   /** A pull was refused while paused: resume() makes it again. */
   private refused = false;
+  /** The stream's own read, called on the stream. */
+  private readonly read: Duplex['read'];
 
   constructor(private readonly stream: Duplex) {
-    const read = stream.read.bind(stream);
-    // Only the parser's pulls (read() / read(null)) are gated; read(0), which Node uses internally
-    // to refill the buffer up to its high-water mark, stays as it is.
-    stream.read = (size?: number): unknown => {
-      if (this.paused && (size === undefined || size === null)) {
-        this.refused = true;
-        return null;
-      }
-      return read(size);
-    };
+    this.read = stream.read;
+    // A bound method rather than a closure over a bound read: one function a connection, not three objects.
+    stream.read = this.gatedRead.bind(this) as Duplex['read'];
+  }
+
+  /** Only the parser's pulls (read() / read(null)) are gated; read(0), which Node uses internally to refill the buffer up to its high-water mark, stays as it is. */
+  private gatedRead(size?: number): unknown {
+    if (this.paused && (size === undefined || size === null)) {
+      this.refused = true;
+      return null;
+    }
+    return this.read.call(this.stream, size);
   }
 
   pause(): void {
