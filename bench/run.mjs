@@ -67,18 +67,18 @@ const PLAN = QUICK
       // ordering, and leaving them out keeps the whole run, 10 minutes of soak included, near 15.
       baselinePayloads: [100],
       warmupMs: 500,
-      durationMs: Number(option('duration', 2)) * 1000,
+      durationMs: Number(option('duration', 1.5)) * 1000,
       latencyConnections: 100,
-      latencyMs: 3000,
+      latencyMs: 2000,
       idleTcp: Number(option('idle', 100_000)),
       idleTls: Number(option('idle-tls', 20_000)),
-      idleTlsReference: 5000,
+      idleTlsReference: 2000,
       soakSeconds: Number(option('soak', 600)),
       mosquitto: true,
     };
 const WINDOW = (connections) => (connections >= 1000 ? 10 : 100);
 /** Warm-up of the proxy's QoS 0 runs (see the throughput loop). */
-const QOS0_PROXY_WARMUP_MS = Number(option('qos0-warmup', QUICK ? 3 : 5)) * 1000;
+const QOS0_PROXY_WARMUP_MS = Number(option('qos0-warmup', QUICK ? 3 : 4)) * 1000;
 
 const BENCH_STARTED = performance.now();
 const log = (...parts) => process.stderr.write(`bench +${Math.round((performance.now() - BENCH_STARTED) / 1000)}s: ${parts.join(' ')}\n`);
@@ -540,7 +540,7 @@ log: { level: warn }
         holders.push(holder);
         const deadline = Date.now() + 600_000;
         while (connected === undefined && holder.exitCode === null && Date.now() < deadline) await sleep(200);
-        await sleep(QUICK ? 1000 : 2500);
+        await sleep(QUICK ? 1000 : 1500);
         return connected;
       };
       const first = await openHalf(1, Math.floor(count / 2));
