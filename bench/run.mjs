@@ -336,6 +336,11 @@ log: { level: warn }
     await sleep(1500); // Kafka producers connected
     return child;
   };
+  /** Stops the running proxy and starts a fresh one (no backlog, event-loop figures from zero). */
+  const restartProxy = async (file = configFile, signal = 'SIGTERM') => {
+    await stop(proxy, signal);
+    proxy = await startProxy(file);
+  };
   /** Waits until the proxy has nothing left to send (a QoS 0 backlog must not leak into the next run). */
   const proxyIdle = async () => {
     const deadline = Date.now() + 30_000;
@@ -407,8 +412,7 @@ log: { level: warn }
         if (target.kafka && combo.qos === 0) {
           // What a QoS 0 flood left in the proxy would take tens of seconds to send; a fresh proxy
           // is ready in two, and the next run starts from the same state either way.
-          await stop(proxy, 'SIGKILL');
-          proxy = await startProxy();
+          await restartProxy(configFile, 'SIGKILL');
         } else if (target.kafka) {
           await proxyIdle();
         }
@@ -484,8 +488,7 @@ log: { level: warn }
   if (wanted('soak') && PLAN.soakSeconds > 0 && maxRate !== undefined && !ONLY_CLIENTS) {
     const rate = Math.round(maxRate * 0.5);
     // A fresh proxy: its event-loop delay since start is then the soak's own, not the floods' before it.
-    await stop(proxy);
-    proxy = await startProxy();
+    await restartProxy();
     log(`soak ${PLAN.soakSeconds} s at ${rate}/s`);
     const firstStat = stats.length;
     const r = await runLoad('loadgen.mjs', { mode: 'rate', port: PORTS.proxy, qos: 1, payloadSize: 100, connections: PLAN.latencyConnections, rate, warmupMs: 0, durationMs: PLAN.soakSeconds * 1000, clientPrefix: 'soak' }, measureProxy(), undefined);
@@ -573,12 +576,10 @@ log: { level: warn }
       log(`idle ${label}: ${row.connections} conns, ${(row.bytesPerConnection / 1024).toFixed(1)} KiB/conn (second half ${(row.marginalBytesPerConnection / 1024).toFixed(1)}), ${Math.round(row.connectRate)} CONNECT/s`);
     };
     // A fresh proxy for each: TCP only, then one with a TLS listener.
-    await stop(proxy);
-    proxy = await startProxy();
+    await restartProxy();
     await idleRun('proxy', proxy.pid, PORTS.proxy, idleCap(PLAN.idleTcp), false);
-    await stop(proxy);
     fs.writeFileSync(path.join(tmp, 'tls.yaml'), proxyConfig(`  - { protocol: tls, host: 127.0.0.1, port: ${PORTS.proxyTls}, tls: { cert: ${cert}, key: ${key} } }`));
-    proxy = await startProxy(path.join(tmp, 'tls.yaml'));
+    await restartProxy(path.join(tmp, 'tls.yaml'));
     await idleRun('proxy', proxy.pid, PORTS.proxyTls, idleCap(PLAN.idleTls), true);
     await stop(aedes);
     const aedesFresh = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);

@@ -77,7 +77,6 @@ interface ClientState {
   /** From CONNECT, before aedes assigns an id to an empty one. */
   readonly requestedClientIdLength: number;
   readonly requestedKeepAlive: number;
-  readonly gate: ReadGate;
   /** Set while reading is paused: keeps the keep-alive timer from firing (see pauseReading). */
   keepaliveHold: NodeJS.Timeout | undefined;
   readonly client: Client;
@@ -155,13 +154,12 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         done(new Error('connection not registered with the engine'), false);
         return;
       }
-      const { info, gate } = connection;
+      const { info } = connection;
       const state: ClientState = {
         info,
         connection,
         requestedClientIdLength: packet.clientId.length,
         requestedKeepAlive: packet.keepalive ?? 0,
-        gate,
         keepaliveHold: undefined,
         client,
         session: undefined,
@@ -391,7 +389,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       receivedAt: Date.now(),
     };
 
-    hooks.onPublish(session, message, new PendingPublish(client, state, session, packet, qos, messageId, will, callback));
+    hooks.onPublish(session, message, new PendingPublish(state, session, packet, qos, messageId, will, callback));
   }
 
   /**
@@ -402,7 +400,6 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     private answered = false;
 
     constructor(
-      private readonly client: Client,
       private readonly state: ClientState,
       private readonly session: MqttSession,
       private readonly packet: PublishPacket,
@@ -413,7 +410,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     ) {}
 
     get gone(): boolean {
-      return this.client.closed || this.state.dropped;
+      return this.state.client.closed || this.state.dropped;
     }
 
     accept(): void {
@@ -441,7 +438,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       this.answered = true;
       if (this.qos === 2 && this.messageId !== undefined) this.state.pendingQoS2?.delete(this.messageId);
       // No acknowledgement at all: the client keeps the message and retransmits it after reconnecting.
-      dropClient(this.client, this.state, this.session, reasonCode, reason);
+      dropClient(this.state.client, this.state, this.session, reasonCode, reason);
     }
 
     private answer(error: Error | null): void {
@@ -452,7 +449,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         state.pendingQoS2?.delete(messageId);
       }
       // The connection went away (or was sent away) while Kafka was answering: nobody to acknowledge.
-      if (!will && (this.client.closed || state.dropped)) return;
+      if (!will && (state.client.closed || state.dropped)) return;
       this.callback(error);
       if (followers !== undefined) for (const follower of followers) follower(error);
     }
@@ -520,7 +517,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     pauseReading(session) {
       const state = sessions.get(session);
       if (state === undefined) return;
-      state.gate.pause();
+      state.connection.gate.pause();
       // The client's PINGREQs wait unread in the socket like everything else; without this the
       // keep-alive timeout would cut every connection paused for longer than 1.5 x its keep-alive.
       const keepalive = keepaliveOf(state.client);
@@ -535,7 +532,7 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     resumeReading(session) {
       const state = sessions.get(session);
       if (state === undefined) return;
-      state.gate.resume();
+      state.connection.gate.resume();
       if (state.keepaliveHold !== undefined) {
         clearInterval(state.keepaliveHold);
         state.keepaliveHold = undefined;
