@@ -108,12 +108,16 @@ export class Connection implements WriterPeer {
     if (this.gone) return;
     this.receivedAt = Date.now();
     this.frames.push(chunk);
-    if (this.pauses === 0) this.readFrames();
+    if ((this.pauses & Pause.Connecting) === 0) this.readFrames();
   }
 
-  /** Handles the buffered packets in order until none is left or reading is paused. */
+  /**
+   * Handles the buffered packets in order until none is left. A pause for backpressure stops the
+   * stream, not this: what was already read is still handled (at most one chunk), as the pipeline's
+   * bounds expect. Only the CONNECT handshake holds packets back until CONNACK.
+   */
   readFrames(): void {
-    while (this.pauses === 0 && !this.gone) {
+    while ((this.pauses & Pause.Connecting) === 0 && !this.gone) {
       const frame = this.frames.next();
       if (frame === undefined) return;
       if (!(frame instanceof Uint8Array)) {
@@ -149,8 +153,8 @@ export class Connection implements WriterPeer {
     this.pauses &= ~reason;
     if (this.pauses !== 0 || this.gone) return;
     this.stream.resume();
-    // What was read before the pause is handled on the next turn of the event loop, not inside
-    // the caller (who is in the middle of its own accounting).
+    // What was held back is handled on the next turn of the event loop, not inside the caller
+    // (who is in the middle of its own accounting).
     if (this.frames.buffered > 0 && !this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(readLater, this);
@@ -159,7 +163,7 @@ export class Connection implements WriterPeer {
 
   runScheduledRead(): void {
     this.drainScheduled = false;
-    if (this.pauses === 0) this.readFrames();
+    if ((this.pauses & Pause.Connecting) === 0) this.readFrames();
   }
 
   /** The stream took less than was written: stop reading until it drains. */

@@ -19,8 +19,8 @@ export interface MqttEngine {
   /** Nothing to prepare; kept so the server's start sequence does not depend on the engine's needs. */
   start(): Promise<void>;
   /**
-   * Stops reading from the client's connection (what it already sent is handled up to the packet
-   * being handled); TCP pushes back once the buffers are full. For backpressure.
+   * Stops reading from the client's connection (what was already read from it is still handled);
+   * TCP pushes back once the buffers are full. For backpressure.
    */
   pauseReading(session: MqttSession): void;
   /** Reads from the client's connection again. */

@@ -31,14 +31,11 @@ class FrameParser {
     const error = this.error as Error | undefined;
     this.packet = undefined;
     this.error = undefined;
-    if (error !== undefined) return new MalformedPacket(error.message);
-    if (packet === undefined || left !== 0) {
-      // The parser wanted more than the frame's Remaining Length said: its state is not clean
-      // for the next frame, so it is replaced.
-      this.parser = this.make();
-      return new MalformedPacket('packet shorter than its fields');
-    }
-    return packet;
+    if (error === undefined && packet !== undefined && left === 0) return packet;
+    // After an error (or when it wanted more bytes than the frame's Remaining Length said) a
+    // parser's state is not clean for the next frame: its read position survives its own reset.
+    this.parser = this.make();
+    return new MalformedPacket(error?.message ?? 'packet shorter than its fields');
   }
 
   private make(): Parser {
