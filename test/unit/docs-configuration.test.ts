@@ -11,13 +11,17 @@
  *
  * The defaults come from the loader too: minimal configurations are loaded and every value the
  * loader filled in is looked for, as a code span, in the key's "default" cell.
+ *
+ * Examples in README.md and docs/ marked `<!-- checked-config: NAME -->` (a whole configuration) or
+ * `<!-- checked-config-part: NAME -->` (some sections, completed with anonymous access and one rule)
+ * must load as written.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ConfigError, LISTENER_PROTOCOLS, parseConfig, Secret } from '../../src/config/index.js';
 import { TestCertificates } from '../helpers/certs.js';
 import { codeSpans, tableRows, type MarkdownTableRow } from '../helpers/markdown.js';
@@ -53,8 +57,12 @@ function join2(path: string, key: string): string {
 
 /** The loader's problems for a configuration (none when it loads). */
 function problemsOf(config: Fields): ConfigError['problems'] {
+  return problemsOfText(stringify(config));
+}
+
+function problemsOfText(text: string): ConfigError['problems'] {
   try {
-    parseConfig(stringify(config), '<probe>');
+    parseConfig(text, '<probe>');
     return [];
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
@@ -257,4 +265,33 @@ describe(`${REFERENCE}: every configuration key, with its default`, () => {
       .join('\n');
     assert.deepEqual(undocumented(['kafka.lingerMs', 'kafka.batchMaxRecords'], withoutLinger), ['kafka.lingerMs']);
   });
+});
+
+/** Enough of a configuration for a part that has only some sections to load on its own. */
+const PART_BASE: Fields = { auth: { anonymous: true }, mappings: [{ name: 'base', match: '^base$', topic: 'base' }] };
+
+/** The YAML blocks marked `<!-- checked-config: NAME -->` or `<!-- checked-config-part: NAME -->` in a page. */
+function markedConfigs(markdown: string): Array<{ name: string; part: boolean; yaml: string; line: number }> {
+  const found = [];
+  for (const match of markdown.matchAll(/<!-- checked-config(-part)?: (\S+) -->\n```yaml\n([\s\S]*?)\n```\n/g)) {
+    found.push({ name: match[2]!, part: match[1] !== undefined, yaml: match[3]!, line: markdown.slice(0, match.index).split('\n').length });
+  }
+  return found;
+}
+
+describe('README.md and docs/: configuration examples load as written', () => {
+  const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+  const examples = pages.flatMap((page) => markedConfigs(readFileSync(join(root, page), 'utf8')).map((example) => ({ page, ...example })));
+
+  it('finds the marked examples', () => {
+    assert.ok(examples.some(({ page, part }) => page === 'README.md' && !part), 'README.md has no <!-- checked-config: NAME --> example');
+    assert.ok(examples.length >= 3, `only ${examples.length} marked examples`);
+  });
+
+  for (const { page, name, part, yaml, line } of examples) {
+    it(`${page}:${line} ${name}`, () => {
+      const text = part ? stringify({ ...PART_BASE, ...(parse(yaml) as Fields) }) : yaml;
+      assert.deepEqual(problemsOfText(text).map((problem) => `${problem.path}: ${problem.problem}`), []);
+    });
+  }
 });
