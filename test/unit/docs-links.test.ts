@@ -2,7 +2,8 @@
  * README.md and docs/*.md render on GitHub with working relative links: every link to a file or
  * directory of the repository points at one that exists, and every `#anchor` (in the same
  * document or another Markdown file) is one GitHub gives a heading there. The README links every
- * page of docs/.
+ * page of docs/. Every table row has as many cells as its header (an unescaped `|` in a cell,
+ * inside code too, splits it on GitHub and drops the rest of the row).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { documentAnchors, documentLinks, githubSlug, headingText } from '../helpers/markdown.js';
+import { documentAnchors, documentLinks, githubSlug, headingText, tableRows } from '../helpers/markdown.js';
 
 // dist/test/unit -> the repository root.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -92,6 +93,17 @@ describe('README.md and docs/: links', () => {
     );
     const unlinked = documents(root).filter((file) => file !== 'README.md' && !linked.has(file));
     assert.deepEqual(unlinked, [], 'docs/ pages the README does not link');
+  });
+});
+
+describe('README.md and docs/: tables', () => {
+  it('every row has as many cells as its header', () => {
+    const ragged = documents(root).flatMap((file) =>
+      tableRows(readFileSync(join(root, file), 'utf8'))
+        .filter(({ header, cells }) => cells.length !== header.length)
+        .map(({ header, cells, line }) => `${file}:${line}: ${cells.length} cells under a header of ${header.length} (escape | as \\|)`),
+    );
+    assert.deepEqual(ragged, []);
   });
 });
 
