@@ -2,13 +2,14 @@ import cluster from 'node:cluster';
 import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
-import { KAFKA_CLIENTS, LOG_LEVELS, loadConfig } from './config/load.js';
+import { KAFKA_CLIENTS } from './config/kafka.js';
+import { LOG_LEVELS } from './config/log.js';
 import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { describeRoute, effectiveConfigText } from './cli-tools.js';
-import { compileRouter } from './mapping/router.js';
 import { createLogger } from './observability/logger.js';
 import { startStatsReporter } from './observability/stats-reporter.js';
 import { createProxy } from './server.js';
+import { loadConfig, routerFor } from './server/load-config.js';
 import { runPrimary, workerId } from './workers.js';
 
 const primaryLog = {
@@ -284,7 +285,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(effectiveConfigText(config, args.json === true ? 'json' : 'yaml'));
       return EXIT.ok;
     case 'map': {
-      const route = compileRouter(config).route({ topic: args.topic ?? '', clientId: args.clientId ?? '', username: args.username });
+      const route = routerFor(config).route({ topic: args.topic ?? '', clientId: args.clientId ?? '', username: args.username });
       process.stdout.write(describeRoute(args.topic ?? '', route, args.json === true ? 'json' : 'text'));
       return route.kind === 'mapped' ? EXIT.ok : EXIT.rejected;
     }

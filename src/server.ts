@@ -2,7 +2,6 @@ import { createAccessControl, type AccessControl } from './auth/access-control.j
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { ConfigError } from './config/errors.js';
-import { loadConfig } from './config/load.js';
 import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
 import { compressionProblem } from './kafka/compression.js';
@@ -10,7 +9,6 @@ import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createConnectionAdmission } from './listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
 import { staticTopics, type StaticTopic } from './kafka/topic-check.js';
-import { compileRouter } from './mapping/router.js';
 import { createMqttEngine, type MqttEngine } from './mqtt/engine.js';
 import { ReasonCode } from './mqtt/reason-codes.js';
 import { createAdminServer, type AdminServer, type Readiness } from './observability/admin-server.js';
@@ -18,6 +16,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createLimitReporter } from './observability/limit-reporter.js';
 import { createMetrics, type ProxyMetrics } from './observability/metrics.js';
 import { PublishPipeline } from './pipeline/pipeline.js';
+import { loadConfig, routerFor } from './server/load-config.js';
 
 export type { Readiness };
 
@@ -152,7 +151,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
     produceLatency: metrics.produceLatency,
   });
   const pipeline = new PublishPipeline({
-    router: compileRouter(config),
+    router: routerFor(config),
     sink,
     logger,
     metrics,
@@ -233,7 +232,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   const reloadables: Reloadable[] = [
     {
       name: 'mappings',
-      reload: (next) => pipeline.setRouter(compileRouter(next)),
+      reload: (next) => pipeline.setRouter(routerFor(next)),
     },
   ];
   const reloadCertificates = (): Array<{ readonly listener: string } & CertificateReloadResult> =>

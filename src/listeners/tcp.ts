@@ -3,7 +3,7 @@
  */
 import net from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import { CidrSet, normalizeAddress } from './ip-address.js';
+import { CidrSet, normalizeAddress } from '../common/ip-address.js';
 import { readProxyHeader } from './proxy-protocol-intake.js';
 import { createTlsTerminator, type TlsTerminator } from './tls-terminator.js';
 import type { Listener, ListenerDependencies } from './types.js';

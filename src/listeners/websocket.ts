@@ -11,7 +11,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { ListenerConfig } from '../config/types.js';
 import { CertificateStore } from './certificates.js';
 import { clientAddressFromForwardedFor } from './forwarded-for.js';
-import { CidrSet, normalizeAddress } from './ip-address.js';
+import { CidrSet, normalizeAddress } from '../common/ip-address.js';
 import { observeHandshakeErrors, transportOf, verifiedIdentity } from './tls-handshake.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';

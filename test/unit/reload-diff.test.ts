@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configChanged, restartRequiredChanges } from '../../src/config/reload-diff.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 
 const BASE = `mappings: [{ name: a, match: '^a$', topic: iot.a }]\nauth: { anonymous: true }\n`;
 const parse = (extra = '', source = 'one.yaml') => parseConfig(`${BASE}${extra}`, source);
