@@ -38,7 +38,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { createTopics, headerText, readRecords, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/server/load-config.js';
 import type { ProxyConfig } from '../../src/config/types.js';
 import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
 import { waitFor } from '../helpers/proxy.js';
