@@ -12,7 +12,7 @@ import { MalformedPacket, parseFrame } from './packet-parser.js';
 import { ReasonCode } from './reason-codes.js';
 import { awaitDrain, destroyIfOpen, listenTo, onConnectTimeout, readLater, stopListening } from './stream-events.js';
 import type { OutboundWindow } from './outbound-window.js';
-import type { InboundTopicAliases } from './topic-aliases.js';
+import type { InboundTopicAliases } from './inbound-topic-aliases.js';
 import type { ConnectionInfo, MqttSession, ProtocolVersion } from './types.js';
 import type { WillMessage } from './will.js';
 import { PacketWriter, type WriterPeer } from './writer.js';
