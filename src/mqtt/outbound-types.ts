@@ -9,6 +9,7 @@ export type { OutboundProperties } from './publish-encoding.js';
 export const MAX_INFLIGHT = 32_767;
 
 export interface OutboundMessage {
+  /** A valid topic name (see topicNameProblem): the window does not check it again. */
   readonly topic: string;
   readonly payload: Buffer;
   /** Already the delivered QoS (the minimum of the record's, the subscription's and the rule's). */

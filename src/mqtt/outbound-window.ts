@@ -38,9 +38,8 @@ class Entry {
   constructor(
     readonly message: OutboundMessage,
     readonly seq: number,
-    public topicBytes: number,
+    readonly topicBytes: number,
     public propsSize: number,
-    public size: number,
   ) {}
 }
 
@@ -105,15 +104,15 @@ export class OutboundWindow {
     if (message.qos === 0) {
       if (this.canWrite) return { outcome: 'sent', packets: [this.publish(message, 0, false, topicBytes, propsSize)] };
       if (this.queued >= this.options.maxQueued) return QUEUE_FULL;
-      this.waitingQos0.push(new Entry(message, this.seq++, topicBytes, propsSize, size));
+      this.waitingQos0.push(new Entry(message, this.seq++, topicBytes, propsSize));
       return QUEUED;
     }
     if (this.canWrite && this.onWire < this.window && this.waiting.length === 0 && this.nextResend() === undefined) {
-      const entry = new Entry(message, this.seq++, topicBytes, propsSize, size);
+      const entry = new Entry(message, this.seq++, topicBytes, propsSize);
       return { outcome: 'sent', packets: [this.launch(entry)] };
     }
     if (this.queued >= this.options.maxQueued) return QUEUE_FULL;
-    this.waiting.push(new Entry(message, this.seq++, topicBytes, propsSize, size));
+    this.waiting.push(new Entry(message, this.seq++, topicBytes, propsSize));
     return QUEUED;
   }
 
@@ -208,8 +207,7 @@ export class OutboundWindow {
   private fits(entry: Entry): boolean {
     const m = entry.message;
     entry.propsSize = this.options.protocolVersion === 5 ? propertiesSize(m.properties) : 0;
-    entry.size = publishSize(entry.topicBytes, m.payload.length, m.qos, this.options.protocolVersion, entry.propsSize);
-    return entry.size <= this.limit;
+    return publishSize(entry.topicBytes, m.payload.length, m.qos, this.options.protocolVersion, entry.propsSize) <= this.limit;
   }
 
   /** Releases what the window and the socket allow, oldest first, onto `out` (or a new array). */
