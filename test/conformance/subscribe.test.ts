@@ -198,6 +198,19 @@ describe('topic filters', () => {
     });
   }
 
+  for (const version of VERSIONS) {
+    test(`ingest-only proxy (no statement: what the proxy does until delivery lands) ${versionName(version)}: a valid filter without wildcards gets SUBACK 0x80 and the client stays connected`, async () => {
+      const outcome = await subscribeOnce(version, [{ filter: 'plain/a', options: 1 }, { filter: 'plain/b', options: 0 }, { filter: '$SYS/c', options: 2 }]);
+      try {
+        assert.ok('codes' in outcome, `received ${outcome.client.describe()}`);
+        assert.deepEqual(outcome.codes, [Code.unspecifiedError, Code.unspecifiedError, Code.unspecifiedError]);
+        assert.ok(await outcome.client.answersPing());
+      } finally {
+        outcome.client.destroy();
+      }
+    });
+  }
+
   test('MQTT-4.8.2-1 v5: a shared subscription filter without a ShareName is refused: SUBACK 0x8F (0x9E where shared subscriptions are unavailable), or the connection closed', async () => {
     const codes = capabilities.sharedSubscriptionAvailable === false ? [Code.topicFilterInvalid, Code.sharedSubscriptionsNotSupported] : [Code.topicFilterInvalid];
     for (const filter of ['$share/', '$share//a']) {
