@@ -49,7 +49,7 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
     const peer = normalizeAddress(socket.remoteAddress ?? 'unknown');
     const fromTrusted = trusted?.contains(socket.remoteAddress) === true;
     // Until the handshake is done: the PROXY header (a trusted peer's own timeout, else the
-    // connect timeout for the first bytes), then the TLS handshake. Plain MQTT has aedes' connect timeout.
+    // connect timeout for the first bytes), then the TLS handshake. Plain MQTT has the engine's connect timeout.
     const headerMs = proxyProtocol === undefined ? 0 : fromTrusted ? proxyProtocol.headerTimeoutMs : deps.handshakeTimeoutMs;
     const admission = deps.admission.admit(socket, {
       listener: name,

@@ -1,9 +1,21 @@
+import type { ServerCapabilities } from './capabilities.js';
+import type { OutboundMessage } from './outbound-window.js';
 import type { ReasonCodeValue } from './reason-codes.js';
+import type { SubscribeRequest, UnsubscribeRequest } from './subscribe-request.js';
 
 /** MQTT protocol level as sent in CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0. */
 export type ProtocolVersion = 3 | 4 | 5;
 
 export type QoS = 0 | 1 | 2;
+
+/** Where a connection came from, as the listener that accepted it saw it. */
+export interface ConnectionInfo {
+  /** The client's address: the socket's peer, or the one a trusted PROXY header / X-Forwarded-For named. */
+  readonly remoteAddress: string;
+  readonly listener: string;
+  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
+  readonly certificateIdentity?: string;
+}
 
 /** One connected client, as the rest of the proxy sees it. */
 export interface MqttSession {
@@ -85,8 +97,10 @@ export type ConnectDecision =
       /**
        * `bad-credentials`: CONNACK 0x86 bad user name or password (3.1.1: return code 4).
        * `not-authorized`: CONNACK 0x87 not authorized (3.1.1: return code 5).
+       * `server-busy`: CONNACK 0x89 server busy (3.1.1: return code 3, server unavailable), e.g.
+       *   when too many logins are being checked at once.
        */
-      readonly code: 'bad-credentials' | 'not-authorized';
+      readonly code: 'bad-credentials' | 'not-authorized' | 'server-busy';
       /** For the log; never the password. */
       readonly reason: string;
     };
@@ -99,4 +113,22 @@ export interface MqttHooks {
   onDisconnect?(session: MqttSession, reason: string): void;
   /** The connection of an authenticated session closed, whatever the reason; called exactly once. */
   onClosed?(session: MqttSession): void;
+  /**
+   * What this server offers subscribers, asked at each CONNECT (MQTT 5 CONNACK states it; SUBSCRIBE
+   * is validated against it). Default: INGEST_ONLY_CAPABILITIES (nothing for subscribers).
+   */
+  capabilities?(): ServerCapabilities;
+  /**
+   * A valid SUBSCRIBE: one SUBACK code per entry of `request.subscriptions`, in that order (granted
+   * QoS, or a failure code >= 0x80; on 3.1.1 every failure is sent as 0x80). Filters in
+   * `request.refused` are answered with their code whatever this returns. Default: every filter
+   * refused (0x87 not authorized; 3.1.1: 0x80).
+   */
+  onSubscribe?(session: MqttSession, request: SubscribeRequest): readonly number[] | Promise<readonly number[]>;
+  /** A valid UNSUBSCRIBE: one UNSUBACK code per filter (MQTT 5 only sends them). Default: 0x11 no subscription existed. */
+  onUnsubscribe?(session: MqttSession, request: UnsubscribeRequest): readonly number[] | Promise<readonly number[]>;
+  /** The client acknowledged a message given to `MqttEngine.deliver` (QoS 1 PUBACK, QoS 2 PUBCOMP): its token. */
+  onDeliveryAcknowledged?(session: MqttSession, token: unknown): void;
 }
+
+export type { OutboundMessage };

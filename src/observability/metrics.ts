@@ -85,10 +85,27 @@ export const METRIC_PREFIX = 'mqtt_kafka_proxy_';
 
 /**
  * Why a CONNECT was refused: the CONNACK code sent (`bad-credentials`, `not-authorized`,
- * `server-unavailable`), or the limit that refused it (`client-id-length`, `keep-alive`, both sent
- * as identifier rejected).
+ * `server-unavailable`, `server-busy`), the limit that refused it (`client-id-length`,
+ * `keep-alive`, both sent as identifier rejected), or the protocol rule it broke (`malformed`,
+ * `protocol-error`, `unsupported-protocol-version`, `bad-authentication-method`,
+ * `client-id-invalid`, `topic-name-invalid`, `retain-not-supported`, `qos-not-supported`).
  */
-export const CONNECT_REFUSALS = ['bad-credentials', 'not-authorized', 'server-unavailable', 'client-id-length', 'keep-alive'] as const;
+export const CONNECT_REFUSALS = [
+  'bad-credentials',
+  'not-authorized',
+  'server-unavailable',
+  'server-busy',
+  'client-id-length',
+  'keep-alive',
+  'malformed',
+  'protocol-error',
+  'unsupported-protocol-version',
+  'bad-authentication-method',
+  'client-id-invalid',
+  'topic-name-invalid',
+  'retain-not-supported',
+  'qos-not-supported',
+] as const;
 export type ConnectRefusal = (typeof CONNECT_REFUSALS)[number];
 
 export function createMetrics(options: { collectDefault?: boolean } = {}): ProxyMetrics {

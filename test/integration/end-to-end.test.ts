@@ -137,9 +137,11 @@ describe('the rest of an ingest-only server', () => {
     assert.equal(headerText(records[0]!.headers, 'mqtt.client_id'), 'e2e-will');
   });
 
-  test('SUBSCRIBE is refused (SUBACK 0x87 on MQTT 5, 0x80 on 3.1.1) and the client stays connected', async () => {
+  test('SUBSCRIBE is refused (SUBACK 0x87 on MQTT 5, 0xA2 for a wildcard filter, 0x80 on 3.1.1) and the client stays connected', async () => {
     const v5 = await connect(5, 'e2e-subscribe-v5');
-    await assert.rejects(v5.subscribeAsync('devices/#', { qos: 1 }), /Not authorized/);
+    await assert.rejects(v5.subscribeAsync('devices/x/commands', { qos: 1 }), /Not authorized/);
+    // CONNACK said Wildcard Subscription Available 0: a filter with one is refused for that.
+    await assert.rejects(v5.subscribeAsync('devices/#', { qos: 1 }), /Wildcard Subscriptions not supported/);
     await v5.publishAsync('devices/after-subscribe-v5/telemetry', 'still here', { qos: 1 });
     await v5.endAsync();
     const v4 = await connect(4, 'e2e-subscribe-v4');
@@ -169,7 +171,8 @@ describe('client identifiers', () => {
     await waitFor(() => accepted.packets.some((p) => p.cmd === 'puback'), 10000, 'PUBACK');
     accepted.close();
     const [record] = (await readRecords(telemetryTopic, 100, { timeoutMs: 3000 })).filter((r) => r.key?.toString() === 'empty-id');
-    assert.match(String(headerText(record!.headers, 'mqtt.client_id')), /^aedes_/);
+    // The engine's assigned client identifiers (ASSIGNED_CLIENT_ID_PREFIX).
+    assert.match(String(headerText(record!.headers, 'mqtt.client_id')), /^mkp-[0-9a-f-]{36}$/);
 
     // mqtt-packet will not even encode this CONNECT: MQTT 3.1.1, clean session 0, empty client id.
     const refused = await rawClient(4, '', Buffer.from('100c00044d5154540400001e0000', 'hex'));
