@@ -45,7 +45,7 @@ console.log(
 );
 
 const suites = args.filter((arg) => !arg.startsWith('--kafka-version='));
-const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/', 'dist/test/fuzz/'];
+const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/', 'dist/test/conformance/', 'dist/test/fuzz/'];
 // --test-force-exit: a timer or socket a failed test left behind must not keep its file's process
 // (and so the whole run) alive.
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', ...targets], {

@@ -5,6 +5,17 @@
  */
 import mqttPacket from 'mqtt-packet';
 import { Prng } from './prng.js';
+import {
+  HOSTILE_CONNECTS,
+  SESSION_ATTACKS_ANY_VERSION,
+  SESSION_ATTACKS_MQTT5,
+  ackBurst,
+  hostileConnect,
+  sessionAttack,
+  validAuth,
+  validSubscribe,
+  validUnsubscribe,
+} from './session-cases.js';
 
 export type Version = 3 | 4 | 5;
 
@@ -143,8 +154,11 @@ function publishProperties(rng: Prng): Record<string, unknown> {
   return properties;
 }
 
-/** Packet types of the well-formed cases; PUBLISH three times, so it is drawn most often. */
-const VALID_DRAWS = ['publish', 'publish', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe', 'pingreq', 'connack', 'suback', 'pingresp', 'auth', 'disconnect'] as const;
+/**
+ * Packet types of the well-formed cases; PUBLISH three times, so it is drawn most often.
+ * `ack-burst` is a run of acknowledgements for PUBLISHes of the server (which sent none).
+ */
+const VALID_DRAWS = ['publish', 'publish', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'ack-burst', 'subscribe', 'subscribe', 'unsubscribe', 'pingreq', 'connack', 'suback', 'pingresp', 'auth', 'disconnect'] as const;
 
 /** One well-formed packet a client may send (and some only a server may send). */
 function validPacket(rng: Prng, version: Version): { label: string; bytes: Buffer } {
@@ -168,11 +182,12 @@ function validPacket(rng: Prng, version: Version): { label: string; bytes: Buffe
       if (v === 5 && rng.chance(0.3)) packet.reasonCode = rng.pick([0, 0x10, 0x80, 0x92]);
       break;
     case 'subscribe':
-      packet = { cmd: 'subscribe', messageId, subscriptions: [{ topic: rng.pick(['fuzz/#', '+/+', '#', '$share/g/x']), qos: rng.int(0, 2) }] };
-      break;
-    case 'unsubscribe':
-      packet = { cmd: 'unsubscribe', messageId, unsubscriptions: ['fuzz/#'] };
-      break;
+    case 'unsubscribe': {
+      const built = kind === 'subscribe' ? validSubscribe(rng, v, messageId) : validUnsubscribe(rng, v, messageId);
+      return { label: `valid-${kind}`, bytes: built ?? generate({ cmd: 'pingreq' }, v)! };
+    }
+    case 'ack-burst':
+      return { label: 'valid-ack-burst', bytes: ackBurst(rng, v) };
     case 'connack':
       packet = { cmd: 'connack', sessionPresent: false, returnCode: 0, reasonCode: 0 };
       break;
@@ -180,8 +195,7 @@ function validPacket(rng: Prng, version: Version): { label: string; bytes: Buffe
       packet = { cmd: 'suback', messageId, granted: [0], reasonCodes: [0] };
       break;
     case 'auth':
-      packet = { cmd: 'auth', reasonCode: rng.pick([0, 0x18, 0x19]), properties: { authenticationMethod: 'x', authenticationData: rng.bytes(4) } };
-      break;
+      return { label: 'valid-auth', bytes: validAuth(rng, v) ?? generate({ cmd: 'pingreq' }, v)! };
     case 'disconnect':
       packet = { cmd: 'disconnect' };
       if (v === 5 && rng.chance(0.5)) packet.reasonCode = rng.pick([0, 4, 0x80]);
@@ -279,7 +293,11 @@ export function caseClasses(): { readonly name: string; readonly seen: (labels: 
       name: `mutation ${mutation}`,
       seen: (labels: ReadonlySet<string>) => [...kinds, 'connect'].some((kind) => labels.has(`${kind}-${mutation}`)),
     })),
-    ...[...ATTACKS_ANY_VERSION, ...ATTACKS_MQTT5].map((attack) => ({ name: `attack ${attack}`, seen: (labels: ReadonlySet<string>) => labels.has(attack) })),
+    ...[...ATTACKS_ANY_VERSION, ...ATTACKS_MQTT5, ...SESSION_ATTACKS_ANY_VERSION, ...SESSION_ATTACKS_MQTT5].map((attack) => ({
+      name: `attack ${attack}`,
+      seen: (labels: ReadonlySet<string>) => labels.has(attack),
+    })),
+    ...HOSTILE_CONNECTS.map((kind) => ({ name: `hostile CONNECT ${kind}`, seen: (labels: ReadonlySet<string>) => labels.has(`hostile-connect-${kind}`) })),
     { name: 'random-bytes', seen: (labels) => labels.has('random-bytes') },
   ];
 }
@@ -288,8 +306,11 @@ export function caseClasses(): { readonly name: string; readonly seen: (labels: 
 function attack(rng: Prng, version: Version): { label: string; bytes: Buffer } {
   const v5 = version === 5;
   const id = rng.int(1, 65535);
-  const choices: readonly string[] = [...ATTACKS_ANY_VERSION, ...(v5 ? ATTACKS_MQTT5 : [])];
+  const choices: readonly string[] = [...ATTACKS_ANY_VERSION, ...(v5 ? ATTACKS_MQTT5 : []), ...SESSION_ATTACKS_ANY_VERSION, ...(v5 ? SESSION_ATTACKS_MQTT5 : [])];
   const label = rng.pick(choices);
+  if ((SESSION_ATTACKS_ANY_VERSION as readonly string[]).includes(label) || (SESSION_ATTACKS_MQTT5 as readonly string[]).includes(label)) {
+    return { label, bytes: sessionAttack(rng, label, version) };
+  }
   const qos = rng.int(1, 2);
   const flagsFor = (q: number): number => q << 1;
   switch (label) {
@@ -387,6 +408,10 @@ export function buildScript(seed: number, index: number): Script {
       const mutated = mutate(rng, hello, validPacket(rng, version).bytes);
       hello = mutated.bytes;
       labels.push(`connect-${mutated.label}`);
+    } else if (roll < 0.18) {
+      const hostile = hostileConnect(rng, version, index);
+      hello = hostile.bytes;
+      labels.push(hostile.label);
     } else {
       labels.push('valid-connect');
     }

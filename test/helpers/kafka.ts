@@ -94,6 +94,39 @@ export async function readRecords(
   return records;
 }
 
+/**
+ * Reads a topic from the beginning until `done` says the records read so far are enough (or
+ * `timeoutMs` passed), then returns them.
+ */
+export async function readRecordsUntil(
+  topic: string,
+  done: (records: readonly ReadRecord[]) => boolean,
+  { timeoutMs = 20000, brokers }: { timeoutMs?: number; brokers?: readonly string[] } = {},
+): Promise<ReadRecord[]> {
+  const consumer = client(brokers).consumer({ groupId: uniqueName('mkp-test-reader'), maxWaitTimeInMs: 100 });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let reached: () => void = () => undefined;
+    const enough = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    await consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        records.push({ topic: t, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {}, timestamp: message.timestamp });
+        if (done(records)) reached();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([enough, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
 /** Header value as text (kafkajs hands headers back as Buffers). */
 export function headerText(headers: IHeaders, name: string): string | string[] | undefined {
   const value = headers[name];
