@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
+import { INGEST_ONLY_CAPABILITIES, type ServerCapabilities } from './capabilities.js';
 import { dropReason } from './disconnect-reasons.js';
 import type { EngineContext } from './engine-context.js';
 import { FrameReader, type FrameProblem } from './frame-reader.js';
@@ -42,6 +43,8 @@ export class Connection implements WriterPeer {
   clientTopicAliasMaximum = 0;
   /** Session Expiry Interval as the CONNECT asked (a DISCONNECT may change it only when this is not 0). */
   requestedSessionExpiry = 0;
+  /** What CONNACK told the client the server offers. */
+  capabilities: ServerCapabilities = INGEST_ONLY_CAPABILITIES;
   will: WillMessage | undefined;
   /** Cleared by a DISCONNECT that discards the will. */
   willOnClose = true;

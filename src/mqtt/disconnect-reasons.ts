@@ -18,6 +18,7 @@ const DROP_REASONS: Readonly<Record<number, string>> = {
   [ReasonCode.PacketTooLarge]: 'packet-too-large',
   [ReasonCode.MessageRateTooHigh]: 'publish-rate',
   [ReasonCode.QuotaExceeded]: 'quota-exceeded',
+  [ReasonCode.RetainNotSupported]: 'retain-not-supported',
   [ReasonCode.MaximumConnectTime]: 'credentials-expired',
 };
 

@@ -26,6 +26,8 @@ export const ReasonCode = {
   QuotaExceeded: 0x97,
   PayloadFormatInvalid: 0x99,
   RetainNotSupported: 0x9a,
+  SharedSubscriptionsNotSupported: 0x9e,
+  WildcardSubscriptionsNotSupported: 0xa2,
   QoSNotSupported: 0x9b,
   MaximumConnectTime: 0xa0,
 } as const;

@@ -114,8 +114,9 @@ export interface MqttHooks {
   /**
    * A valid SUBSCRIBE: one SUBACK code per entry of `request.subscriptions`, in that order (granted
    * QoS, or a failure code >= 0x80; on 3.1.1 every failure is sent as 0x80). Filters in
-   * `request.refused` are answered with their code whatever this returns. Default: every filter
-   * refused (0x87 not authorized; 3.1.1: 0x80).
+   * `request.refused` (invalid ones, and wildcard or shared ones the capabilities do not offer:
+   * 0xA2, 0x9E) are answered with their code whatever this returns. Default: every filter refused
+   * with 0x80 (nothing is served to subscribers yet).
    */
   onSubscribe?(session: MqttSession, request: SubscribeRequest): readonly number[] | Promise<readonly number[]>;
   /** A valid UNSUBSCRIBE: one UNSUBACK code per filter (MQTT 5 only sends them). Default: 0x11 no subscription existed. */

@@ -60,7 +60,8 @@ describe('publishes land in the mapped Kafka topic', () => {
         const deviceId = `dev-v${version}-q${qos}`;
         // Bytes that are not UTF-8 must arrive unchanged.
         const payload = Buffer.from([0x00, 0xff, 0x10, version, qos, 0xc3, 0x28]);
-        const retain = qos === 1;
+        // MQTT 5 CONNACK says Retain Available 0: a retained PUBLISH is refused there (below).
+        const retain = qos === 1 && version === 4;
         await client.publishAsync(`devices/${deviceId}/telemetry`, payload, { qos, retain });
         sent.push({ deviceId, qos, version, payload, retain });
       }
@@ -137,9 +138,10 @@ describe('the rest of an ingest-only server', () => {
     assert.equal(headerText(records[0]!.headers, 'mqtt.client_id'), 'e2e-will');
   });
 
-  test('SUBSCRIBE is refused (SUBACK 0x87 on MQTT 5, 0xA2 for a wildcard filter, 0x80 on 3.1.1) and the client stays connected', async () => {
+  test('SUBSCRIBE is refused (SUBACK 0x80, on MQTT 5 0xA2 for a wildcard filter) and the client stays connected', async () => {
     const v5 = await connect(5, 'e2e-subscribe-v5');
-    await assert.rejects(v5.subscribeAsync('devices/x/commands', { qos: 1 }), /Not authorized/);
+    // MQTT.js reports a SUBACK failure (0x80) as "Unspecified error".
+    await assert.rejects(v5.subscribeAsync('devices/x/commands', { qos: 1 }), /Unspecified error/);
     // CONNACK said Wildcard Subscription Available 0: a filter with one is refused for that.
     await assert.rejects(v5.subscribeAsync('devices/#', { qos: 1 }), /Wildcard Subscriptions not supported/);
     await v5.publishAsync('devices/after-subscribe-v5/telemetry', 'still here', { qos: 1 });
@@ -149,6 +151,17 @@ describe('the rest of an ingest-only server', () => {
     await assert.rejects(v4.subscribeAsync('devices/#', { qos: 1 }), /Unspecified error/);
     await v4.publishAsync('devices/after-subscribe-v4/telemetry', 'still here', { qos: 1 });
     await v4.endAsync();
+  });
+
+  test('MQTT 5: a retained PUBLISH after CONNACK said Retain Available 0 gets DISCONNECT 0x9A and is not produced', async () => {
+    const client = await connect(5, 'e2e-retain-v5');
+    assert.equal((client as unknown as { connackPacket?: { properties?: { retainAvailable?: boolean } } }).connackPacket?.properties?.retainAvailable, false);
+    const disconnect = new Promise<number | undefined>((resolve) => client.once('disconnect', (packet) => resolve(packet.reasonCode)));
+    client.publish('devices/retained-v5/telemetry', 'kept?', { qos: 1, retain: true });
+    assert.equal(await disconnect, 0x9a);
+    client.end(true);
+    const records = await readRecords(telemetryTopic, 100, { timeoutMs: 2000 });
+    assert.equal(records.filter((r) => r.key?.toString() === 'retained-v5').length, 0);
   });
 
   test('a clean-session-false client gets no session: CONNACK session present is 0', async () => {

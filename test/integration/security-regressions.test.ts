@@ -18,7 +18,7 @@ import {
   type Packet,
   type Version,
 } from '../helpers/conformance.js';
-import { createTopics, headerText, readRecordsUntil, uniqueName, type ReadRecord } from '../helpers/kafka.js';
+import { createTopics, headerText, readRecords, readRecordsUntil, uniqueName, type ReadRecord } from '../helpers/kafka.js';
 import * as bytes from '../helpers/mqtt-bytes.js';
 import { startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 
@@ -106,9 +106,10 @@ async function assertAliveAndHealthy(): Promise<void> {
 /** The mqtt.topic headers of the records in Kafka, read until all of `topics` are among them (or for 20 s). */
 async function mqttTopicsInKafka(topics: readonly string[]): Promise<string[]> {
   const topicOf = (r: ReadRecord): string => String(headerText(r.headers, 'mqtt.topic'));
-  const records = await readRecordsUntil(kafkaTopic, (read) => topics.every((t) => read.some((r) => topicOf(r) === t)));
-  // A little longer, so a record produced twice shows.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const seen = await readRecordsUntil(kafkaTopic, (read) => topics.every((t) => read.some((r) => topicOf(r) === t)));
+  // Read again, a little longer: the reader above stops at the first record of the last topic, which
+  // may be before a record produced in a later batch (or a record produced twice).
+  const records = await readRecords(kafkaTopic, seen.length + 1000, { timeoutMs: 1000, settleMs: 300 });
   return records.map(topicOf);
 }
 

@@ -67,6 +67,7 @@ export function acceptConnect(connection: Connection, plan: ConnectPlan, usernam
   takeOver(connection, clientId);
   if (ctx.wills.cancel(clientId) && ctx.logger.isLevelEnabled('debug')) connection.log.debug('a will waiting out its delay was cancelled by this connection');
   connection.will = willOf(packet);
+  connection.capabilities = plan.capabilities;
   applyClientProperties(connection, packet);
   connection.writer.packet(connackOf(connection, plan));
   connection.state = 'connected';

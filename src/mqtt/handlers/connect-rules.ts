@@ -3,6 +3,7 @@ import type { ServerCapabilities } from '../capabilities.js';
 import type { ConnectRefusal } from '../../observability/metrics.js';
 import { ReasonCode, ReturnCode } from '../reason-codes.js';
 import type { ProtocolVersion } from '../types.js';
+import { foreignProperty } from './property-rules.js';
 import { malformedPublishProperties, topicRefusal } from './publish-rules.js';
 
 /**
@@ -54,8 +55,8 @@ export function checkProtocol(frame: Buffer): ProtocolCheck | undefined {
   at += 2;
   if (at + nameLength + 1 > frame.length) return undefined;
   const name = frame.toString('latin1', at, at + nameLength);
-  // A bridge sets the top bit of the level (mqtt-packet reads it as bridge mode).
-  const level = frame[at + nameLength]! & 0x7f;
+  // Exactly the level: a level with the top bit set (some bridges') is not one of these.
+  const level = frame[at + nameLength]!;
   if (name === 'MQTT' && (level === 4 || level === 5)) return { kind: 'supported', version: level };
   if (name === 'MQIsdp' && level === 3) return { kind: 'supported', version: 3 };
   if (name === 'MQTT' || name === 'MQIsdp') return { kind: 'unsupported', level };
@@ -87,7 +88,7 @@ export function connectTrailingBytes(frame: Buffer): number {
     at += length;
   };
   skipString();
-  const v5 = (frame[at]! & 0x7f) === 5;
+  const v5 = frame[at] === 5;
   const flags = frame[at + 1]!;
   at += 4;
   if (v5) skipProperties();
@@ -106,6 +107,8 @@ export function connectTrailingBytes(frame: Buffer): number {
 export function connectProblem(packet: IConnectPacket, version: ProtocolVersion, capabilities: ServerCapabilities): ConnectRefusalSpec | undefined {
   const p = packet.properties;
   if (version === 5 && p !== undefined) {
+    const foreign = foreignProperty(p, 'connect');
+    if (foreign !== undefined) return malformed(`property ${foreign} does not belong in CONNECT`, 'foreign-property');
     if (p.receiveMaximum === 0) return protocolError('Receive Maximum 0', 'receive-maximum-zero');
     if (p.maximumPacketSize === 0) return protocolError('Maximum Packet Size 0', 'maximum-packet-size-zero');
     if (p.authenticationData !== undefined && p.authenticationMethod === undefined) return protocolError('Authentication Data without Authentication Method', 'authentication-data');
@@ -127,6 +130,8 @@ function willProblem(will: NonNullable<IConnectPacket['will']>, version: Protoco
     return { reasonCode: ReasonCode.TopicNameInvalid, returnCode: undefined, refusal: 'topic-name-invalid', protocolErrorKind: topic.kind, problem: `will topic: ${topic.reason}` };
   }
   if (will.properties !== undefined) {
+    const foreign = foreignProperty(will.properties, 'will');
+    if (foreign !== undefined) return malformed(`property ${foreign} does not belong in the will`, 'foreign-property');
     const problem = malformedPublishProperties(will.properties);
     if (problem !== undefined) return malformed(`will properties: ${problem}`, 'malformed-properties');
   }

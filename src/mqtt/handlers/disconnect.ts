@@ -1,6 +1,7 @@
 import type { IDisconnectPacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
 import { ReasonCode } from '../reason-codes.js';
+import { foreignProperty } from './property-rules.js';
 
 /**
  * DISCONNECT from the client. Reason 0x00 (and any 3.1.1 DISCONNECT) discards the will; any other
@@ -10,6 +11,8 @@ import { ReasonCode } from '../reason-codes.js';
  */
 export function handleDisconnect(connection: Connection, packet: IDisconnectPacket): void {
   if (connection.protocolVersion === 5) {
+    const foreign = foreignProperty(packet.properties, 'disconnect');
+    if (foreign !== undefined) return connection.protocolError('foreign-property', ReasonCode.MalformedPacket, `property ${foreign} does not belong in DISCONNECT`);
     const expiry = packet.properties?.sessionExpiryInterval;
     if (expiry !== undefined && expiry !== 0 && connection.requestedSessionExpiry === 0) {
       connection.protocolError('session-expiry-on-disconnect', ReasonCode.ProtocolError, 'DISCONNECT sets a Session Expiry Interval after 0 in CONNECT');

@@ -6,11 +6,16 @@ import { handleAuth } from './auth.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePingreq } from './ping.js';
 import { handlePublish } from './publish.js';
+import { foreignProperty } from './property-rules.js';
 import { handlePubrel } from './pubrel.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 
 /** Hands a packet that arrived after CONNACK to the handler for its kind. */
 export function dispatch(connection: Connection, packet: Packet): void {
+  if (packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubrel' || packet.cmd === 'pubcomp') {
+    const foreign = foreignProperty(packet.properties, 'ack');
+    if (foreign !== undefined) return connection.protocolError('foreign-property', ReasonCode.MalformedPacket, `property ${foreign} does not belong in ${packet.cmd.toUpperCase()}`);
+  }
   switch (packet.cmd) {
     case 'publish':
       return handlePublish(connection, packet);

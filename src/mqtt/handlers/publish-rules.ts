@@ -1,5 +1,6 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import { ReasonCode } from '../reason-codes.js';
+import { foreignProperty } from './property-rules.js';
 import { topicNameProblem } from '../topics.js';
 import type { PublishProperties } from '../types.js';
 
@@ -27,6 +28,20 @@ export function malformedPublishProperties(p: WireProperties): string | undefine
   return undefined;
 }
 
+/**
+ * Most levels a topic name or filter may have. MQTT sets no bound; this one keeps every topic a
+ * client can make something a topic tree or a matcher walks in bounded time (aedes had one too).
+ */
+export const MAX_TOPIC_LEVELS = 128;
+
+/** More levels than MAX_TOPIC_LEVELS; only a topic at least that long is counted. */
+export function tooManyLevels(topic: string): boolean {
+  if (topic.length < MAX_TOPIC_LEVELS) return false;
+  let levels = 1;
+  for (let at = topic.indexOf('/'); at !== -1; at = topic.indexOf('/', at + 1)) if (++levels > MAX_TOPIC_LEVELS) return true;
+  return false;
+}
+
 /** A problem with a topic name, as the reason code MQTT 5 names for it. */
 export interface TopicRefusal {
   readonly reasonCode: number;
@@ -41,13 +56,18 @@ export interface TopicRefusal {
  */
 export function topicRefusal(topic: string): TopicRefusal | undefined {
   const problem = topicNameProblem(topic);
-  if (problem === undefined) return undefined;
+  if (problem === undefined) {
+    if (!tooManyLevels(topic)) return undefined;
+    return { reasonCode: ReasonCode.TopicNameInvalid, kind: 'topic-too-deep', reason: `topic name with more than ${MAX_TOPIC_LEVELS} levels` };
+  }
   if (topic.includes('\u0000')) return { reasonCode: ReasonCode.MalformedPacket, kind: 'topic-null-character', reason: problem.reason };
   return { reasonCode: ReasonCode.TopicNameInvalid, kind: 'topic-name-invalid', reason: problem.reason };
 }
 
 /** Rules for the properties of a PUBLISH from a client, beyond their encoding. */
 export function publishPropertyRefusal(p: WireProperties): TopicRefusal | undefined {
+  const foreign = foreignProperty(p, 'publish');
+  if (foreign !== undefined) return { reasonCode: ReasonCode.MalformedPacket, kind: 'foreign-property', reason: `property ${foreign} does not belong in PUBLISH` };
   const malformed = malformedPublishProperties(p);
   if (malformed !== undefined) return { reasonCode: ReasonCode.MalformedPacket, kind: 'malformed-properties', reason: malformed };
   // A client never sends a Subscription Identifier [MQTT-3.3.4-6].

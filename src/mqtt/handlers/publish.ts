@@ -25,6 +25,10 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
   // [MQTT-2.3.1-1] a QoS 1 or 2 PUBLISH has a non-zero packet identifier; [MQTT-3.3.1-2] a QoS 0 one no DUP.
   if (qos > 0 && packetId === 0) return connection.protocolError('packet-id-zero', ReasonCode.ProtocolError, `QoS ${qos} PUBLISH with packet identifier 0`);
   if (qos === 0 && packet.dup) return connection.protocolError('qos0-dup', ReasonCode.MalformedPacket, 'QoS 0 PUBLISH with the DUP flag');
+  // MQTT 5: RETAIN 1 after CONNACK said Retain Available 0 (v5 3.3.1.3), as Mosquitto does with retain_available false.
+  if (packet.retain && connection.protocolVersion === 5 && !connection.capabilities.retainAvailable) {
+    return connection.protocolError('retain-not-supported', ReasonCode.RetainNotSupported, 'PUBLISH with RETAIN 1, and retained messages are not available');
+  }
   const topic = resolveTopic(connection, packet);
   if (topic === undefined) return;
 

@@ -1,6 +1,8 @@
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
 import { ReasonCode } from '../reason-codes.js';
+import type { ServerCapabilities } from '../capabilities.js';
+import { tooManyLevels } from './publish-rules.js';
 import { validateSubscribe, validateUnsubscribe, type SubscribeRequest } from '../subscribe-request.js';
 
 /** 3.1.1 SUBACK knows one failure code [MQTT-3.9.3-2 (3.1.1)]. */
@@ -9,12 +11,16 @@ const FAILURE_311 = 0x80;
 /**
  * SUBSCRIBE: validated as a whole (a packet that breaks a rule is a protocol error) and per
  * filter (an invalid filter is refused in its SUBACK place); what is left goes to the hooks,
- * which grant or refuse each filter. Without a hook every filter is refused and the client stays.
+ * which grant or refuse each filter. Without a hook every filter is refused (0x80: nothing is
+ * served to subscribers yet) and the client stays.
  */
 export function handleSubscribe(connection: Connection, packet: ISubscribePacket): void {
-  const verdict = validateSubscribe(packet, connection.protocolVersion, connection.ctx.capabilities());
+  const capabilities = connection.ctx.capabilities();
+  // Wildcard and shared filters the server does not offer are refused each in its SUBACK place
+  // (0xA2, 0x9E; 3.1.1: 0x80), so the client stays; the rest of the packet is validated as usual.
+  const verdict = validateSubscribe(packet, connection.protocolVersion, { ...capabilities, wildcardSubscriptionAvailable: true, sharedSubscriptionAvailable: true });
   if (!verdict.ok) return connection.protocolError('subscribe-invalid', verdict.reasonCode, verdict.reason);
-  const request = verdict.value;
+  const request = refuseUnavailable(verdict.value, capabilities);
   const { hooks } = connection.ctx;
   const session = connection.session!;
   const answer = (codes: readonly number[]): void => {
@@ -23,7 +29,7 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   };
   if (hooks.onSubscribe === undefined) {
     if (connection.ctx.logger.isLevelEnabled('debug')) connection.log.debug({ filters: packet.subscriptions.map((s) => s.topic) }, 'subscribe refused');
-    return answer(request.subscriptions.map(() => ReasonCode.NotAuthorized));
+    return answer(request.subscriptions.map(() => ReasonCode.UnspecifiedError));
   }
   let codes: readonly number[] | Promise<readonly number[]>;
   try {
@@ -37,6 +43,22 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
     connection.log.error({ err: (error as Error).message }, 'onSubscribe failed: every filter refused');
     answer(request.subscriptions.map(() => ReasonCode.UnspecifiedError));
   });
+}
+
+function refuseUnavailable(request: SubscribeRequest, capabilities: ServerCapabilities): SubscribeRequest {
+  let refused: Map<number, number> | undefined;
+  request.subscriptions.forEach(({ topicFilter }, index) => {
+    if (request.refused.has(index)) return;
+    const code = tooManyLevels(topicFilter.filter)
+      ? ReasonCode.TopicFilterInvalid
+      : topicFilter.shareGroup !== undefined && !capabilities.sharedSubscriptionAvailable
+      ? ReasonCode.SharedSubscriptionsNotSupported
+      : topicFilter.wildcard && !capabilities.wildcardSubscriptionAvailable
+        ? ReasonCode.WildcardSubscriptionsNotSupported
+        : undefined;
+    if (code !== undefined) (refused ??= new Map(request.refused)).set(index, code);
+  });
+  return refused === undefined ? request : { ...request, refused };
 }
 
 /** One code per filter of the packet, in its order: a refused filter's own, the hook's for the rest. */
