@@ -14,7 +14,7 @@ COPY src ./src
 COPY test ./test
 RUN npx --no-install tsc -p tsconfig.json
 
-# Runtime: production dependencies only (aedes patched at install), non-root, read-only friendly.
+# Runtime: production dependencies only (mqtt-packet, debug and kafkajs patched at install), non-root, read-only friendly.
 FROM node:22-slim
 ENV NODE_ENV=production
 WORKDIR /app

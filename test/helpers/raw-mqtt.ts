@@ -1,88 +1,13 @@
-// Raw-bytes MQTT helpers for the aedes regression tests: spawn the fixture
-// broker as a child process, build packets with mqtt-packet, write them to a
-// socket in ONE segment, and collect/parse what the broker answers.
-import { spawn, type ChildProcess } from 'node:child_process'
+// Raw-bytes MQTT helpers: build packets with mqtt-packet, write them to a socket in ONE segment,
+// and collect/parse what the server answers.
 import net from 'node:net'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import mqttPacket from 'mqtt-packet'
 
 export type Packet = mqttPacket.Packet
 export type ProtocolVersion = 4 | 5
 
-// Compiled to dist/test/helpers/, so the repo root is three levels up.
-const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/aedes-server.mjs', import.meta.url))
-
 const DEFAULT_TIMEOUT_MS = 2000
-
-export interface ChildExit {
-  code: number | null
-  signal: NodeJS.Signals | null
-}
-
-export interface BrokerProcess {
-  port: number
-  child: ChildProcess
-  /** Resolves when the child exits, whatever the reason. */
-  exited: Promise<ChildExit>
-  /** True while the child has not exited. */
-  isAlive (): boolean
-  /** Everything the child wrote on stderr so far (crash stacks land here). */
-  stderr (): string
-  /** Kills the child (if still running) and waits for it to exit. */
-  stop (): Promise<void>
-}
-
-/** Spawns test/fixtures/aedes-server.mjs on an ephemeral port. */
-export async function startBroker (args: string[] = []): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [FIXTURE, '--port=0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stderr = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (chunk: string) => { stderr += chunk })
-  const exited = new Promise<ChildExit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }))
-  })
-
-  const port = await new Promise<number>((resolve, reject) => {
-    let stdout = ''
-    let settled = false
-    const timer = setTimeout(() => fail(new Error('fixture did not print its port in time')), 5000)
-    function fail (err: Error): void {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      child.kill('SIGKILL')
-      reject(err)
-    }
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      stdout += chunk
-      const newline = stdout.indexOf('\n')
-      if (newline === -1 || settled) return
-      settled = true
-      clearTimeout(timer)
-      resolve((JSON.parse(stdout.slice(0, newline)) as { port: number }).port)
-    })
-    void exited.then(({ code, signal }) => {
-      fail(new Error(`fixture exited before listening (code ${code}, signal ${signal}): ${stderr}`))
-    })
-  })
-
-  const isAlive = (): boolean => child.exitCode === null && child.signalCode === null
-  return {
-    port,
-    child,
-    exited,
-    isAlive,
-    stderr: () => stderr,
-    async stop () {
-      if (isAlive()) child.kill('SIGKILL')
-      await exited
-    }
-  }
-}
 
 /** Serializes one packet for the given protocol version. */
 export function encode (packet: Packet, protocolVersion: ProtocolVersion = 4): Buffer {

@@ -251,7 +251,7 @@ function publishPacket(topic: string, messageId: number, qos: 1 | 2, payload: st
   return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, dup, retain: false, messageId };
 }
 
-describe('hostile bytes reach the proxy, not just aedes', () => {
+describe('hostile bytes reach the proxy, not just its MQTT engine', () => {
   test('a prototype-named client id and a double PUBREL in one segment leave the proxy serving', async () => {
     const proto = await rawClient(5, '__proto__');
     proto.send(publishPacket('devices/proto-id/telemetry', 1, 1, 'p'));

@@ -70,7 +70,7 @@ test('a user property whose name runs past the property block: refused as malfor
 test('a Response Topic whose length runs past the packet: refused as malformed, no crash (fuzz seed 3669009538)', async () => {
   const attacker = await rawConnect(proxy.port, 'regression-response-topic', 5);
   // Response Topic (0x08) claiming 9 bytes at the very end of the packet: the parser handed it
-  // over as null, and aedes' wildcard check on it threw.
+  // over as null, and the old engine's wildcard check on it threw.
   const body = Buffer.concat([Buffer.from([0, 6]), Buffer.from('fuzz/r'), Buffer.from([0, 1, 3, 0x08, 0x00, 0x09])]);
   attacker.send(Buffer.concat([Buffer.from([0x32, body.length]), body]));
   await assertRefusedAsMalformed(attacker, 'regression-response-topic', /Malformed property responseTopic/);
