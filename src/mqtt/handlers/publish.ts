@@ -48,7 +48,13 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     properties: publishPropertiesOf(packet.properties),
     receivedAt: connection.receivedAt,
   };
-  ctx.hooks.onPublish(connection.session!, message, reply);
+  try {
+    ctx.hooks.onPublish(connection.session!, message, reply);
+  } catch (error) {
+    // A hook that throws must not take the process down from inside a socket's 'data' event.
+    ctx.logger.error({ clientId: connection.clientId, err: (error as Error).message }, 'onPublish failed: disconnecting the client');
+    connection.drop(ReasonCode.ImplementationSpecificError, 'the server could not take this message');
+  }
 }
 
 /** The topic the message is for, or undefined when the PUBLISH was refused for it. */
