@@ -2,7 +2,8 @@ import cluster from 'node:cluster';
 import yargs, { type Argv } from 'yargs';
 import { hashPassword } from './auth/password-hash.js';
 import { ConfigError } from './config/errors.js';
-import { KAFKA_CLIENTS, LOG_LEVELS, loadConfig } from './config/load.js';
+import { KAFKA_CLIENTS, retiredKafkaClient } from './config/kafka-client.js';
+import { LOG_LEVELS, loadConfig } from './config/load.js';
 import type { ConfigOverrides, LogLevel, ProxyConfig } from './config/types.js';
 import { describeRoute, effectiveConfigText } from './cli-tools.js';
 import { compileRouter } from './mapping/router.js';
@@ -74,8 +75,8 @@ function commonOptions<T>(args: Argv<T>) {
     })
     .option('kafka-client', {
       type: 'string',
-      describe: 'Kafka client library, kafkajs or platformatic; replaces kafka.client (env MKP_KAFKA_CLIENT)',
-      defaultDescription: 'kafka.client, else kafkajs',
+      describe: 'Kafka client library: platformatic (@platformatic/kafka, the only one); replaces kafka.client (env MKP_KAFKA_CLIENT)',
+      defaultDescription: 'kafka.client, else platformatic',
     })
     .option('port', {
       type: 'string',
@@ -172,6 +173,8 @@ function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSettings {
   }
   const portNumber = port === undefined ? undefined : portFrom(port);
   const httpPortNumber = httpPort === undefined ? undefined : portFrom(httpPort);
+  const retiredClient = kafkaClient === undefined ? null : retiredKafkaClient(kafkaClient.value);
+  if (kafkaClient !== undefined && retiredClient !== null) throw new UsageError(`${kafkaClient.source}: ${retiredClient}`);
   if (kafkaClient !== undefined && !(KAFKA_CLIENTS as readonly string[]).includes(kafkaClient.value)) {
     throw new UsageError(`${kafkaClient.source}: expected one of ${KAFKA_CLIENTS.join(', ')}, got "${kafkaClient.value}"`);
   }

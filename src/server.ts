@@ -5,7 +5,6 @@ import { ConfigError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { configChanged, restartRequiredChanges } from './config/reload-diff.js';
 import type { ProxyConfig } from './config/types.js';
-import { compressionProblem } from './kafka/compression.js';
 import { createKafkaSink, type RecordSink } from './kafka/producer.js';
 import { createConnectionAdmission } from './listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type Listener } from './listeners/index.js';
@@ -69,7 +68,7 @@ export interface StopOptions {
 }
 
 export interface Proxy {
-  /** Connects to Kafka (in the background if it is not reachable yet), binds every listener and the admin server. */
+  /** Binds the admin server and every listener, then connects to Kafka (in the background if it is not reachable yet). */
   start(): Promise<readonly BoundListener[]>;
   /**
    * Graceful drain: readiness turns false; after `delayMs` the listeners stop accepting and new
@@ -140,9 +139,6 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
   let running = config;
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? createMetrics();
-  // kafkajs takes its codecs from separate packages; @platformatic/kafka carries its own.
-  const codec = config.kafka.client === 'kafkajs' ? compressionProblem(config.kafka.compression) : null;
-  if (codec !== null) throw new ConfigError([{ file: config.source, path: 'kafka.compression', problem: codec }]);
   const authLogger = logger.child({ component: 'auth' });
   const buildAccessControl = (auth: ProxyConfig['auth']): AccessControl =>
     createAccessControl({ auth, source: config.source, logger: authLogger, metrics });
@@ -404,7 +400,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
           adminAddress = { host: address.address, port: address.port };
           logger.info({ host: address.address, port: address.port }, 'admin HTTP server listening (/metrics, /healthz, /readyz)');
         }
-        await Promise.all([sink.start(), engine.start()]);
+        await engine.start();
         // Said once, so an operator sees what the memory-derived defaults came to in this process.
         const { maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection } = config.limits;
         logger.info({ maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection }, 'in-flight bounds');
@@ -414,6 +410,10 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
           bound.push({ name: listener.name, protocol, host: address.address, port: address.port });
           logger.info({ listener: listener.name, host: address.address, port: address.port, ...(path === undefined ? {} : { path }) }, 'listening');
         }
+        // Kafka after the listeners: devices connect at once whether or not Kafka is reachable
+        // (loading the client library alone takes most of a second); until it answers, their
+        // publishes wait or are refused as they would be in any outage.
+        await sink.start();
       } catch (error) {
         await Promise.all(listeners.map((l) => l.close()));
         accessControl.close();

@@ -62,7 +62,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   kafka: {
     brokers: ['127.0.0.1:9092'],
     clientId: 'mqtt-kafka-proxy',
-    client: 'kafkajs',
+    client: 'platformatic',
     acks: { qos0: 1, qos1: 'all', qos2: 'all' },
     lingerMs: 5,
     batchMaxRecords: 1000,

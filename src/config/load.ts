@@ -16,6 +16,7 @@ import { parseTopicRegexList, TOPIC_REGEX_LIST_KEY } from '../mapping/regex-list
 import { parseCidr } from '../listeners/ip-address.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { KAFKA_CLIENTS, retiredKafkaClient } from './kafka-client.js';
 import { deepFreeze } from './freeze.js';
 import { closestKey } from './suggest.js';
 import type {
@@ -204,10 +205,10 @@ function buildConfig(text: string, displayName: string, source: string, override
     }
     if (overrides.logLevel !== undefined) log = { level: readLogLevel(overrides.logLevel, 'overrides.logLevel', problems) };
     if (overrides.kafkaClient !== undefined) {
-      kafka = { ...kafka, client: readOneOf(overrides.kafkaClient, 'overrides.kafkaClient', KAFKA_CLIENTS, problems, kafka.client) };
+      kafka = { ...kafka, client: readKafkaClient(overrides.kafkaClient, 'overrides.kafkaClient', problems, kafka.client) };
     }
   }
-  checkClientCompression(kafka, overrides?.kafkaClient !== undefined, problems);
+  checkClientCompression(kafka, problems);
   checkPortClashes(listeners, http, problems);
 
   if (problems.list.length > 0) throw new ConfigError(problems.list);
@@ -595,7 +596,7 @@ function readKafka(value: unknown, baseDir: string, problems: Problems): KafkaCo
     requireTopics: readBoolean(section['requireTopics'], 'kafka.requireTopics', problems, defaults.requireTopics),
     brokers: readBrokers(section['brokers'], 'kafka.brokers', problems),
     clientId: readString(section['clientId'], 'kafka.clientId', problems, defaults.clientId),
-    client: readOneOf(section['client'], 'kafka.client', KAFKA_CLIENTS, problems, defaults.client),
+    client: readKafkaClient(section['client'], 'kafka.client', problems, defaults.client),
     acks: readAcks(section['acks'], problems),
     lingerMs: readInteger(section['lingerMs'], 'kafka.lingerMs', 0, MAX_TIMER_MS, problems, defaults.lingerMs),
     batchMaxRecords: readInteger(section['batchMaxRecords'], 'kafka.batchMaxRecords', 1, 2 ** 31 - 1, problems, defaults.batchMaxRecords),
@@ -725,18 +726,22 @@ function readSaslPassword(section: RawObject, path: string, baseDir: string, pro
   return password;
 }
 const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+function readKafkaClient(value: unknown, path: string, problems: Problems, fallback: KafkaClientName): KafkaClientName {
+  const retired = retiredKafkaClient(value);
+  if (retired === null) return readOneOf(value, path, KAFKA_CLIENTS, problems, fallback);
+  problems.report(path, retired);
+  return fallback;
+}
 
 /**
  * @platformatic/kafka compresses zstd with node:zlib, which has zstd from Node.js 22.15 on; on an
  * older Node.js the first produce request would fail, so the combination is refused here.
  */
-function checkClientCompression(kafka: KafkaConfig, clientOverridden: boolean, problems: Problems): void {
-  if (kafka.client !== 'platformatic' || kafka.compression !== 'zstd' || zlibHasZstd()) return;
-  const client = clientOverridden ? 'platformatic (from the command line)' : 'platformatic';
+function checkClientCompression(kafka: KafkaConfig, problems: Problems): void {
+  if (kafka.compression !== 'zstd' || zlibHasZstd()) return;
   problems.report(
     'kafka.compression',
-    `zstd is not available with kafka.client ${client} on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4, or kafka.client kafkajs`,
+    `zstd is not available on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4`,
   );
 }
 

@@ -67,14 +67,14 @@ export interface KafkaAcksConfig {
 /** Compression of produce requests. */
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 /** The Kafka client library the producer runs on. */
-export type KafkaClientName = 'kafkajs' | 'platformatic';
+export type KafkaClientName = 'platformatic';
 
 export interface KafkaConfig {
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']`. */
   readonly brokers: readonly string[];
   /** Kafka client id. Default `mqtt-kafka-proxy`. */
   readonly clientId: string;
-  /** Client library: `kafkajs` or `platformatic` (@platformatic/kafka). Default `kafkajs`. */
+  /** Client library: `platformatic` (@platformatic/kafka), the only one. Default `platformatic`. */
   readonly client: KafkaClientName;
   /** Producer acks per MQTT QoS. Default `{ qos0: 1, qos1: 'all', qos2: 'all' }`. */
   readonly acks: KafkaAcksConfig;
