@@ -22,7 +22,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-const options = (brokers: readonly string[]) => ({ clientId: 'mkp-test', bootstrapBrokers: [...brokers], retries: 5, retryDelay: 200 });
+// Generous retries: a broker just restarted by a test answers group requests with "coordinator
+// not available" until it has loaded its group metadata.
+const options = (brokers: readonly string[]) => ({ clientId: 'mkp-test', bootstrapBrokers: [...brokers], retries: 30, retryDelay: 500 });
 
 /** An @platformatic/kafka admin client for the duration of `use`. */
 export async function withAdmin<T>(use: (admin: Admin) => Promise<T>, brokers: readonly string[] = testBrokers()): Promise<T> {
