@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -37,7 +37,7 @@ const PORTS = {
 // library (kafka.client). --only=clients compares the libraries instead: each one's proxy and direct
 // producer, QoS 0 and 1, 100 B, 10 and 1,000 connections, interleaved in one run (--clients=a,b).
 const KAFKA_CLIENT = option('kafka-client', '');
-const CLIENTS = option('clients', 'kafkajs,platformatic').split(',').filter(Boolean);
+const CLIENTS = option('clients', 'platformatic').split(',').filter(Boolean);
 const ONLY_CLIENTS = ONLY !== null && ONLY.size === 1 && ONLY.has('clients');
 const KAFKA_DATA_DIR = option('kafka-data-dir', '/tmp/mkp-bench-kafka');
 const TOPIC = 'bench.telemetry';
@@ -233,8 +233,9 @@ function makeCertificate(dir) {
 
 /** Offsets summed over the bench topic's partitions: records that landed in Kafka. */
 async function topicEnd(admin) {
-  const offsets = await Promise.race([admin.fetchTopicOffsets(TOPIC), sleep(10_000).then(() => Promise.reject(new Error('offsets: no answer within 10 s')))]);
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  const request = { topics: [{ name: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) }] };
+  const topics = await Promise.race([admin.listOffsets(request), sleep(10_000).then(() => Promise.reject(new Error('offsets: no answer within 10 s')))]);
+  return topics.flatMap((t) => t.partitions).reduce((sum, p) => sum + Number(p.offset), 0);
 }
 
 /**
@@ -293,13 +294,11 @@ async function main() {
   info.kafka = kafka.version;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mkp-bench-'));
   const { cert, key } = makeCertificate(tmp);
-  info.kafkaClient = KAFKA_CLIENT || 'config default (kafkajs)';
+  info.kafkaClient = KAFKA_CLIENT || 'config default (platformatic)';
   const hasMosquitto = PLAN.mosquitto && !ONLY_CLIENTS && ensureMosquitto();
 
-  const client = new Kafka({ clientId: 'mkp-bench', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = client.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }] }).catch(() => undefined);
+  const admin = new Admin({ clientId: 'mkp-bench', bootstrapBrokers: kafka.brokers.split(','), retries: 3 });
+  await admin.createTopics({ topics: [TOPIC], partitions: PARTITIONS, replicas: 1 }).catch(() => undefined);
 
   const configFile = path.join(tmp, 'bench.yaml');
   const proxyConfig = (extraListeners = '', { port = PORTS.proxy, client = KAFKA_CLIENT } = {}) => `
@@ -595,7 +594,7 @@ log: { level: warn }
     results.notes.push(`the run stopped early: ${error.message}`);
   }
   await Promise.all([...children].map((c) => stop(c)));
-  await admin.disconnect();
+  await admin.close();
   if (kafka.own && !flag('keep-kafka')) execFileSync(path.join(ROOT, 'scripts/kafka-dev'), ['stop', '--clean'], { env: kafka.env, stdio: 'ignore' });
   fs.rmSync(tmp, { recursive: true, force: true });
 

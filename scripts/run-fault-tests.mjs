@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { testFiles } from './test-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kafkaDev = path.join(root, 'scripts', 'kafka-dev');
@@ -31,7 +32,7 @@ const targets = process.argv.slice(2);
 // (and so the whole run) alive.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-force-exit', ...(targets.length > 0 ? targets : ['dist/test/faults/'])],
+  ['--test', '--test-concurrency=1', '--test-force-exit', ...testFiles(targets.length > 0 ? targets : ['dist/test/faults/'], root)],
   {
     cwd: root,
     env: {

@@ -22,7 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { ConfigError, LISTENER_PROTOCOLS, parseConfig, Secret } from '../../src/config/index.js';
+import { ConfigError, LISTENER_PROTOCOLS, Secret } from '../../src/config/index.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { TestCertificates } from '../helpers/certs.js';
 import { codeSpans, tableRows, type MarkdownTableRow } from '../helpers/markdown.js';
 
