@@ -217,6 +217,16 @@ export class ReaderRefresh {
     }
   }
 
+  /** Every partition's first (`earliest`) or end (`latest`) offset now; one try, rejects on failure. */
+  async offsetsOf(topic: string, which: 'earliest' | 'latest'): Promise<Map<number, bigint>> {
+    const result = await this.host.consumer.listOffsets({
+      topics: [topic],
+      timestamp: listTimestamp(which),
+      isolationLevel: this.host.readCommitted ? 1 : 0,
+    });
+    return new Map((result.get(topic) ?? []).map((offset, partition) => [partition, offset]));
+  }
+
   private async listOffsets(topic: string, timestamp: bigint, partitions: number[]): Promise<Map<number, bigint>> {
     const result = await this.host.consumer.listOffsets({
       topics: [topic],

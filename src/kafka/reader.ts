@@ -125,6 +125,11 @@ export class KafkaReader implements FetchHost, RefreshHost {
     return this.byTopic.get(topic)?.get(partition)?.next;
   }
 
+  /** Each partition's first or end offset now (the end is the last stable offset when reading committed); rejects on failure. */
+  offsets(topic: string, which: 'earliest' | 'latest'): Promise<Map<number, bigint>> {
+    return this.refresh.offsetsOf(topic, which);
+  }
+
   partitions(): PartitionState[] {
     return [...this.byTopic.values()].flatMap((cursors) => [...cursors.values()].map((c) => c.state()));
   }
