@@ -87,7 +87,13 @@ export class NodeFetcher {
         await new Promise<void>((resolve) => (this.wakeUp = resolve));
         continue;
       }
-      await this.fetchOnce(cursors);
+      try {
+        await this.fetchOnce(cursors);
+      } catch (error) {
+        // A fault in handling an answer (not a Kafka failure, which fetchOnce handles): the loop goes on.
+        this.host.nodeFailed(this.node, error, cursors);
+        await this.sleep(this.backoff.fail());
+      }
     }
   }
 

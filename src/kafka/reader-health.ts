@@ -51,6 +51,7 @@ export class ReaderHealth {
   private readonly brokerOutages = new Map<number, Outage>();
   private readonly missingTopics = new Set<string>();
   private failedAttempts = 0;
+  private lastOther: string | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -118,7 +119,6 @@ export class ReaderHealth {
   }
 
   /** A failure the other states do not cover, logged once per distinct cause in a row. */
-  private lastOther: string | undefined;
   other(what: string, error: unknown): void {
     const cause = describeCause(error);
     const line = `${what}: ${cause}`;

@@ -70,7 +70,12 @@ export class ReaderRefresh {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.idle = this.run();
+      this.idle = this.run().catch((error: unknown) => {
+        // Not a Kafka failure (those are handled in run): still, the reader must not stop looking.
+        this.running = false;
+        this.host.health.other('refreshing partition metadata failed', error);
+        this.request(this.backoff.fail());
+      });
     }, delayMs);
   }
 

@@ -83,10 +83,16 @@ test('writes and tombstones are read back, by the writer before set() resolves a
   await until(() => !b.has('dev-1'), 5000, 'the tombstone on the other store');
   assert.deepEqual(changes, ['dev-1:-->1', 'dev-1:1->2', 'dev-2:-->7', 'dev-1:2->-']);
 
+  // Writes at once, as sessions of many devices change together: each resolves once read back.
+  await Promise.all(Array.from({ length: 200 }, (_, i) => a.set(`many-${i}`, { id: `many-${i}`, n: i })));
+  assert.equal([...a.entries()].filter(([key]) => key.startsWith('many-')).length, 200);
+
   // A store started now reads the same state from the log.
   const c = store(topic, sessionCodec);
   await c.ready;
-  assert.deepEqual([...c.entries()], [['dev-2', { id: 'dev-2', n: 7 }]]);
+  assert.equal(c.size, 201);
+  assert.deepEqual(c.get('dev-2'), { id: 'dev-2', n: 7 });
+  assert.deepEqual(c.get('many-199'), { id: 'many-199', n: 199 });
 });
 
 test('a value the codec cannot read drops its key and is logged once', async () => {
