@@ -111,6 +111,10 @@ export class ReaderHealth {
     if (this.missingTopics.delete(topic)) this.logger.warn({ topic }, 'Kafka reader: topic found');
   }
 
+  topicRecreated(topic: string): void {
+    this.logger.warn({ topic }, 'Kafka reader: topic deleted and created again; its positions start over');
+  }
+
   positionReset(topic: string, partition: number, from: bigint, to: bigint): void {
     this.logger.warn(
       { topic, partition, from: from.toString(), to: to.toString() },

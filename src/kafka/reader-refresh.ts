@@ -10,6 +10,8 @@ export interface RefreshHost {
   readonly closed: boolean;
   readonly readCommitted: boolean;
   readonly health: ReaderHealth;
+  /** Where positions go that no longer mean anything (the topic was deleted and created again). */
+  readonly outOfRange: 'earliest' | 'latest';
   /** Topics with at least one assigned partition, or assigned whole. */
   topics(): string[];
   cursorsOf(topic: string): PartitionCursor[];
@@ -154,6 +156,8 @@ export class ReaderRefresh {
     for (const [topic, data] of metadata.topics) {
       if (data === undefined) continue;
       this.host.health.topicFound(topic);
+      const known = this.ids.get(topic);
+      if (known !== undefined && known !== data.id) this.recreated(topic, known);
       this.ids.set(topic, data.id);
       this.names.set(data.id, topic);
       this.host.partitionCount(topic, data.partitionsCount);
@@ -177,6 +181,16 @@ export class ReaderRefresh {
     }
     this.host.health.leadersMoved(moves);
     this.host.leadersKnown(nodes);
+  }
+
+  /** The topic's id changed: offsets of the old topic say nothing about the new one's records. */
+  private recreated(topic: string, oldId: string): void {
+    this.names.delete(oldId);
+    this.host.health.topicRecreated(topic);
+    for (const cursor of this.host.cursorsOf(topic)) {
+      if (cursor.next !== undefined) cursor.resetFrom ??= cursor.next;
+      cursor.seek(this.host.outOfRange);
+    }
   }
 
   /** Looks up the offsets of start positions, one ListOffsets per topic and kind of position. */

@@ -31,6 +31,7 @@ export class KafkaReader implements FetchHost, RefreshHost {
   readonly consumer: Consumer;
   readonly health: ReaderHealth;
   readonly readCommitted: boolean;
+  readonly outOfRange: 'earliest' | 'latest';
   private isClosed = false;
   private readonly byTopic = new Map<string, Map<number, PartitionCursor>>();
   private readonly whole = new Map<string, WholeTopic>();
@@ -41,6 +42,7 @@ export class KafkaReader implements FetchHost, RefreshHost {
 
   constructor(private readonly options: ReaderOptions) {
     this.readCommitted = options.readCommitted ?? true;
+    this.outOfRange = options.outOfRange ?? 'earliest';
     this.limits = {
       maxWaitMs: options.maxWaitMs ?? 500,
       maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
@@ -224,7 +226,7 @@ export class KafkaReader implements FetchHost, RefreshHost {
   partitionFailed(cursor: PartitionCursor, code: string): void {
     if (code === OUT_OF_RANGE) {
       cursor.resetFrom ??= cursor.next;
-      cursor.seek(this.options.outOfRange ?? 'earliest');
+      cursor.seek(this.outOfRange);
     } else {
       // NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION...: ask who leads now.
       cursor.leader = undefined;

@@ -50,6 +50,15 @@ export async function addPartitions(brokers: readonly string[], name: string, co
   }
 }
 
+export async function deleteTopic(brokers: readonly string[], name: string): Promise<void> {
+  const admin = new Admin({ clientId: 'mkp-test-admin', bootstrapBrokers: [...brokers] });
+  try {
+    await admin.deleteTopics({ topics: [name] });
+  } finally {
+    await admin.close();
+  }
+}
+
 export interface TestMessage {
   readonly partition?: number;
   readonly key?: string | null;

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { KafkaReader } from '../../src/kafka/reader.js';
 import type { ReaderBatch, ReaderOptions } from '../../src/kafka/reader-types.js';
 import { testBrokers, uniqueName } from '../helpers/kafka.js';
-import { addPartitions, Collector, createTopic, keptLogger, numbered, quietLogger, sleep, TestProducer, until } from '../helpers/reader.js';
+import { addPartitions, Collector, createTopic, deleteTopic, keptLogger, numbered, quietLogger, sleep, TestProducer, until } from '../helpers/reader.js';
 
 const brokers = testBrokers();
 const producer = new TestProducer(brokers);
@@ -220,4 +220,26 @@ test('a position outside the log is reset to its start and reported; lag per par
   assert.ok(lags.every((lag, i) => i === 0 || lag <= lags[i - 1]!), `lag only falls while catching up: ${lags.join(',')}`);
   assert.equal(lags.at(-1), 0);
   assert.deepEqual(collector.values(), Array.from({ length: 300 }, (_, i) => `x-${i}`));
+});
+
+test('a topic deleted and created again is read from its new beginning, the reset reported', async () => {
+  const topic = uniqueName('reader-recreated');
+  await createTopic(brokers, topic, { partitions: 1 });
+  await producer.send(topic, numbered('old', 10, 1));
+  const resets: string[] = [];
+  const collector = new Collector(false);
+  const { logger, lines } = keptLogger();
+  const r = reader(collector.take, { logger, retry: { initialMs: 50, maxMs: 500 }, onReset: (_t, p, from, to) => resets.push(`${p}: ${from} -> ${to}`) });
+  r.assign(topic, { start: 'earliest' });
+  await until(() => collector.count === 10, 10_000, 'the old topic');
+  await deleteTopic(brokers, topic);
+  await until(() => lines.some((l) => l.msg === 'Kafka reader: topic not found; waiting for it'), 20_000, 'the topic gone');
+  await createTopic(brokers, topic, { partitions: 1 });
+  const fresh = new TestProducer(brokers);
+  await fresh.send(topic, numbered('new', 20, 1));
+  await fresh.close();
+  await until(() => collector.count === 30, 20_000, 'the new topic');
+  assert.deepEqual(collector.values().slice(10), Array.from({ length: 20 }, (_, i) => `new-${i}`));
+  assert.deepEqual(resets, ['0: 10 -> 0']);
+  assert.equal(lines.filter((l) => l.msg === 'Kafka reader: topic deleted and created again; its positions start over').length, 1);
 });
