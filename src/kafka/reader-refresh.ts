@@ -105,9 +105,12 @@ export class ReaderRefresh {
     else if (this.again) this.request();
   }
 
-  /** Some cursor still lacks a leader or a position. */
+  /** Some cursor still lacks a leader or a position, or a whole topic has not been found yet. */
   private pending(): boolean {
-    return this.host.topics().some((topic) => this.host.cursorsOf(topic).some((c) => !c.removed && (c.leader === undefined || c.next === undefined)));
+    return this.host.topics().some((topic) => {
+      const cursors = this.host.cursorsOf(topic);
+      return cursors.length === 0 || cursors.some((c) => !c.removed && (c.leader === undefined || c.next === undefined));
+    });
   }
 
   private async refreshLeaders(): Promise<boolean> {
