@@ -2,6 +2,7 @@
 // the handler's promise), partitions and topics added and removed while reading, positions out of
 // range, lag. Broker restarts and leader moves are in test/faults/.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, test } from 'node:test';
 import { KafkaReader } from '../../src/kafka/reader.js';
 import type { ReaderBatch, ReaderOptions } from '../../src/kafka/reader-types.js';
@@ -242,4 +243,28 @@ test('a topic deleted and created again is read from its new beginning, the rese
   assert.deepEqual(collector.values().slice(10), Array.from({ length: 20 }, (_, i) => `new-${i}`));
   assert.deepEqual(resets, ['0: 10 -> 0']);
   assert.equal(lines.filter((l) => l.msg === 'Kafka reader: topic deleted and created again; its positions start over').length, 1);
+});
+
+test('Kafka unreachable: one warn line however long it lasts, and close() does not wait for it', async () => {
+  const { logger, lines } = keptLogger();
+  // A port nothing listens on: every connection attempt is refused at once.
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const r = new KafkaReader({
+    connection: { clientId: 'mkp-test-reader', brokers: [`127.0.0.1:${port}`], connectTimeoutMs: 500 },
+    logger,
+    onBatch: () => undefined,
+    retry: { initialMs: 20, maxMs: 200 },
+  });
+  r.assign('any-topic', { start: 'earliest' });
+  await sleep(3000);
+  const closing = Date.now();
+  await r.close();
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.deepEqual(warnings.map((l) => l.msg), ['Kafka reader: cannot reach Kafka; retrying']);
+  assert.deepEqual(warnings[0]!.brokers, [`127.0.0.1:${port}`]);
+  assert.match(String(warnings[0]!.cause), /ECONNREFUSED|connect/i);
+  assert.ok(Date.now() - closing < 2000, `closed in ${Date.now() - closing} ms`);
 });
