@@ -9,7 +9,7 @@ import type { AssignOptions, PartitionState, ReaderBatch, ReaderOptions, StartPo
 
 export type * from './reader-types.js';
 
-// Kafka errors after which the partition's leader is looked up again before it is fetched.
+// The partition error that resets a position; after any other the partition's leader is looked up again.
 const OUT_OF_RANGE = 'OFFSET_OUT_OF_RANGE';
 
 interface WholeTopic {
