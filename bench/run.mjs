@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
+import { readerBench, readerMarkdown } from './reader.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -588,6 +589,11 @@ log: { level: warn }
     await stop(aedesFresh);
   }
 
+  // ---- the group-less reader beside Kafka's own consumer perf test, on a topic of its own
+  if (wanted('reader') && !ONLY_CLIENTS) {
+    results.reader = await readerBench({ brokers: kafka.brokers, kafkaPid: kafka.own ? kafka.pid : undefined, records: QUICK ? 200_000 : 1_000_000, rounds: QUICK ? 1 : 3, log });
+  }
+
   } catch (error) {
     // Whatever was measured is still written out.
     log(`stopped early: ${error.stack}`);
@@ -737,6 +743,10 @@ function toMarkdown(r) {
       const x = s.series[i];
       lines.push(`| ${Math.round((x.t - t0) / 1000)} | ${fmt(x.rss / 2 ** 20, 1)} | ${fmt(x.heapUsed / 2 ** 20, 1)} | ${fmt(x.eldP99, 1)} |`);
     }
+  }
+  if (r.reader) {
+    lines.push('');
+    lines.push(readerMarkdown(r.reader).trimEnd());
   }
   if (r.notes.length) {
     lines.push('');
