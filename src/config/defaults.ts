@@ -2,6 +2,7 @@
  * Every default the loader applies, in one place, exactly as documented in types.ts, so README and
  * `--help` can print them instead of repeating them.
  */
+import os from 'node:os';
 import { deepFreeze } from './freeze.js';
 import { availableMemoryBytes, inflightDefaults, memorySharingProcesses } from './memory.js';
 import type {
@@ -15,6 +16,7 @@ import type {
   ListenerProtocol,
   LimitsConfig,
   LogConfig,
+  LoginLimitsConfig,
   TlsMinVersion,
   UnmappedConfig,
 } from './types.js';
@@ -29,7 +31,7 @@ export interface ConfigDefaults {
   readonly listenerPorts: Readonly<Record<ListenerProtocol, number>>;
   /** `path` of a ws / wss listener without one. */
   readonly webSocketPath: string;
-  readonly tls: { readonly requestCert: boolean; readonly minVersion: TlsMinVersion; readonly watchIntervalMs: number };
+  readonly tls: { readonly requestCert: boolean; readonly minVersion: TlsMinVersion; readonly ciphers: string; readonly watchIntervalMs: number };
   readonly proxyProtocol: { readonly headerTimeoutMs: number };
   readonly kafka: KafkaConfig;
   /** Key template of a mapping rule without a `key`. */
@@ -53,11 +55,42 @@ export interface ConfigDefaults {
  */
 const inflight = inflightDefaults(availableMemoryBytes(), memorySharingProcesses());
 
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites without the DHE ones: ECDHE key exchange with AEAD
+ * ciphers only (no CBC, no SHA-1 MAC), then the TLS 1.3 suites (without `TLS_` entries Node
+ * would turn TLS 1.3 off).
+ */
+export const DEFAULT_TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+].join(':');
+
+/** One core stays for MQTT and Kafka; libuv's 4 threads keep one for file reads and DNS. */
+function concurrentHashesDefault(cores: number, processes: number): number {
+  return Math.min(3, Math.max(1, Math.floor((cores - 1) / processes)));
+}
+
+const logins: LoginLimitsConfig = {
+  maxConcurrentHashes: concurrentHashesDefault(os.availableParallelism(), memorySharingProcesses()),
+  maxQueuedHashes: 32,
+  maxPendingPerAddress: 8,
+  knownGoodReserve: 1,
+  knownGoodSeconds: 86_400,
+  maxKnownGood: 100_000,
+};
+
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
   listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084 },
   webSocketPath: '/mqtt',
-  tls: { requestCert: false, minVersion: 'TLSv1.2', watchIntervalMs: 2000 },
+  tls: { requestCert: false, minVersion: 'TLSv1.2', ciphers: DEFAULT_TLS_CIPHERS, watchIntervalMs: 2000 },
   proxyProtocol: { headerTimeoutMs: 5000 },
   kafka: {
     brokers: ['127.0.0.1:9092'],
@@ -81,6 +114,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     certificate: 'ignore',
     deniedPublish311: 'disconnect',
     failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
+    logins,
     watchIntervalMs: 1000,
   },
   jwt: { usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true },
@@ -99,6 +133,8 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
     connectTimeoutSeconds: 10,
     maxConnections: 100_000,
     maxConnectionsPerAddress: 0,
+    // Public addresses only: a load balancer without PROXY protocol sits on a private one.
+    maxConnectionsPerPublicAddress: 1000,
     maxClientIdLength: 256,
     minKeepAliveSeconds: 0,
     maxKeepAliveSeconds: 65535,

@@ -40,6 +40,7 @@ import type {
   ListenerTlsConfig,
   LogConfig,
   LogLevel,
+  LoginLimitsConfig,
   MappingRuleConfig,
   ProxyConfig,
   ProxyProtocolConfig,
@@ -52,7 +53,7 @@ import { Secret } from './types.js';
 
 const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
 const LISTENER_KEYS = ['protocol', 'host', 'port', 'path', 'tls', 'proxyProtocol', 'trustedProxies'] as const;
-const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'watchIntervalMs'] as const;
+const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'ciphers', 'watchIntervalMs'] as const;
 const PROXY_PROTOCOL_KEYS = ['trustedCidrs', 'headerTimeoutMs'] as const;
 export const TLS_MIN_VERSIONS: readonly TlsMinVersion[] = ['TLSv1.2', 'TLSv1.3'];
 const KAFKA_KEYS = [
@@ -76,9 +77,10 @@ export const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-25
 const ACKS_KEYS = ['qos0', 'qos1', 'qos2'] as const;
 const MAPPING_KEYS = ['name', 'match', 'topic', 'key'] as const;
 const UNMAPPED_KEYS = ['topic'] as const;
-const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay', 'watchIntervalMs'] as const;
+const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay', 'logins', 'watchIntervalMs'] as const;
 const JWT_KEYS = ['secret', 'secretFile', 'publicKeyFile', 'issuer', 'audience', 'usernameClaim', 'clockToleranceSeconds', 'requireExpiry'] as const;
 const FAILURE_DELAY_KEYS = ['initialMs', 'maxMs', 'forgetAfterSeconds', 'maxAddresses'] as const;
+const LOGINS_KEYS = ['maxConcurrentHashes', 'maxQueuedHashes', 'maxPendingPerAddress', 'knownGoodReserve', 'knownGoodSeconds', 'maxKnownGood'] as const;
 const CERTIFICATE_MODES: readonly CertificateAuthMode[] = ['ignore', 'optional', 'required'];
 const DENIED_PUBLISH_311: readonly DeniedPublish311[] = ['disconnect', 'drop'];
 const HTTP_KEYS = ['port', 'host'] as const;
@@ -95,6 +97,7 @@ const LIMITS_KEYS = [
   'connectTimeoutSeconds',
   'maxConnections',
   'maxConnectionsPerAddress',
+  'maxConnectionsPerPublicAddress',
   'maxClientIdLength',
   'minKeepAliveSeconds',
   'maxKeepAliveSeconds',
@@ -447,6 +450,7 @@ function readListenerTls(value: unknown, path: string, baseDir: string, problems
     problems.report(join(path, 'ca'), 'is required with requestCert: true (the CA client certificates must be signed by)');
   }
   const minVersion = readOneOf(value['minVersion'], join(path, 'minVersion'), TLS_MIN_VERSIONS, problems, defaults.minVersion);
+  const ciphers = readCiphers(value['ciphers'], join(path, 'ciphers'), problems);
   const watchIntervalMs = readInteger(value['watchIntervalMs'], join(path, 'watchIntervalMs'), 0, MAX_TIMER_MS, problems, defaults.watchIntervalMs);
   if (problems.list.length > before || cert === undefined || key === undefined) return undefined;
   // Load them as the listener will, so a wrong file, a broken PEM or a key that does not belong to
@@ -457,12 +461,22 @@ function readListenerTls(value: unknown, path: string, baseDir: string, problems
       key: readFileSync(key),
       ...(ca === undefined ? {} : { ca: readFileSync(ca) }),
       minVersion,
+      ciphers,
     });
   } catch (error) {
     problems.report(path, `cannot use ${cert} and ${key}${ca === undefined ? '' : ` with ${ca}`}: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
-  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert, minVersion, watchIntervalMs };
+  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert, minVersion, ciphers, watchIntervalMs };
+}
+
+/** An OpenSSL cipher list; OpenSSL itself judges the names when the listener's context is built above. */
+function readCiphers(value: unknown, path: string, problems: Problems): string {
+  const text = readString(value, path, problems, DEFAULTS.tls.ciphers, 'an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256');
+  if (!text.split(':').some((name) => name.startsWith('TLS_'))) {
+    problems.report(path, 'lists no TLS 1.3 suite (TLS_AES_128_GCM_SHA256, ...): TLS 1.3 would be off; add them');
+  }
+  return text;
 }
 
 function readCidrList(value: unknown, path: string, problems: Problems): string[] {
@@ -848,6 +862,7 @@ function readAuth(value: unknown, baseDirectory: string, problems: Problems): Au
     DEFAULTS.auth.deniedPublish311,
   );
   const failureDelay = readFailureDelay(section['failureDelay'], problems);
+  const logins = readLogins(section['logins'], problems);
   const watchIntervalMs = readInteger(section['watchIntervalMs'], 'auth.watchIntervalMs', 0, MAX_TIMER_MS, problems, DEFAULTS.auth.watchIntervalMs);
   // With a problem in this section already reported (a misspelt `anonymus`), this one would be noise.
   if (!anonymous && usersFile === undefined && jwt === undefined && certificate === 'ignore' && problems.list.length === before) {
@@ -865,6 +880,7 @@ function readAuth(value: unknown, baseDirectory: string, problems: Problems): Au
     certificate,
     deniedPublish311,
     failureDelay,
+    logins,
     watchIntervalMs,
   };
 }
@@ -920,6 +936,21 @@ function readFailureDelay(value: unknown, problems: Problems): FailureDelayConfi
   };
 }
 
+function readLogins(value: unknown, problems: Problems): LoginLimitsConfig {
+  const section = readSection(value, 'auth.logins', LOGINS_KEYS, problems);
+  const defaults = DEFAULTS.auth.logins;
+  const int = (key: keyof LoginLimitsConfig, min: number, max: number): number =>
+    readInteger(section[key], `auth.logins.${key}`, min, max, problems, defaults[key]);
+  return {
+    maxConcurrentHashes: int('maxConcurrentHashes', 1, 64),
+    maxQueuedHashes: int('maxQueuedHashes', 0, 100_000),
+    maxPendingPerAddress: int('maxPendingPerAddress', 1, 100_000),
+    knownGoodReserve: int('knownGoodReserve', 0, 64),
+    knownGoodSeconds: int('knownGoodSeconds', 1, 86400 * 365),
+    maxKnownGood: int('maxKnownGood', 0, 10_000_000),
+  };
+}
+
 function readHttp(value: unknown, problems: Problems): HttpConfig {
   const section = readSection(value, 'http', HTTP_KEYS, problems);
   let host = readString(section['host'], 'http.host', problems, DEFAULTS.http.host, 'a host name or IP address');
@@ -963,6 +994,7 @@ function readLimits(value: unknown, problems: Problems): LimitsConfig {
     connectTimeoutSeconds: int('connectTimeoutSeconds', 1, Math.floor(MAX_TIMER_MS / 1000)),
     maxConnections: int('maxConnections', 0, 2 ** 31 - 1),
     maxConnectionsPerAddress: int('maxConnectionsPerAddress', 0, 2 ** 31 - 1),
+    maxConnectionsPerPublicAddress: int('maxConnectionsPerPublicAddress', 0, 2 ** 31 - 1),
     // MQTT-3.1.3-5: a server must accept client ids of 1 to 23 characters; 65535 is the field's size.
     maxClientIdLength: int('maxClientIdLength', 23, 65535),
     minKeepAliveSeconds: int('minKeepAliveSeconds', 0, 65535),

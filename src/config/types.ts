@@ -42,6 +42,11 @@ export interface ListenerTlsConfig {
   /** Default `TLSv1.2`. */
   readonly minVersion: TlsMinVersion;
   /**
+   * OpenSSL cipher list, `:`-separated; TLS 1.3 suites are the `TLS_` entries. Default: ECDHE
+   * with AEAD only (Mozilla "intermediate") and the three TLS 1.3 suites (see DEFAULT_TLS_CIPHERS).
+   */
+  readonly ciphers: string;
+  /**
    * How often the cert, key and CA files are checked for changes, in ms; a change reloads them for
    * new connections. 0 = never (reload on SIGHUP only). Default 2000.
    */
@@ -196,6 +201,35 @@ export interface FailureDelayConfig {
   readonly maxAddresses: number;
 }
 
+/**
+ * Bounds on the work logins can cause (docs/security-logins.md): password hashes at once, attempts
+ * waiting, and the reserve that keeps known-good clients from being starved by guessing.
+ */
+export interface LoginLimitsConfig {
+  /**
+   * Password hashes (scrypt) computed at once. Default: the CPU cores less one, divided among
+   * `--workers`, at least 1 and at most 3 (libuv runs hashes on a pool of 4 threads that file
+   * reads and DNS lookups share).
+   */
+  readonly maxConcurrentHashes: number;
+  /** Password logins waiting for a hash slot; more are refused at once as server busy. Default 32. */
+  readonly maxQueuedHashes: number;
+  /**
+   * Login attempts of one address (password and token attempts each) waiting for their turn
+   * (one is checked at a time); more are refused at once as server busy. Default 8.
+   */
+  readonly maxPendingPerAddress: number;
+  /** Hash slots beyond maxConcurrentHashes that only known-good logins may use. Default 1. */
+  readonly knownGoodReserve: number;
+  /**
+   * A successful password login makes its address and username known-good for this long, in
+   * seconds; a failed one for the pair ends it. Default 86400.
+   */
+  readonly knownGoodSeconds: number;
+  /** Most known-good pairs remembered; the least recently successful are forgotten first. Default 100000. */
+  readonly maxKnownGood: number;
+}
+
 export interface AuthConfig {
   /** Accept clients that present no credentials. Default false. */
   readonly anonymous: boolean;
@@ -208,6 +242,7 @@ export interface AuthConfig {
   /** MQTT 3.1.1 client publishing where the ACL denies it. Default `disconnect`. */
   readonly deniedPublish311: DeniedPublish311;
   readonly failureDelay: FailureDelayConfig;
+  readonly logins: LoginLimitsConfig;
   /**
    * How often the users file and the JWT key files are checked for changes, in ms; 0 = only on
    * reload (SIGHUP). Default 1000.
@@ -281,6 +316,12 @@ export interface LimitsConfig {
   readonly maxConnections: number;
   /** Open connections from one client address; 0 = no limit. Default 0. */
   readonly maxConnectionsPerAddress: number;
+  /**
+   * Open connections from one public client address: any address outside the private, loopback,
+   * link-local and shared (CGNAT) ranges where load balancers sit, so one without PROXY protocol
+   * is never capped by this default. 0 = no limit. Default 1000.
+   */
+  readonly maxConnectionsPerPublicAddress: number;
   /** Longest client identifier accepted. Default 256 (MQTT requires at least 23). */
   readonly maxClientIdLength: number;
   /** Smallest keep alive accepted, in seconds; 0 = no minimum. Default 0. */
