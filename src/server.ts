@@ -1,4 +1,5 @@
 import { createAccessControl, type AccessControl } from './auth/access-control.js';
+import { warnIfAnonymousExposed } from './auth/exposure.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { ConfigError } from './config/errors.js';
@@ -408,6 +409,7 @@ export function createProxy(config: ProxyConfig, options: ProxyOptions = {}): Pr
         // Said once, so an operator sees what the memory-derived defaults came to in this process.
         const { maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection } = config.limits;
         logger.info({ maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection }, 'in-flight bounds');
+        warnIfAnonymousExposed(config, logger);
         for (const [index, listener] of listeners.entries()) {
           const address = await listener.listen();
           const { protocol, path } = config.listeners[index]!;
