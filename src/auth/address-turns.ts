@@ -61,6 +61,11 @@ export class AddressTurns {
     };
   }
 
+  /** A failure of an attempt that took no turn (a known-good login): it lengthens the delay all the same. */
+  recordFailure(address: string): void {
+    this.options.failureDelay?.recordFailure(address, this.options.now());
+  }
+
   /** The wait the next attempt from `address` will have once its turn comes, in ms. */
   delayFor(address: string): number {
     return this.options.failureDelay?.delayFor(address, this.options.now()) ?? 0;

@@ -106,7 +106,8 @@ export class LoginGuard {
       if (error instanceof LoginBusyError) return this.refuse(error.reason, attempt, answers);
       throw error;
     } finally {
-      turn?.done(outcome);
+      if (turn !== undefined) turn.done(outcome);
+      else if (outcome === 'failure') this.turns.recordFailure(lineOf(attempt));
       // An unchecked attempt says nothing about the pair; it only gives back a pass it held.
       if (knownGood !== undefined && (pass || outcome !== 'unchecked')) knownGood.settle(address, username!, outcome, this.now());
     }
