@@ -4,7 +4,7 @@
  * limit meant for internet clients that leaves these out never caps a load balancer that forwards
  * every client from its own address.
  */
-import { CidrSet, parseIp } from './ip-address.js';
+import { cidrContainsBytes, CidrSet, parseIp } from './ip-address.js';
 
 const NOT_PUBLIC = CidrSet.parse([
   '0.0.0.0/8',
@@ -22,5 +22,7 @@ const NOT_PUBLIC = CidrSet.parse([
 
 /** False for the ranges above and for anything that is not an IP address. */
 export function isPublicAddress(address: string): boolean {
-  return parseIp(address) !== null && !NOT_PUBLIC.contains(address);
+  // Parsed once: this runs for every accepted socket.
+  const bytes = parseIp(address);
+  return bytes !== null && !NOT_PUBLIC.ranges.some((range) => cidrContainsBytes(range, bytes));
 }

@@ -186,7 +186,10 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       /** Every refused CONNECT is counted with its reason, then answered with `returnCode`. */
       const refuse = (reason: ConnectRefusal, returnCode: number, message: string): void => {
         metrics.connects.inc({ listener: state.info.listener, outcome: 'refused', reason });
-        done(connectError(returnCode, message), false);
+        const error = connectError(returnCode, message);
+        // Logged by auth at a bounded rate: a line each from aedes' clientError would be a log flood.
+        if (reason === 'server-busy') rejections.add(error);
+        done(error, false);
       };
       const protocolVersion = protocolVersionOf(client);
       const where = { clientId: client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener, protocolVersion };
