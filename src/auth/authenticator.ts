@@ -32,6 +32,8 @@ export interface Credentials {
   readonly remoteAddress: string;
   /** Identity of a verified client certificate (mTLS). */
   readonly certificateIdentity: string | undefined;
+  /** Aborted when the client goes away: a check still waiting for its turn is then dropped. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Why a client was refused; bounded, used as a metric label. */
@@ -88,13 +90,19 @@ export interface AuthenticatorOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+const BUSY_DETAILS: Readonly<Record<LoginBusyReason, string>> = {
+  'hash-queue-full': 'too many password checks at once',
+  'address-queue-full': 'too many login attempts from this address at once',
+  abandoned: 'the client went away before its credentials were checked',
+};
+
 const ANSWERS: LoginAnswers<AuthResult> = {
   outcomeOf: (result) => (result.accepted ? 'success' : result.code === 'server-busy' ? 'unchecked' : 'failure'),
   busy: (reason) => ({
     accepted: false,
     code: 'server-busy',
     reason,
-    detail: reason === 'hash-queue-full' ? 'too many password checks at once' : 'too many login attempts from this address at once',
+    detail: BUSY_DETAILS[reason],
   }),
 };
 
@@ -110,7 +118,12 @@ export class Authenticator {
 
   async authenticate(credentials: Credentials): Promise<AuthResult> {
     if (this.openToAll) return { accepted: true, username: credentials.username, method: 'anonymous' };
-    const attempt = { lane: this.laneOf(credentials), address: credentials.remoteAddress, username: credentials.username ?? credentials.certificateIdentity };
+    const attempt = {
+      lane: this.laneOf(credentials),
+      address: credentials.remoteAddress,
+      username: credentials.username ?? credentials.certificateIdentity,
+      signal: credentials.signal,
+    };
     return this.guard.run(attempt, (hash) => this.decide(credentials, hash), ANSWERS);
   }
 

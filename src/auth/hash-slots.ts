@@ -40,6 +40,9 @@ export interface HashSlotsObserver {
 /** Gives the slot back; calling it again does nothing. */
 export type ReleaseSlot = () => void;
 
+/** What a wait for a slot ends with: the slot, or `abandoned` when its signal aborted first. */
+export type SlotOutcome = ReleaseSlot | 'abandoned';
+
 const UNBOUNDED: HashSlotsOptions = { maxConcurrent: Number.POSITIVE_INFINITY, reserve: 0, maxQueued: Number.POSITIVE_INFINITY };
 
 export class HashSlots {
@@ -56,9 +59,10 @@ export class HashSlots {
 
   /**
    * Resolves with a slot when one is free for `priority`; undefined at once when none is and the
-   * queue for `priority` is full.
+   * queue for `priority` is full. A login whose `signal` aborts while it waits (its client went
+   * away) leaves the queue: no hash is computed for nobody.
    */
-  acquire(priority: HashPriority): Promise<ReleaseSlot> | undefined {
+  acquire(priority: HashPriority, signal?: AbortSignal): Promise<SlotOutcome> | undefined {
     if (this.waiting[priority].length === 0 && this.hasRoomFor(priority)) return Promise.resolve(this.take());
     if (this.waiting[priority].length >= this.options.maxQueued) {
       this.refused++;
@@ -66,7 +70,20 @@ export class HashSlots {
       return undefined;
     }
     return new Promise((resolve) => {
-      this.waiting[priority].push(() => resolve(this.take()));
+      const queue = this.waiting[priority];
+      const leave = (): void => {
+        const index = queue.indexOf(start);
+        if (index === -1) return;
+        queue.splice(index, 1);
+        this.notify();
+        resolve('abandoned');
+      };
+      const start = (): void => {
+        signal?.removeEventListener('abort', leave);
+        resolve(this.take());
+      };
+      queue.push(start);
+      signal?.addEventListener('abort', leave, { once: true });
       this.notify();
     });
   }

@@ -21,8 +21,8 @@ import type { KnownGood } from './known-good.js';
 /** Which protections an attempt needs, by what it presents. */
 export type LoginLane = 'password' | 'token' | 'none';
 
-/** Why an attempt was refused unchecked. */
-export type LoginBusyReason = 'hash-queue-full' | 'address-queue-full';
+/** Why an attempt was refused unchecked; `abandoned`: its client went away before its turn. */
+export type LoginBusyReason = 'hash-queue-full' | 'address-queue-full' | 'abandoned';
 
 export interface GuardedAttempt {
   readonly lane: LoginLane;
@@ -30,6 +30,8 @@ export interface GuardedAttempt {
   readonly address: string;
   /** The username presented (before any check); keys the known-good pass. */
   readonly username: string | undefined;
+  /** Aborted when the client goes away: an attempt still waiting then is dropped, unchecked. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Computes one password hash under the global bound; throws {@link LoginBusyError} when refused. */
@@ -55,7 +57,7 @@ export interface LoginGuardOptions {
   readonly knownGood?: KnownGood;
   /** Attempts of one address (per lane) waiting or running at once. Default: no bound. */
   readonly maxPendingPerAddress?: number;
-  /** Told of each attempt refused busy (for the log and metrics). */
+  /** Told of each attempt refused busy (for the log and metrics); not of abandoned ones. */
   readonly onBusy?: (reason: LoginBusyReason, attempt: GuardedAttempt) => void;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
@@ -99,7 +101,8 @@ export class LoginGuard {
     }
     let outcome: TurnOutcome = 'unchecked';
     try {
-      const result = await check(this.gate(pass ? 'known-good' : 'normal'));
+      if (attempt.signal?.aborted === true) throw new LoginBusyError('abandoned');
+      const result = await check(this.gate(pass ? 'known-good' : 'normal', attempt.signal));
       outcome = answers.outcomeOf(result);
       return result;
     } catch (error) {
@@ -122,11 +125,12 @@ export class LoginGuard {
     return { hashes: this.slots.stats(), addressesInLine: this.turns.size };
   }
 
-  private gate(priority: HashPriority): HashGate {
+  private gate(priority: HashPriority, signal?: AbortSignal): HashGate {
     return async (hash) => {
-      const slot = this.slots.acquire(priority);
+      const slot = this.slots.acquire(priority, signal);
       if (slot === undefined) throw new LoginBusyError('hash-queue-full');
       const release = await slot;
+      if (release === 'abandoned') throw new LoginBusyError('abandoned');
       try {
         return await hash();
       } finally {
@@ -136,7 +140,7 @@ export class LoginGuard {
   }
 
   private refuse<R>(reason: LoginBusyReason, attempt: GuardedAttempt, answers: LoginAnswers<R>): R {
-    this.options.onBusy?.(reason, attempt);
+    if (reason !== 'abandoned') this.options.onBusy?.(reason, attempt);
     return answers.busy(reason);
   }
 }

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { createAccessControl } from '../../src/auth/access-control.js';
 import { Authenticator, type AuthResult, type Credentials } from '../../src/auth/authenticator.js';
 import { FailureDelay } from '../../src/auth/failure-delay.js';
-import { HashSlots, type ReleaseSlot } from '../../src/auth/hash-slots.js';
+import { HashSlots, type ReleaseSlot, type SlotOutcome } from '../../src/auth/hash-slots.js';
 import { JwtVerifier } from '../../src/auth/jwt.js';
 import { KnownGood } from '../../src/auth/known-good.js';
 import { LoginGuard, type GuardedAttempt, type HashGate, type LoginAnswers } from '../../src/auth/login-guard.js';
@@ -33,15 +33,27 @@ function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => voi
   return { promise, resolve };
 }
 
+/** The slot a wait ended with; fails the test when it was abandoned. */
+async function slotOf(outcome: Promise<SlotOutcome> | undefined): Promise<ReleaseSlot> {
+  assert.ok(outcome !== undefined, 'not refused');
+  const release = await outcome;
+  assert.ok(release !== 'abandoned');
+  return release;
+}
+
 describe('HashSlots: the global bound on hashes at once', () => {
   it('runs maxConcurrent at once, queues maxQueued in order, refuses the rest at once', async () => {
     const slots = new HashSlots({ maxConcurrent: 2, reserve: 0, maxQueued: 2 });
     const started: string[] = [];
-    const take = (name: string): Promise<ReleaseSlot> | undefined =>
-      slots.acquire('normal')?.then((release) => {
-        started.push(name);
-        return release;
-      });
+    const take = (name: string): Promise<ReleaseSlot> | undefined => {
+      const outcome = slots.acquire('normal');
+      return outcome === undefined
+        ? undefined
+        : slotOf(outcome).then((release) => {
+            started.push(name);
+            return release;
+          });
+    };
     const a = take('a');
     const b = take('b');
     const c = take('c');
@@ -63,15 +75,13 @@ describe('HashSlots: the global bound on hashes at once', () => {
 
   it('the reserve is for known-good logins only, and they are served first', async () => {
     const slots = new HashSlots({ maxConcurrent: 1, reserve: 1, maxQueued: 1 });
-    const first = await slots.acquire('normal')!;
+    const first = await slotOf(slots.acquire('normal'));
     assert.ok(slots.acquire('normal') !== undefined, 'one ordinary login waits');
     assert.equal(slots.acquire('normal'), undefined, 'the next ordinary one is refused: the reserve is not for it');
-    const reserved = slots.acquire('known-good');
-    assert.ok(reserved !== undefined);
-    const releaseReserved = await reserved;
+    const releaseReserved = await slotOf(slots.acquire('known-good'));
     assert.equal(slots.stats().inFlight, 2);
     const order: string[] = [];
-    void slots.acquire('known-good')!.then((release) => {
+    void slotOf(slots.acquire('known-good')).then((release) => {
       order.push('known-good');
       release();
     });
@@ -82,6 +92,22 @@ describe('HashSlots: the global bound on hashes at once', () => {
     await tick();
     assert.equal(slots.stats().inFlight, 1, 'then the ordinary one');
     assert.equal(slots.stats().peakInFlight, 2);
+  });
+
+  it('a login whose client went away leaves the queue: its place is free and no hash is started for it', async () => {
+    const slots = new HashSlots({ maxConcurrent: 1, reserve: 0, maxQueued: 1 });
+    const first = await slotOf(slots.acquire('normal'));
+    const gone = new AbortController();
+    const waiting = slots.acquire('normal', gone.signal);
+    assert.equal(slots.acquire('normal'), undefined, 'the queue is full');
+    gone.abort();
+    assert.equal(await waiting, 'abandoned');
+    assert.equal(slots.stats().queued, 0);
+    const next = slots.acquire('normal');
+    assert.ok(next !== undefined, 'its place in the queue is free again');
+    first();
+    (await slotOf(next))();
+    assert.equal(slots.stats().started, 2, 'the abandoned one never started');
   });
 });
 
@@ -178,6 +204,24 @@ describe('per-address turns: the delay is the address\'s, not the connection\'s'
     await Promise.all(guesses);
     assert.equal(h.guard.nextDelayFor('token', '198.51.100.4'), 0);
     assert.equal(h.guard.nextDelayFor('password', '198.51.100.4'), 200);
+  });
+
+  it('an attempt whose client went away while it waited for its turn is dropped unchecked, not counted as busy', async () => {
+    const h = harness();
+    const first = h.attempt('198.51.100.11');
+    const gone = new AbortController();
+    const abandoned = h.guard.run(
+      { lane: 'password', address: '198.51.100.11', username: 'bob', signal: gone.signal },
+      async () => assert.fail('no check for a client that is gone'),
+      { outcomeOf: () => 'failure', busy: (reason) => `busy ${reason}` },
+    );
+    await tick();
+    gone.abort();
+    await h.finish('198.51.100.11', 'fail');
+    assert.equal(await first, 'fail');
+    assert.equal(await abandoned, 'busy abandoned');
+    assert.deepEqual(h.busy, []);
+    assert.equal(h.guard.nextDelayFor('password', '198.51.100.11'), 100, 'only the checked failure counts');
   });
 
   it('attempts without a secret are checked at once, in no line', async () => {
