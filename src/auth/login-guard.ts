@@ -37,11 +37,26 @@ export interface GuardedAttempt {
 /** Computes one password hash under the global bound; throws {@link LoginBusyError} when refused. */
 export type HashGate = <T>(hash: () => Promise<T>) => Promise<T>;
 
-/** Thrown by a {@link HashGate} when no hash slot is free and the queue is full. */
+/**
+ * Thrown by a {@link HashGate} when no hash slot is free and the queue is full. One instance per
+ * reason, made once: under a flood it is thrown thousands of times a second, and a new Error each
+ * time would capture a stack trace each time.
+ */
 export class LoginBusyError extends Error {
-  constructor(readonly reason: LoginBusyReason) {
+  private static readonly instances = new Map<LoginBusyReason, LoginBusyError>();
+
+  private constructor(readonly reason: LoginBusyReason) {
     super(`login refused unchecked: ${reason}`);
     this.name = 'LoginBusyError';
+  }
+
+  static of(reason: LoginBusyReason): LoginBusyError {
+    let error = LoginBusyError.instances.get(reason);
+    if (error === undefined) {
+      error = new LoginBusyError(reason);
+      LoginBusyError.instances.set(reason, error);
+    }
+    return error;
   }
 }
 
@@ -101,7 +116,7 @@ export class LoginGuard {
     }
     let outcome: TurnOutcome = 'unchecked';
     try {
-      if (attempt.signal?.aborted === true) throw new LoginBusyError('abandoned');
+      if (attempt.signal?.aborted === true) throw LoginBusyError.of('abandoned');
       const result = await check(this.gate(pass ? 'known-good' : 'normal', attempt.signal));
       outcome = answers.outcomeOf(result);
       return result;
@@ -128,9 +143,9 @@ export class LoginGuard {
   private gate(priority: HashPriority, signal?: AbortSignal): HashGate {
     return async (hash) => {
       const slot = this.slots.acquire(priority, signal);
-      if (slot === undefined) throw new LoginBusyError('hash-queue-full');
+      if (slot === undefined) throw LoginBusyError.of('hash-queue-full');
       const release = await slot;
-      if (release === 'abandoned') throw new LoginBusyError('abandoned');
+      if (release === 'abandoned') throw LoginBusyError.of('abandoned');
       try {
         return await hash();
       } finally {

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { scryptSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_SCRYPT_PARAMETERS, hashPassword } from '../../src/auth/password-hash.js';
@@ -150,7 +150,8 @@ async function attack(name: string, addresses: readonly string[]): Promise<void>
     `hashes ${hashes} (peak in flight ${peakInFlight});`,
     `real password login p50 ${percentile(real.password, 50)} ms p99 ${percentile(real.password, 99)} ms max ${Math.max(...real.password)} ms (${real.password.length} logins),`,
     `JWT p50 ${percentile(real.jwt, 50)} ms p99 ${percentile(real.jwt, 99)} ms (${real.jwt.length});`,
-    `refused real logins: ${real.refused.length === 0 ? 'none' : real.refused.join(', ')}; proxy RSS ${(proxy.rss() / 1048576).toFixed(0)} MiB`,
+    `refused real logins: ${real.refused.length === 0 ? 'none' : real.refused.join(', ')}; proxy RSS ${(proxy.rss() / 1048576).toFixed(0)} MiB;`,
+    `machine load ${loadavg()[0]!.toFixed(1)}`,
   ].join(' ');
   results.push(line);
   console.log(line);
@@ -170,7 +171,7 @@ describe('login attack: 200 parallel wrong-password logins while real devices lo
     const stop = new Promise<void>((resolve) => setTimeout(resolve, BASELINE_MS));
     const real = await realLogins(stop);
     results.push(
-      `baseline: real password login p50 ${percentile(real.password, 50)} ms p99 ${percentile(real.password, 99)} ms (${real.password.length}), JWT p50 ${percentile(real.jwt, 50)} ms p99 ${percentile(real.jwt, 99)} ms`,
+      `baseline: real password login p50 ${percentile(real.password, 50)} ms p99 ${percentile(real.password, 99)} ms (${real.password.length}), JWT p50 ${percentile(real.jwt, 50)} ms p99 ${percentile(real.jwt, 99)} ms; machine load ${loadavg()[0]!.toFixed(1)}`,
     );
     assert.deepEqual(real.refused, []);
   });
