@@ -106,8 +106,10 @@ export class LoginGuard {
   async run<R>(attempt: GuardedAttempt, check: (hash: HashGate) => Promise<R>, answers: LoginAnswers<R>): Promise<R> {
     if (attempt.lane === 'none') return check(this.gate('normal'));
     const { address, username } = attempt;
-    const knownGood = attempt.lane === 'password' && username !== undefined ? this.options.knownGood : undefined;
-    const pass = knownGood?.claim(address, username!, this.now()) === true;
+    const { knownGood } = this.options;
+    // Only password logins with a username can be known-good: the pass is an address and username.
+    const pair = attempt.lane === 'password' && username !== undefined && knownGood !== undefined ? { knownGood, username } : undefined;
+    const pass = pair?.knownGood.claim(address, pair.username, this.now()) === true;
     let turn: Turn | undefined;
     if (!pass) {
       turn = this.turns.enter(lineOf(attempt));
@@ -127,7 +129,7 @@ export class LoginGuard {
       if (turn !== undefined) turn.done(outcome);
       else if (outcome === 'failure') this.turns.recordFailure(lineOf(attempt));
       // An unchecked attempt says nothing about the pair; it only gives back a pass it held.
-      if (knownGood !== undefined && (pass || outcome !== 'unchecked')) knownGood.settle(address, username!, outcome, this.now());
+      if (pair !== undefined && (pass || outcome !== 'unchecked')) pair.knownGood.settle(address, pair.username, outcome, this.now());
     }
   }
 
