@@ -11,7 +11,9 @@
  * - token attempts (a JWT as the password): one at a time per address with their own failure
  *   delay, never behind a password hash: verifying a token costs microseconds and its key cannot
  *   be guessed, so a password guesser sharing the address does not slow them;
- * - attempts without a secret (a client certificate alone, anonymous): checked at once.
+ * - attempts without a secret (a client certificate alone, anonymous): nothing to guess and
+ *   nothing to hash, but refusals still cost a log line each, so they too take turns per address
+ *   with a delay of their own (a flood of empty CONNECTs from one address is answered ever slower).
  */
 import { AddressTurns, type Turn, type TurnOutcome } from './address-turns.js';
 import type { FailureDelay } from './failure-delay.js';
@@ -104,7 +106,6 @@ export class LoginGuard {
 
   /** Runs `check` for `attempt` under the protections of its lane; `check` hashes through the gate it is given. */
   async run<R>(attempt: GuardedAttempt, check: (hash: HashGate) => Promise<R>, answers: LoginAnswers<R>): Promise<R> {
-    if (attempt.lane === 'none') return check(this.gate('normal'));
     const { address, username } = attempt;
     const { knownGood } = this.options;
     // Only password logins with a username can be known-good: the pass is an address and username.
@@ -135,7 +136,7 @@ export class LoginGuard {
 
   /** The wait the next `lane` attempt from `address` has once its turn comes, in ms. */
   nextDelayFor(lane: LoginLane, address: string): number {
-    return lane === 'none' ? 0 : this.turns.delayFor(lineOf({ lane, address }));
+    return this.turns.delayFor(lineOf({ lane, address }));
   }
 
   stats(): LoginGuardStats {
@@ -162,7 +163,7 @@ export class LoginGuard {
   }
 }
 
-/** Password and token attempts of one address wait in separate lines, with separate delays. */
+/** Each lane of one address waits in a line of its own, with a delay of its own. */
 function lineOf({ lane, address }: { readonly lane: LoginLane; readonly address: string }): string {
   return lane === 'password' ? address : `${lane} ${address}`;
 }

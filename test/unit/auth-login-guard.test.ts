@@ -224,15 +224,17 @@ describe('per-address turns: the delay is the address\'s, not the connection\'s'
     assert.equal(h.guard.nextDelayFor('password', '198.51.100.11'), 100, 'only the checked failure counts');
   });
 
-  it('attempts without a secret are checked at once, in no line', async () => {
+  it('attempts without a secret have their own line and delay: a password check does not hold them up', async () => {
     const h = harness();
     void h.attempt('198.51.100.5');
     const anonymous = h.attempt('198.51.100.5', 'none', 'nobody');
     await tick();
     assert.equal(h.pending.length, 2);
     await h.finish('198.51.100.5', 'fail', 'bob');
-    await h.finish('198.51.100.5', 'ok', 'nobody');
-    assert.equal(await anonymous, 'ok');
+    await h.finish('198.51.100.5', 'fail', 'nobody');
+    assert.equal(await anonymous, 'fail');
+    assert.equal(h.guard.nextDelayFor('none', '198.51.100.5'), 100, 'refused empty CONNECTs slow down the next ones');
+    assert.equal(h.guard.nextDelayFor('token', '198.51.100.5'), 0);
   });
 });
 
