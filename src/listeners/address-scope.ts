@@ -4,7 +4,7 @@
  * limit meant for internet clients that leaves these out never caps a load balancer that forwards
  * every client from its own address.
  */
-import { cidrContainsBytes, CidrSet, parseIp } from './ip-address.js';
+import { cidrContainsBytes, CidrSet, parseIp } from '../common/ip-address.js';
 
 const NOT_PUBLIC = CidrSet.parse([
   '0.0.0.0/8',

@@ -46,20 +46,21 @@ export interface ConnectionAdmission {
   readonly open: number;
 }
 
+/** The smallest limit that applies to `address`; 0 = none. */
+function addressLimit(limits: AdmissionLimits, address: string): number {
+  const perPublicAddress = limits.maxConnectionsPerPublicAddress ?? 0;
+  const publicLimit = perPublicAddress > 0 && isPublicAddress(address) ? perPublicAddress : 0;
+  if (limits.maxConnectionsPerAddress === 0) return publicLimit;
+  return publicLimit === 0 ? limits.maxConnectionsPerAddress : Math.min(publicLimit, limits.maxConnectionsPerAddress);
+}
+
 export function createConnectionAdmission(limits: AdmissionLimits, reportLimit: LimitReporter): ConnectionAdmission {
   let open = 0;
   const perAddress = new Map<string, number>();
 
-  const perPublicAddress = limits.maxConnectionsPerPublicAddress ?? 0;
-  /** The smallest limit that applies to `address`; 0 = none. */
-  const limitFor = (address: string): number => {
-    const publicLimit = perPublicAddress > 0 && isPublicAddress(address) ? perPublicAddress : 0;
-    if (limits.maxConnectionsPerAddress === 0) return publicLimit;
-    return publicLimit === 0 ? limits.maxConnectionsPerAddress : Math.min(publicLimit, limits.maxConnectionsPerAddress);
-  };
   const overAddressLimit = (address: string, listener: string): boolean => {
     const fromAddress = perAddress.get(address) ?? 0;
-    const limit = limitFor(address);
+    const limit = addressLimit(limits, address);
     if (limit === 0 || fromAddress < limit) return false;
     reportLimit('max-connections-per-address', { remoteAddress: address, listener, open: fromAddress, cap: limit }, 'too many connections from one address: closed');
     return true;

@@ -3,6 +3,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
+import type { ConnectionInfo } from '../listeners/types.js';
 import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ConnectRefusal, ProxyMetrics } from '../observability/metrics.js';
 import { gateReads, type ReadGate } from './read-gate.js';
@@ -19,13 +20,7 @@ import type {
   QoS,
 } from './types.js';
 
-export interface ConnectionInfo {
-  /** The client's address: the socket's peer, or the one a trusted PROXY header / X-Forwarded-For named. */
-  readonly remoteAddress: string;
-  readonly listener: string;
-  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
-  readonly certificateIdentity?: string;
-}
+export type { ConnectionInfo };
 
 export interface MqttEngineOptions {
   readonly limits: LimitsConfig;

@@ -40,8 +40,9 @@ export interface InboundPublish {
 }
 
 /**
- * The answer to one PUBLISH. Exactly one method is called, once. For QoS 1 and 2 the engine sends
- * the acknowledgements in the order the PUBLISHes arrived, so the pipeline may answer in any order.
+ * The answer to one PUBLISH. Exactly one method is called, once, and the engine acts on it at
+ * once: acknowledgements leave in the order the answers are given, so whoever answers keeps them
+ * in the order the PUBLISHes arrived (MQTT-4.6.0-2; the publish pipeline's AckSequencer does).
  */
 export interface PublishReply {
   /** The message is safe: PUBACK / PUBREC with success. */

@@ -18,7 +18,7 @@ import { KnownGood } from '../../src/auth/known-good.js';
 import { LoginGuard, type GuardedAttempt, type HashGate, type LoginAnswers } from '../../src/auth/login-guard.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { parseUsersFile } from '../../src/auth/users-file.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { counterValue } from '../helpers/mqtt-connect.js';
 import { signJwt } from '../helpers/jwt.js';

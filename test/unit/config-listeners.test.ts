@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from '../../src/config/index.js';
-import { DEFAULT_TLS_CIPHERS } from '../../src/config/defaults.js';
+import { ConfigError, type ProxyConfig } from '../../src/config/index.js';
+import { loadConfig, parseConfig } from '../../src/server/load-config.js';
+import { DEFAULT_TLS_CIPHERS } from '../../src/config/listener-tls.js';
 import { chooseSubprotocol, parseSubprotocols } from '../../src/listeners/websocket.js';
 
 const BASE = `
