@@ -55,6 +55,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /** CONNACK return codes (3.1.1); aedes sends the matching MQTT 5 reason code (2 -> 0x85, 4 -> 0x86, 5 -> 0x87). */
 const ReturnCode = { IdentifierRejected: 2, ServerUnavailable: 3, BadUsernameOrPassword: 4, NotAuthorized: 5 } as const;
+const REFUSAL_RETURN_CODES = { 'bad-credentials': ReturnCode.BadUsernameOrPassword, 'not-authorized': ReturnCode.NotAuthorized, 'server-busy': ReturnCode.ServerUnavailable } as const;
 
 /** Per stream, from `handle()` until the stream closes. */
 interface Connection {
@@ -180,7 +181,10 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       /** Every refused CONNECT is counted with its reason, then answered with `returnCode`. */
       const refuse = (reason: ConnectRefusal, returnCode: number, message: string): void => {
         metrics.connects.inc({ listener: state.info.listener, outcome: 'refused', reason });
-        done(connectError(returnCode, message), false);
+        const error = connectError(returnCode, message);
+        // Logged by auth at a bounded rate: a line each from aedes' clientError would be a log flood.
+        if (reason === 'server-busy') rejections.add(error);
+        done(error, false);
       };
       const protocolVersion = protocolVersionOf(client);
       const where = { clientId: client.id, remoteAddress: state.info.remoteAddress, listener: state.info.listener, protocolVersion };
@@ -213,7 +217,8 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       };
       const decided = (decision: ConnectDecision): void => {
         if (!decision.accepted) {
-          const code = decision.code === 'bad-credentials' ? ReturnCode.BadUsernameOrPassword : ReturnCode.NotAuthorized;
+          // server-busy: aedes turns return code 3 into MQTT 5 reason 0x88 (server unavailable), not 0x89.
+          const code = REFUSAL_RETURN_CODES[decision.code];
           refuse(decision.code, code, decision.reason);
           return;
         }

@@ -102,6 +102,14 @@ describe('config: valid files', () => {
         certificate: 'ignore',
         deniedPublish311: 'disconnect',
         failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+        logins: {
+          maxConcurrentHashes: DEFAULTS.auth.logins.maxConcurrentHashes,
+          maxQueuedHashes: 32,
+          maxPendingPerAddress: 8,
+          knownGoodReserve: 1,
+          knownGoodSeconds: 86400,
+          maxKnownGood: 100000,
+        },
         watchIntervalMs: 1000,
       },
       http: { port: 9090, host: '0.0.0.0' },
@@ -112,6 +120,7 @@ describe('config: valid files', () => {
         connectTimeoutSeconds: 10,
         maxConnections: 100000,
         maxConnectionsPerAddress: 0,
+        maxConnectionsPerPublicAddress: 1000,
         maxClientIdLength: 256,
         minKeepAliveSeconds: 0,
         maxKeepAliveSeconds: 65535,
@@ -155,6 +164,7 @@ describe('config: valid files', () => {
       connectTimeoutSeconds: 10,
       maxConnections: 100000,
       maxConnectionsPerAddress: 0,
+      maxConnectionsPerPublicAddress: 1000,
       maxClientIdLength: 256,
       minKeepAliveSeconds: 0,
       maxKeepAliveSeconds: 65535,
@@ -178,6 +188,14 @@ describe('config: valid files', () => {
       certificate: 'ignore',
       deniedPublish311: 'disconnect',
       failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+      logins: {
+        maxConcurrentHashes: DEFAULTS.auth.logins.maxConcurrentHashes,
+        maxQueuedHashes: 32,
+        maxPendingPerAddress: 8,
+        knownGoodReserve: 1,
+        knownGoodSeconds: 86400,
+        maxKnownGood: 100000,
+      },
       watchIntervalMs: 1000,
     });
     assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.kafka.acks) && Object.isFrozen(DEFAULTS.kafka.brokers));
@@ -299,6 +317,7 @@ limits:
   connectTimeoutSeconds: 3
   maxConnections: 50
   maxConnectionsPerAddress: 5
+  maxConnectionsPerPublicAddress: 4
   maxClientIdLength: 64
   minKeepAliveSeconds: 5
   maxKeepAliveSeconds: 300
@@ -323,6 +342,7 @@ log: { level: debug }
       connectTimeoutSeconds: 3,
       maxConnections: 50,
       maxConnectionsPerAddress: 5,
+      maxConnectionsPerPublicAddress: 4,
       maxClientIdLength: 64,
       minKeepAliveSeconds: 5,
       maxKeepAliveSeconds: 300,
@@ -555,6 +575,7 @@ describe('config: wrong types and values', () => {
       certificate: 'optional',
       deniedPublish311: 'drop',
       failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 },
+      logins: DEFAULTS.auth.logins,
       watchIntervalMs: 0,
     });
     // Any one method is enough to let clients in.
