@@ -5,7 +5,7 @@
 #     mqtt-kafka-proxy:0.1.0 --config /config/topic-mappings.yaml --kafka-brokers kafka:9092
 
 # Build: compile TypeScript with the dev dependencies.
-FROM node:22-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY patches ./patches
@@ -14,8 +14,8 @@ COPY src ./src
 COPY test ./test
 RUN npx --no-install tsc -p tsconfig.json
 
-# Runtime: production dependencies only (mqtt-packet, debug and kafkajs patched at install), non-root, read-only friendly.
-FROM node:22-slim
+# Runtime: production dependencies only (mqtt-packet and debug patched at install), non-root, read-only friendly.
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

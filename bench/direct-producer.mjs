@@ -20,7 +20,7 @@ const opts = {
   rate: 0,
   warmupMs: 1000,
   durationMs: 5000,
-  kafkaClient: undefined, // replaces the config's kafka.client (kafkajs | platformatic)
+  kafkaClient: undefined, // replaces the config's kafka.client
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 const say = (line) => process.stdout.write(`${line}\n`);

@@ -7,7 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
+import { readerBench, readerMarkdown } from './reader.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
@@ -37,7 +38,7 @@ const PORTS = {
 // library (kafka.client). --only=clients compares the libraries instead: each one's proxy and direct
 // producer, QoS 0 and 1, 100 B, 10 and 1,000 connections, interleaved in one run (--clients=a,b).
 const KAFKA_CLIENT = option('kafka-client', '');
-const CLIENTS = option('clients', 'kafkajs,platformatic').split(',').filter(Boolean);
+const CLIENTS = option('clients', 'platformatic').split(',').filter(Boolean);
 const ONLY_CLIENTS = ONLY !== null && ONLY.size === 1 && ONLY.has('clients');
 const KAFKA_DATA_DIR = option('kafka-data-dir', '/tmp/mkp-bench-kafka');
 const TOPIC = 'bench.telemetry';
@@ -233,8 +234,9 @@ function makeCertificate(dir) {
 
 /** Offsets summed over the bench topic's partitions: records that landed in Kafka. */
 async function topicEnd(admin) {
-  const offsets = await Promise.race([admin.fetchTopicOffsets(TOPIC), sleep(10_000).then(() => Promise.reject(new Error('offsets: no answer within 10 s')))]);
-  return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  const request = { topics: [{ name: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, partitionIndex) => ({ partitionIndex, timestamp: ListOffsetTimestamps.LATEST })) }] };
+  const topics = await Promise.race([admin.listOffsets(request), sleep(10_000).then(() => Promise.reject(new Error('offsets: no answer within 10 s')))]);
+  return topics.flatMap((t) => t.partitions).reduce((sum, p) => sum + Number(p.offset), 0);
 }
 
 /**
@@ -293,13 +295,11 @@ async function main() {
   info.kafka = kafka.version;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mkp-bench-'));
   const { cert, key } = makeCertificate(tmp);
-  info.kafkaClient = KAFKA_CLIENT || 'config default (kafkajs)';
+  info.kafkaClient = KAFKA_CLIENT || 'config default (platformatic)';
   const hasMosquitto = PLAN.mosquitto && !ONLY_CLIENTS && ensureMosquitto();
 
-  const client = new Kafka({ clientId: 'mkp-bench', brokers: kafka.brokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = client.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }] }).catch(() => undefined);
+  const admin = new Admin({ clientId: 'mkp-bench', bootstrapBrokers: kafka.brokers.split(','), retries: 3 });
+  await admin.createTopics({ topics: [TOPIC], partitions: PARTITIONS, replicas: 1 }).catch(() => undefined);
 
   const configFile = path.join(tmp, 'bench.yaml');
   const proxyConfig = (extraListeners = '', { port = PORTS.proxy, client = KAFKA_CLIENT } = {}) => `
@@ -589,13 +589,18 @@ log: { level: warn }
     await stop(aedesFresh);
   }
 
+  // ---- the group-less reader beside Kafka's own consumer perf test, on a topic of its own
+  if (wanted('reader') && !ONLY_CLIENTS) {
+    results.reader = await readerBench({ brokers: kafka.brokers, kafkaPid: kafka.own ? kafka.pid : undefined, records: QUICK ? 200_000 : 1_000_000, rounds: QUICK ? 1 : 3, log });
+  }
+
   } catch (error) {
     // Whatever was measured is still written out.
     log(`stopped early: ${error.stack}`);
     results.notes.push(`the run stopped early: ${error.message}`);
   }
   await Promise.all([...children].map((c) => stop(c)));
-  await admin.disconnect();
+  await admin.close();
   if (kafka.own && !flag('keep-kafka')) execFileSync(path.join(ROOT, 'scripts/kafka-dev'), ['stop', '--clean'], { env: kafka.env, stdio: 'ignore' });
   fs.rmSync(tmp, { recursive: true, force: true });
 
@@ -738,6 +743,10 @@ function toMarkdown(r) {
       const x = s.series[i];
       lines.push(`| ${Math.round((x.t - t0) / 1000)} | ${fmt(x.rss / 2 ** 20, 1)} | ${fmt(x.heapUsed / 2 ** 20, 1)} | ${fmt(x.eldP99, 1)} |`);
     }
+  }
+  if (r.reader) {
+    lines.push('');
+    lines.push(readerMarkdown(r.reader).trimEnd());
   }
   if (r.notes.length) {
     lines.push('');

@@ -2,10 +2,13 @@
 // `npm run test:faults`: tests that break things for real (Kafka stopped, frozen and restarted,
 // proxies killed, a load balancer failing over). They need a Kafka node of their own, started
 // here with scripts/kafka-dev on FAULTS_KAFKA_PORT (default 29200, controller port + 1) and
-// removed afterwards. Arguments: test files to run (default: all of dist/test/faults/).
+// removed afterwards. The 3-broker test starts its own cluster on CLUSTER_KAFKA_PORT (default
+// FAULTS_KAFKA_PORT + 100, six ports from there). Arguments: test files to run (default: all of
+// dist/test/faults/).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { testFiles } from './test-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kafkaDev = path.join(root, 'scripts', 'kafka-dev');
@@ -31,13 +34,14 @@ const targets = process.argv.slice(2);
 // (and so the whole run) alive.
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-force-exit', ...(targets.length > 0 ? targets : ['dist/test/faults/'])],
+  ['--test', '--test-concurrency=1', '--test-force-exit', ...testFiles(targets.length > 0 ? targets : ['dist/test/faults/'], root)],
   {
     cwd: root,
     env: {
       ...process.env,
       FAULTS_KAFKA_PORT: String(port),
       FAULTS_KAFKA_DATA_DIR: kafkaEnv.KAFKA_DATA_DIR,
+      CLUSTER_KAFKA_PORT: process.env.CLUSTER_KAFKA_PORT ?? String(port + 100),
       KAFKA_BROKERS: `127.0.0.1:${port}`,
       BACKPRESSURE_SECONDS: process.env.BACKPRESSURE_SECONDS ?? '60',
     },

@@ -11,21 +11,29 @@
  * - A client presenting nothing is anonymous: accepted only with `auth.anonymous: true`.
  * - With `anonymous: true` and no method configured at all, every client is accepted with the
  *   username it sent, unverified.
+ *
+ * Every other attempt runs through a {@link LoginGuard}: password checks one at a time per address
+ * after its failure delay, hashes under a global bound; an attempt past a bound is refused
+ * `server-busy`, unchecked.
  */
 import type { CertificateAuthMode } from '../config/types.js';
-import { FailureDelay } from './failure-delay.js';
+import type { FailureDelay } from './failure-delay.js';
 import type { JwtVerifier } from './jwt.js';
 import { looksLikeJwt } from './jwt.js';
+import { LoginGuard, type HashGate, type LoginAnswers, type LoginBusyReason, type LoginLane } from './login-guard.js';
 import { spendVerificationTime, verifyPassword } from './password-hash.js';
 import type { UsersDatabase } from './users-file.js';
 
 export interface Credentials {
-  readonly clientId: string;
+  /** MQTT only: for the log. */
+  readonly clientId?: string;
   readonly username: string | undefined;
   readonly password: Buffer | undefined;
   readonly remoteAddress: string;
   /** Identity of a verified client certificate (mTLS). */
   readonly certificateIdentity: string | undefined;
+  /** Aborted when the client goes away: a check still waiting for its turn is then dropped. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Why a client was refused; bounded, used as a metric label. */
@@ -57,6 +65,13 @@ export type AuthResult =
       readonly reason: AuthFailureReason;
       /** For the log; never contains the password or token. */
       readonly detail: string;
+    }
+  | {
+      readonly accepted: false;
+      /** Refused before the credentials were checked (MQTT 5 CONNACK 0x89, 3.1.1 return code 3; HTTP 503). */
+      readonly code: 'server-busy';
+      readonly reason: LoginBusyReason;
+      readonly detail: string;
     };
 
 export interface AuthenticatorOptions {
@@ -66,31 +81,60 @@ export interface AuthenticatorOptions {
   readonly users?: () => UsersDatabase;
   /** The JWT verifier currently in force (read on every attempt, so key reloads apply at once). */
   readonly jwt?: () => JwtVerifier;
+  /** The bounds and delays attempts run under. Default: one with `failureDelay`, `sleep` and `now`, and no bounds. */
+  readonly guard?: LoginGuard;
+  /** Used only by the default guard. */
   readonly failureDelay?: FailureDelay;
   readonly now?: () => number;
+  /** Used only by the default guard. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const BUSY_DETAILS: Readonly<Record<LoginBusyReason, string>> = {
+  'hash-queue-full': 'too many password checks at once',
+  'address-queue-full': 'too many login attempts from this address at once',
+  abandoned: 'the client went away before its credentials were checked',
+};
+
+const ANSWERS: LoginAnswers<AuthResult> = {
+  outcomeOf: (result) => (result.accepted ? 'success' : result.code === 'server-busy' ? 'unchecked' : 'failure'),
+  busy: (reason) => ({
+    accepted: false,
+    code: 'server-busy',
+    reason,
+    detail: BUSY_DETAILS[reason],
+  }),
+};
 
 export class Authenticator {
   private readonly openToAll: boolean;
+  readonly guard: LoginGuard;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.openToAll = options.anonymous && options.users === undefined && options.jwt === undefined && options.certificate === 'ignore';
+    const { failureDelay, sleep, now } = options;
+    this.guard = options.guard ?? new LoginGuard({ ...(failureDelay && { failureDelay }), ...(sleep && { sleep }), ...(now && { now }) });
   }
 
   async authenticate(credentials: Credentials): Promise<AuthResult> {
-    const { failureDelay, sleep = defaultSleep } = this.options;
     if (this.openToAll) return { accepted: true, username: credentials.username, method: 'anonymous' };
-    const wait = failureDelay?.delayFor(credentials.remoteAddress) ?? 0;
-    if (wait > 0) await sleep(wait);
-    const result = await this.decide(credentials);
-    if (!result.accepted) failureDelay?.recordFailure(credentials.remoteAddress);
-    return result;
+    const attempt = {
+      lane: this.laneOf(credentials),
+      address: credentials.remoteAddress,
+      username: credentials.username ?? credentials.certificateIdentity,
+      signal: credentials.signal,
+    };
+    return this.guard.run(attempt, (hash) => this.decide(credentials, hash), ANSWERS);
   }
 
-  private async decide(credentials: Credentials): Promise<AuthResult> {
+  /** Which protections an attempt needs: decided from what it presents, before anything is checked. */
+  laneOf({ username, password }: Pick<Credentials, 'username' | 'password'>): LoginLane {
+    if (password === undefined && username === undefined) return 'none';
+    if (password !== undefined && this.options.jwt !== undefined && looksLikeJwt(password.toString('utf8'))) return 'token';
+    return 'password';
+  }
+
+  private async decide(credentials: Credentials, hash: HashGate): Promise<AuthResult> {
     const { certificate } = this.options;
     const certificateIdentity = certificate === 'ignore' ? undefined : credentials.certificateIdentity;
     if (certificate === 'required' && certificateIdentity === undefined) {
@@ -104,7 +148,7 @@ export class Authenticator {
       return refuse('not-authorized', 'anonymous-refused', 'no credentials and anonymous access is off');
     }
 
-    const checked = await this.checkSecret(username ?? certificateIdentity, password);
+    const checked = await this.checkSecret(username ?? certificateIdentity, password, hash);
     if (!checked.accepted) return checked;
     if (certificateIdentity !== undefined) {
       if (checked.username !== certificateIdentity) {
@@ -115,7 +159,7 @@ export class Authenticator {
     return checked;
   }
 
-  private async checkSecret(username: string | undefined, password: Buffer | undefined): Promise<AuthResult> {
+  private async checkSecret(username: string | undefined, password: Buffer | undefined, hash: HashGate): Promise<AuthResult> {
     const { jwt, users } = this.options;
     if (password !== undefined && jwt !== undefined) {
       const text = password.toString('utf8');
@@ -132,16 +176,17 @@ export class Authenticator {
     const user = users().users.get(username);
     if (user === undefined || user.password === undefined) {
       // As slow as a real check, so usernames cannot be told apart by timing.
-      await spendVerificationTime(password ?? '');
+      await hash(() => spendVerificationTime(password ?? ''));
       return user === undefined
         ? refuse('bad-credentials', 'unknown-user', 'no such user')
         : refuse('bad-credentials', 'no-password', 'this user has no password');
     }
     if (password === undefined) {
-      await spendVerificationTime('');
+      await hash(() => spendVerificationTime(''));
       return refuse('bad-credentials', 'no-password', 'no password given');
     }
-    if (!(await verifyPassword(password, user.password))) return refuse('bad-credentials', 'bad-password', 'wrong password');
+    const stored = user.password;
+    if (!(await hash(() => verifyPassword(password, stored)))) return refuse('bad-credentials', 'bad-password', 'wrong password');
     return { accepted: true, username, method: 'password' };
   }
 }

@@ -37,8 +37,8 @@ function commonOptions<T>(args: Argv<T>) {
     })
     .option('kafka-client', {
       type: 'string',
-      describe: 'Kafka client library, kafkajs or platformatic; replaces kafka.client (env MKP_KAFKA_CLIENT)',
-      defaultDescription: 'kafka.client, else kafkajs',
+      describe: 'Kafka client library: platformatic (@platformatic/kafka, the only one); replaces kafka.client (env MKP_KAFKA_CLIENT)',
+      defaultDescription: 'kafka.client, else platformatic',
     })
     .option('port', {
       type: 'string',

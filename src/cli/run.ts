@@ -44,15 +44,9 @@ export async function run(settings: CliSettings, config: ProxyConfig): Promise<n
   process.on('SIGHUP', reload);
 
   startStatsReporter(process.env, () => ({ kafkaSent: proxy.kafkaSent }));
-  try {
-    await proxy.start();
-  } catch (error) {
-    proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
-    process.off('SIGHUP', reload);
-    return EXIT.failure;
-  }
-
-  return new Promise<number>((resolve) => {
+  // Registered before starting: the listeners open before Kafka has answered, and a signal that
+  // comes meanwhile must drain as it would later, not end the process with what is in flight.
+  const exited = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -89,4 +83,12 @@ export async function run(settings: CliSettings, config: ProxyConfig): Promise<n
     process.on('SIGINT', workerId() === undefined ? stop : () => undefined);
     process.on('SIGTERM', stop);
   });
+  try {
+    await proxy.start();
+  } catch (error) {
+    proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
+    process.off('SIGHUP', reload);
+    return EXIT.failure;
+  }
+  return exited;
 }

@@ -1,5 +1,5 @@
 /** What the CLI runs with: the command, the config file and the overrides, from flags or MKP_* variables. */
-import { KAFKA_CLIENTS } from '../config/kafka.js';
+import { KAFKA_CLIENTS, retiredKafkaClient } from '../config/kafka.js';
 import { LOG_LEVELS } from '../config/log.js';
 import type { ConfigOverrides, LogLevel } from '../config/types.js';
 import { UsageError, type RawArguments } from './arguments.js';
@@ -36,6 +36,8 @@ export function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSet
   }
   const portNumber = port === undefined ? undefined : portFrom(port);
   const httpPortNumber = httpPort === undefined ? undefined : portFrom(httpPort);
+  const retiredClient = kafkaClient === undefined ? null : retiredKafkaClient(kafkaClient.value);
+  if (kafkaClient !== undefined && retiredClient !== null) throw new UsageError(`${kafkaClient.source}: ${retiredClient}`);
   if (kafkaClient !== undefined && !(KAFKA_CLIENTS as readonly string[]).includes(kafkaClient.value)) {
     throw new UsageError(`${kafkaClient.source}: expected one of ${KAFKA_CLIENTS.join(', ')}, got "${kafkaClient.value}"`);
   }

@@ -1,5 +1,7 @@
 /** The `auth` section: who may connect (users file, JWT, mTLS identity) and how failures are slowed. */
+import os from 'node:os';
 import { deepFreeze } from './freeze.js';
+import { memorySharingProcesses } from './memory.js';
 import {
   isPlainObject,
   MAX_TIMER_MS,
@@ -48,6 +50,35 @@ export interface FailureDelayConfig {
   readonly maxAddresses: number;
 }
 
+/**
+ * Bounds on the work logins can cause (docs/security-logins.md): password hashes at once, attempts
+ * waiting, and the reserve that keeps known-good clients from being starved by guessing.
+ */
+export interface LoginLimitsConfig {
+  /**
+   * Password hashes (scrypt) computed at once. Default: the CPU cores less one, divided among
+   * `--workers`, at least 1 and at most 3 (libuv runs hashes on a pool of 4 threads that file
+   * reads and DNS lookups share).
+   */
+  readonly maxConcurrentHashes: number;
+  /** Password logins waiting for a hash slot; more are refused at once as server busy. Default 32. */
+  readonly maxQueuedHashes: number;
+  /**
+   * Login attempts of one address (password and token attempts each) waiting for their turn
+   * (one is checked at a time); more are refused at once as server busy. Default 8.
+   */
+  readonly maxPendingPerAddress: number;
+  /** Hash slots beyond maxConcurrentHashes that only known-good logins may use. Default 1. */
+  readonly knownGoodReserve: number;
+  /**
+   * A successful password login makes its address and username known-good for this long, in
+   * seconds; a failed one for the pair ends it. Default 86400.
+   */
+  readonly knownGoodSeconds: number;
+  /** Most known-good pairs remembered; the least recently successful are forgotten first. Default 100000. */
+  readonly maxKnownGood: number;
+}
+
 export interface AuthConfig {
   /** Accept clients that present no credentials. Default false. */
   readonly anonymous: boolean;
@@ -60,6 +91,7 @@ export interface AuthConfig {
   /** MQTT 3.1.1 client publishing where the ACL denies it. Default `disconnect`. */
   readonly deniedPublish311: DeniedPublish311;
   readonly failureDelay: FailureDelayConfig;
+  readonly logins: LoginLimitsConfig;
   /**
    * How often the users file and the JWT key files are checked for changes, in ms; 0 = only on
    * reload (SIGHUP). Default 1000.
@@ -69,20 +101,34 @@ export interface AuthConfig {
 
 export type JwtDefaults = Pick<JwtConfig, 'usernameClaim' | 'clockToleranceSeconds' | 'requireExpiry'>;
 
+/** One core stays for MQTT and Kafka; libuv's 4 threads keep one for file reads and DNS. */
+function concurrentHashesDefault(cores: number, processes: number): number {
+  return Math.min(3, Math.max(1, Math.floor((cores - 1) / processes)));
+}
+
 export const AUTH_DEFAULTS: AuthConfig = deepFreeze<AuthConfig>({
   anonymous: false,
   certificate: 'ignore',
   deniedPublish311: 'disconnect',
   failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
+  logins: {
+    maxConcurrentHashes: concurrentHashesDefault(os.availableParallelism(), memorySharingProcesses()),
+    maxQueuedHashes: 32,
+    maxPendingPerAddress: 8,
+    knownGoodReserve: 1,
+    knownGoodSeconds: 86_400,
+    maxKnownGood: 100_000,
+  },
   watchIntervalMs: 1000,
 });
 
 /** Defaults of `auth.jwt`'s optional fields. */
 export const JWT_DEFAULTS: JwtDefaults = deepFreeze<JwtDefaults>({ usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true });
 
-const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay', 'watchIntervalMs'] as const;
+const AUTH_KEYS = ['anonymous', 'usersFile', 'jwt', 'certificate', 'deniedPublish311', 'failureDelay', 'logins', 'watchIntervalMs'] as const;
 const JWT_KEYS = ['secret', 'secretFile', 'publicKeyFile', 'issuer', 'audience', 'usernameClaim', 'clockToleranceSeconds', 'requireExpiry'] as const;
 const FAILURE_DELAY_KEYS = ['initialMs', 'maxMs', 'forgetAfterSeconds', 'maxAddresses'] as const;
+const LOGINS_KEYS = ['maxConcurrentHashes', 'maxQueuedHashes', 'maxPendingPerAddress', 'knownGoodReserve', 'knownGoodSeconds', 'maxKnownGood'] as const;
 const CERTIFICATE_MODES: readonly CertificateAuthMode[] = ['ignore', 'optional', 'required'];
 const DENIED_PUBLISH_311: readonly DeniedPublish311[] = ['disconnect', 'drop'];
 
@@ -97,6 +143,7 @@ export function readAuth(value: unknown, baseDirectory: string, problems: Proble
   const certificate = readOneOf(section['certificate'], 'auth.certificate', CERTIFICATE_MODES, problems, defaults.certificate);
   const deniedPublish311 = readOneOf(section['deniedPublish311'], 'auth.deniedPublish311', DENIED_PUBLISH_311, problems, defaults.deniedPublish311);
   const failureDelay = readFailureDelay(section['failureDelay'], problems);
+  const logins = readLogins(section['logins'], problems);
   const watchIntervalMs = readInteger(section['watchIntervalMs'], 'auth.watchIntervalMs', 0, MAX_TIMER_MS, problems, defaults.watchIntervalMs);
   // With a problem in this section already reported (a misspelt `anonymus`), this one would be noise.
   if (!anonymous && usersFile === undefined && jwt === undefined && certificate === 'ignore' && problems.list.length === before) {
@@ -114,6 +161,7 @@ export function readAuth(value: unknown, baseDirectory: string, problems: Proble
     certificate,
     deniedPublish311,
     failureDelay,
+    logins,
     watchIntervalMs,
   };
 }
@@ -159,5 +207,20 @@ function readFailureDelay(value: unknown, problems: Problems): FailureDelayConfi
     maxMs,
     forgetAfterSeconds: readInteger(section['forgetAfterSeconds'], 'auth.failureDelay.forgetAfterSeconds', 1, 86400 * 7, problems, defaults.forgetAfterSeconds),
     maxAddresses: readInteger(section['maxAddresses'], 'auth.failureDelay.maxAddresses', 1, 10_000_000, problems, defaults.maxAddresses),
+  };
+}
+
+function readLogins(value: unknown, problems: Problems): LoginLimitsConfig {
+  const section = readSection(value, 'auth.logins', LOGINS_KEYS, problems);
+  const defaults = AUTH_DEFAULTS.logins;
+  const int = (key: keyof LoginLimitsConfig, min: number, max: number): number =>
+    readInteger(section[key], `auth.logins.${key}`, min, max, problems, defaults[key]);
+  return {
+    maxConcurrentHashes: int('maxConcurrentHashes', 1, 64),
+    maxQueuedHashes: int('maxQueuedHashes', 0, 100_000),
+    maxPendingPerAddress: int('maxPendingPerAddress', 1, 100_000),
+    knownGoodReserve: int('knownGoodReserve', 0, 64),
+    knownGoodSeconds: int('knownGoodSeconds', 1, 86400 * 365),
+    maxKnownGood: int('maxKnownGood', 0, 10_000_000),
   };
 }

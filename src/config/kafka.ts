@@ -16,14 +16,14 @@ export interface KafkaAcksConfig {
 /** Compression of produce requests. */
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 /** The Kafka client library the producer runs on. */
-export type KafkaClientName = 'kafkajs' | 'platformatic';
+export type KafkaClientName = 'platformatic';
 
 export interface KafkaConfig {
   /** Bootstrap brokers, `host:port`. Default `['127.0.0.1:9092']`. */
   readonly brokers: readonly string[];
   /** Kafka client id. Default `mqtt-kafka-proxy`. */
   readonly clientId: string;
-  /** Client library: `kafkajs` or `platformatic` (@platformatic/kafka). Default `kafkajs`. */
+  /** Client library: `platformatic` (@platformatic/kafka), the only one. Default `platformatic`. */
   readonly client: KafkaClientName;
   /** Producer acks per MQTT QoS. Default `{ qos0: 1, qos1: 'all', qos2: 'all' }`. */
   readonly acks: KafkaAcksConfig;
@@ -54,7 +54,7 @@ export interface KafkaConfig {
 export const KAFKA_DEFAULTS: KafkaConfig = deepFreeze<KafkaConfig>({
   brokers: ['127.0.0.1:9092'],
   clientId: 'mqtt-kafka-proxy',
-  client: 'kafkajs',
+  client: 'platformatic',
   acks: { qos0: 1, qos1: 'all', qos2: 'all' },
   lingerMs: 5,
   batchMaxRecords: 1000,
@@ -67,7 +67,25 @@ export const KAFKA_DEFAULTS: KafkaConfig = deepFreeze<KafkaConfig>({
   compression: 'none',
 });
 
-export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+/** The Kafka client libraries `kafka.client` (and `--kafka-client`) may name. */
+export const KAFKA_CLIENTS: readonly KafkaClientName[] = ['platformatic'];
+
+/**
+ * What to tell a config that names a Kafka client the proxy had and no longer has (kafkajs, the
+ * former default), so it says what to change; null for any other value.
+ */
+export function retiredKafkaClient(value: unknown): string | null {
+  if (value !== 'kafkajs') return null;
+  return 'kafkajs is no longer supported: the proxy produces and reads with @platformatic/kafka only; remove the setting or set it to platformatic';
+}
+
+/** `kafka.client` (or its override at `path`): a retired client is reported with what to change. */
+export function readKafkaClient(value: unknown, path: string, problems: Problems, fallback: KafkaClientName): KafkaClientName {
+  const retired = retiredKafkaClient(value);
+  if (retired === null) return readOneOf(value, path, KAFKA_CLIENTS, problems, fallback);
+  problems.report(path, retired);
+  return fallback;
+}
 const KAFKA_COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 const KAFKA_KEYS = [
@@ -99,7 +117,7 @@ export function readKafka(value: unknown, baseDir: string, problems: Problems): 
     requireTopics: readBoolean(section['requireTopics'], 'kafka.requireTopics', problems, defaults.requireTopics),
     brokers: readBrokers(section['brokers'], 'kafka.brokers', problems),
     clientId: readString(section['clientId'], 'kafka.clientId', problems, defaults.clientId),
-    client: readOneOf(section['client'], 'kafka.client', KAFKA_CLIENTS, problems, defaults.client),
+    client: readKafkaClient(section['client'], 'kafka.client', problems, defaults.client),
     acks: readAcks(section['acks'], problems),
     lingerMs: int('lingerMs', 0, MAX_TIMER_MS),
     batchMaxRecords: int('batchMaxRecords', 1, 2 ** 31 - 1),
@@ -175,12 +193,11 @@ function readAcks(value: unknown, problems: Problems): KafkaAcksConfig {
  * @platformatic/kafka compresses zstd with node:zlib, which has zstd from Node.js 22.15 on; on an
  * older Node.js the first produce request would fail, so the combination is refused here.
  */
-export function checkClientCompression(kafka: KafkaConfig, clientOverridden: boolean, problems: Problems): void {
-  if (kafka.client !== 'platformatic' || kafka.compression !== 'zstd' || zlibHasZstd()) return;
-  const client = clientOverridden ? 'platformatic (from the command line)' : 'platformatic';
+export function checkClientCompression(kafka: KafkaConfig, problems: Problems): void {
+  if (kafka.compression !== 'zstd' || zlibHasZstd()) return;
   problems.report(
     'kafka.compression',
-    `zstd is not available with kafka.client ${client} on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4, or kafka.client kafkajs`,
+    `zstd is not available on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4`,
   );
 }
 

@@ -44,6 +44,12 @@ export interface LimitsConfig {
   readonly maxConnections: number;
   /** Open connections from one client address; 0 = no limit. Default 0. */
   readonly maxConnectionsPerAddress: number;
+  /**
+   * Open connections from one public client address: any address outside the private, loopback,
+   * link-local and shared (CGNAT) ranges where load balancers sit, so one without PROXY protocol
+   * is never capped by this default. 0 = no limit. Default 1000.
+   */
+  readonly maxConnectionsPerPublicAddress: number;
   /** Longest client identifier accepted. Default 256 (MQTT requires at least 23). */
   readonly maxClientIdLength: number;
   /** Smallest keep alive accepted, in seconds; 0 = no minimum. Default 0. */
@@ -75,6 +81,8 @@ export const LIMITS_DEFAULTS: LimitsConfig = deepFreeze<LimitsConfig>({
   connectTimeoutSeconds: 10,
   maxConnections: 100_000,
   maxConnectionsPerAddress: 0,
+  // Public addresses only: a load balancer without PROXY protocol sits on a private one.
+  maxConnectionsPerPublicAddress: 1000,
   maxClientIdLength: 256,
   minKeepAliveSeconds: 0,
   maxKeepAliveSeconds: 65535,
@@ -94,6 +102,7 @@ const LIMITS_KEYS = [
   'connectTimeoutSeconds',
   'maxConnections',
   'maxConnectionsPerAddress',
+  'maxConnectionsPerPublicAddress',
   'maxClientIdLength',
   'minKeepAliveSeconds',
   'maxKeepAliveSeconds',
@@ -124,6 +133,7 @@ export function readLimits(value: unknown, problems: Problems): LimitsConfig {
     connectTimeoutSeconds: int('connectTimeoutSeconds', 1, Math.floor(MAX_TIMER_MS / 1000)),
     maxConnections: int('maxConnections', 0, 2 ** 31 - 1),
     maxConnectionsPerAddress: int('maxConnectionsPerAddress', 0, 2 ** 31 - 1),
+    maxConnectionsPerPublicAddress: int('maxConnectionsPerPublicAddress', 0, 2 ** 31 - 1),
     // MQTT-3.1.3-5: a server must accept client ids of 1 to 23 characters; 65535 is the field's size.
     maxClientIdLength: int('maxClientIdLength', 23, 65535),
     minKeepAliveSeconds: int('minKeepAliveSeconds', 0, 65535),

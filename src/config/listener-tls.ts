@@ -33,6 +33,11 @@ export interface ListenerTlsConfig {
   /** Default `TLSv1.2`. */
   readonly minVersion: TlsMinVersion;
   /**
+   * OpenSSL cipher list, `:`-separated; TLS 1.3 suites are the `TLS_` entries. Default: ECDHE
+   * with AEAD only (Mozilla "intermediate") and the three TLS 1.3 suites (see DEFAULT_TLS_CIPHERS).
+   */
+  readonly ciphers: string;
+  /**
    * How often the cert, key and CA files are checked for changes, in ms; a change reloads them for
    * new connections. 0 = never (reload on SIGHUP only). Default 2000.
    */
@@ -41,15 +46,33 @@ export interface ListenerTlsConfig {
 
 export const TLS_MIN_VERSIONS: readonly TlsMinVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
-export type ListenerTlsDefaults = Pick<ListenerTlsConfig, 'requestCert' | 'minVersion' | 'watchIntervalMs'>;
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites without the DHE ones: ECDHE key exchange with AEAD
+ * ciphers only (no CBC, no SHA-1 MAC), then the TLS 1.3 suites (without `TLS_` entries Node
+ * would turn TLS 1.3 off).
+ */
+export const DEFAULT_TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+].join(':');
+
+export type ListenerTlsDefaults = Pick<ListenerTlsConfig, 'requestCert' | 'minVersion' | 'ciphers' | 'watchIntervalMs'>;
 
 export const TLS_DEFAULTS: ListenerTlsDefaults = deepFreeze<ListenerTlsDefaults>({
   requestCert: false,
   minVersion: 'TLSv1.2',
+  ciphers: DEFAULT_TLS_CIPHERS,
   watchIntervalMs: 2000,
 });
 
-const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'watchIntervalMs'] as const;
+const LISTENER_TLS_KEYS = ['cert', 'key', 'ca', 'requestCert', 'minVersion', 'ciphers', 'watchIntervalMs'] as const;
 
 export function readListenerTls(value: unknown, path: string, baseDir: string, problems: Problems): ListenerTlsConfig | undefined {
   if (!isPlainObject(value)) {
@@ -69,27 +92,38 @@ export function readListenerTls(value: unknown, path: string, baseDir: string, p
     problems.report(join(path, 'ca'), 'is required with requestCert: true (the CA client certificates must be signed by)');
   }
   const minVersion = readOneOf(value['minVersion'], join(path, 'minVersion'), TLS_MIN_VERSIONS, problems, TLS_DEFAULTS.minVersion);
+  const ciphers = readCiphers(value['ciphers'], join(path, 'ciphers'), problems);
   const watchIntervalMs = readInteger(value['watchIntervalMs'], join(path, 'watchIntervalMs'), 0, MAX_TIMER_MS, problems, TLS_DEFAULTS.watchIntervalMs);
   if (problems.list.length > before || cert === undefined || key === undefined) return undefined;
-  const problem = secureContextProblem(cert, key, ca, minVersion);
+  const problem = secureContextProblem(cert, key, ca, minVersion, ciphers);
   if (problem !== undefined) {
     problems.report(path, problem);
     return undefined;
   }
-  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert, minVersion, watchIntervalMs };
+  return { cert, key, ...(ca === undefined ? {} : { ca }), requestCert, minVersion, ciphers, watchIntervalMs };
+}
+
+/** An OpenSSL cipher list; OpenSSL itself judges the names when the listener's context is built. */
+function readCiphers(value: unknown, path: string, problems: Problems): string {
+  const text = readString(value, path, problems, TLS_DEFAULTS.ciphers, 'an OpenSSL cipher list such as ECDHE-ECDSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256');
+  if (!text.split(':').some((name) => name.startsWith('TLS_'))) {
+    problems.report(path, 'lists no TLS 1.3 suite (TLS_AES_128_GCM_SHA256, ...): TLS 1.3 would be off; add them');
+  }
+  return text;
 }
 
 /**
  * Loads the files as the listener will, so a wrong file, a broken PEM or a key that does not belong
  * to the certificate is reported now, naming the listener, rather than when the first client connects.
  */
-function secureContextProblem(cert: string, key: string, ca: string | undefined, minVersion: TlsMinVersion): string | undefined {
+function secureContextProblem(cert: string, key: string, ca: string | undefined, minVersion: TlsMinVersion, ciphers: string): string | undefined {
   try {
     createSecureContext({
       cert: readFileSync(cert),
       key: readFileSync(key),
       ...(ca === undefined ? {} : { ca: readFileSync(ca) }),
       minVersion,
+      ciphers,
     });
     return undefined;
   } catch (error) {

@@ -1,9 +1,9 @@
 /** Flags and MKP_* variables, applied over the file's sections and validated the same way. */
-import { KAFKA_CLIENTS, readBrokers, type KafkaConfig } from './kafka.js';
+import { readBrokers, readKafkaClient, type KafkaConfig } from './kafka.js';
 import { HTTP_DEFAULTS, type HttpConfig } from './http.js';
 import { LISTENER_DEFAULTS, type ListenerConfig } from './listeners.js';
 import { readLogLevel, type LogConfig } from './log.js';
-import { readOneOf, readPort, type Problems } from './readers.js';
+import { readPort, type Problems } from './readers.js';
 import type { ConfigOverrides } from './types.js';
 
 /** The sections overrides can replace values in. */
@@ -29,7 +29,7 @@ export function applyOverrides(sections: OverridableSections, overrides: ConfigO
   }
   if (overrides.logLevel !== undefined) log = { level: readLogLevel(overrides.logLevel, 'overrides.logLevel', problems) };
   if (overrides.kafkaClient !== undefined) {
-    kafka = { ...kafka, client: readOneOf(overrides.kafkaClient, 'overrides.kafkaClient', KAFKA_CLIENTS, problems, kafka.client) };
+    kafka = { ...kafka, client: readKafkaClient(overrides.kafkaClient, 'overrides.kafkaClient', problems, kafka.client) };
   }
   return { listeners, kafka, http, log };
 }

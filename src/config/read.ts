@@ -79,7 +79,7 @@ function buildConfig(text: string, displayName: string, source: string, options:
   const log = readLog(raw['log'], problems);
 
   const overridden = applyOverrides({ listeners, kafka, http, log }, options.overrides, problems);
-  checkClientCompression(overridden.kafka, options.overrides?.kafkaClient !== undefined, problems);
+  checkClientCompression(overridden.kafka, problems);
   checkPortClashes(overridden.listeners, overridden.http, problems);
 
   if (problems.list.length > 0) throw new ConfigError(problems.list);

@@ -13,7 +13,7 @@ import type { LogConfig, LogLevel } from './log.js';
 import type { MappingRuleConfig, UnmappedConfig } from './mappings.js';
 import type { ReloadConfig } from './reload.js';
 
-export type { AuthConfig, CertificateAuthMode, DeniedPublish311, FailureDelayConfig, JwtConfig } from './auth.js';
+export type { AuthConfig, CertificateAuthMode, DeniedPublish311, FailureDelayConfig, JwtConfig, LoginLimitsConfig } from './auth.js';
 export type { DrainConfig } from './drain.js';
 export type { HttpConfig } from './http.js';
 export type { AcksSetting, KafkaAcksConfig, KafkaClientName, KafkaCompression, KafkaConfig } from './kafka.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/types.js';
+import type { LeaderView } from './leader-watch.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
 
 /**
@@ -18,16 +19,21 @@ export interface ClientProducer {
 }
 
 export interface KafkaClient {
-  /** Loads what the configured compression needs; called once before anything is connected or sent. */
+  /** Loads the client library; every other call waits for it too, so this only starts it early. */
   prepare(): Promise<void>;
   /** A producer of its own (own connections, own producer id when idempotent); not connected yet. */
   producer(idempotent: boolean): ClientProducer;
-  /** The admin side: topic listing and the cluster check. */
-  connectAdmin(): Promise<void>;
+  /** The admin side: topic listing and the cluster check, connected by the first of them. */
   disconnectAdmin(): Promise<void>;
   listTopics(): Promise<readonly string[]>;
-  /** A cheap request every broker answers; rejects when the cluster does not. */
+  /** A cheap request every broker answers, tried once; rejects when the cluster does not answer. */
   checkCluster(): Promise<void>;
 }
 
-export type KafkaClientFactory = (config: KafkaConfig, logger: Logger) => KafkaClient;
+/** What a client reports besides the answers to its calls. */
+export interface ClientObserver {
+  /** Partition leaders (and broker addresses) of each metadata answer any of its parts received. */
+  metadata(view: LeaderView): void;
+}
+
+export type KafkaClientFactory = (config: KafkaConfig, logger: Logger, observer?: ClientObserver) => KafkaClient;

@@ -48,16 +48,13 @@ const NON_RETRIABLE_CODES: Readonly<Record<string, ProduceFailureReason>> = {
 
 export interface ErrorLike {
   readonly name?: unknown;
-  /** kafkajs: the Kafka protocol error name. */
-  readonly type?: unknown;
   /** @platformatic/kafka: the Kafka protocol error name of a ProtocolError. */
   readonly apiId?: unknown;
   /** @platformatic/kafka: `PLT_KFK_TIMEOUT`, `PLT_KFK_NETWORK`... */
   readonly code?: unknown;
   readonly message?: unknown;
-  readonly retriable?: unknown;
   readonly cause?: unknown;
-  readonly originalError?: unknown;
+  /** The errors of an AggregateError (@platformatic/kafka's MultipleErrors: one per attempt). */
   readonly errors?: unknown;
 }
 
@@ -67,29 +64,26 @@ export function errorChain(error: unknown, seen = new Set<unknown>()): ErrorLike
   seen.add(error);
   const e = error as ErrorLike;
   const chain: ErrorLike[] = [e];
-  chain.push(...errorChain(e.originalError, seen), ...errorChain(e.cause, seen));
+  chain.push(...errorChain(e.cause, seen));
   if (Array.isArray(e.errors)) for (const inner of e.errors) chain.push(...errorChain(inner, seen));
   return chain;
 }
 
-/** The Kafka protocol error name an error carries (kafkajs `type`, @platformatic/kafka `apiId`). */
+/** The Kafka protocol error name an error carries (@platformatic/kafka's `apiId`). */
 function protocolCode(e: ErrorLike): string | undefined {
-  if (typeof e.type === 'string') return e.type;
-  if (typeof e.apiId === 'string') return e.apiId;
-  return undefined;
+  return typeof e.apiId === 'string' ? e.apiId : undefined;
 }
 
 /**
- * The client gave up waiting: kafkajs' request timeout, or @platformatic/kafka's TimeoutError,
- * whose `code` says PLT_KFK_NETWORK (1.35.0), so its class tells it apart.
+ * The client gave up waiting: @platformatic/kafka's TimeoutError, whose `code` says
+ * PLT_KFK_NETWORK (2.12.1 as 1.35.0), so its class tells it apart.
  */
 function isClientTimeout(e: ErrorLike): boolean {
-  if (e.name === 'KafkaJSRequestTimeoutError' || e.name === 'KafkaJSTimeout') return true;
   return typeof e.code === 'string' && e.code.startsWith('PLT_KFK_') && (e.code === 'PLT_KFK_TIMEOUT' || (e as object).constructor?.name === 'TimeoutError');
 }
 
 /**
- * Classifies whatever the Kafka client threw (kafkajs or @platformatic/kafka). A Kafka protocol code from the list above anywhere in
+ * Classifies whatever the Kafka client threw. A Kafka protocol code from the list above anywhere in
  * the chain decides; otherwise connection trouble, timeouts and exhausted retries are retriable,
  * because Kafka being away is the normal reason a produce fails.
  */

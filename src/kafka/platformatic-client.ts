@@ -1,14 +1,16 @@
-import type { Admin, BaseOptions, MessageToProduce, Producer, SASLOptions } from '@platformatic/kafka';
+import type { Admin, Base, BaseOptions, ClusterMetadata, MessageToProduce, Producer, SASLOptions } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import type { KafkaConfig, KafkaSaslConfig } from '../config/types.js';
-import type { ClientProducer, KafkaClient } from './client.js';
+import type { ClientObserver, ClientProducer, KafkaClient } from './client.js';
+import type { LeaderView } from './leader-watch.js';
 import { murmur2 } from './murmur2.js';
 import type { HeaderValue, KafkaRecord } from './record.js';
 import { tlsOptions } from './security.js';
 
 type Library = typeof import('@platformatic/kafka');
 
-// Loaded on first use: importing it takes most of a second, which a proxy on kafkajs need not pay.
+// Loaded on first use: importing it takes most of a second (schema compilation), which the CLI's
+// subcommands need not pay and which the proxy pays after its listeners are open.
 let library: Promise<Library> | undefined;
 const loadLibrary = (): Promise<Library> => (library ??= import('@platformatic/kafka'));
 
@@ -17,11 +19,10 @@ const loadLibrary = (): Promise<Library> => (library ??= import('@platformatic/k
  * Its clients connect on first use; connect() makes that first use happen (a metadata request, and
  * for the idempotent producer its producer id), so connection trouble shows up at startup.
  */
-export function createPlatformaticClient(config: KafkaConfig, _logger: Logger): KafkaClient {
-  let lib: Library | undefined;
-  const loaded = (): Library => {
-    if (lib === undefined) throw new Error('@platformatic/kafka is used before prepare()');
-    return lib;
+export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, observer?: ClientObserver): KafkaClient {
+  const observe = <T extends Base>(client: T): T => {
+    if (observer !== undefined) client.on('client:metadata', (metadata: ClusterMetadata) => observer.metadata(leaderView(metadata)));
+    return client;
   };
   const base = (): BaseOptions => {
     const options: BaseOptions = {
@@ -47,55 +48,56 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger): 
     if (sasl !== undefined) options.sasl = sasl;
     return options;
   };
-  let admin: Admin | undefined;
+  let admin: Promise<Admin> | undefined;
+  // Bounded retries for the admin side: the sink's own timers try again (topic listing, cluster check).
+  const connectedAdmin = (): Promise<Admin> => (admin ??= loadLibrary().then(({ Admin }) => observe(new Admin({ ...base(), retries: 0 }))));
 
   return {
     async prepare() {
-      lib = await loadLibrary();
+      await loadLibrary();
     },
     producer(idempotent): ClientProducer {
-      let producer: Producer | undefined;
-      const create = (): Producer => {
-        const { Producer } = loaded();
-        return new Producer({
-          ...base(),
-          idempotent,
-          compression: config.compression,
-          partitioner: javaCompatiblePartitioner(),
-        });
-      };
+      let producer: Promise<Producer> | undefined;
+      const created = (): Promise<Producer> =>
+        (producer ??= loadLibrary().then(({ Producer }) =>
+          observe(new Producer({ ...base(), idempotent, compression: config.compression, partitioner: javaCompatiblePartitioner() })),
+        ));
       return {
         async connect() {
-          producer ??= create();
-          if (idempotent) await producer.initIdempotentProducer({});
-          else await producer.metadata({ topics: [], forceUpdate: true });
+          const client = await created();
+          if (idempotent) await client.initIdempotentProducer({});
+          else await client.metadata({ topics: [], forceUpdate: true });
         },
         async disconnect() {
-          await producer?.close();
+          if (producer !== undefined) await (await producer).close();
         },
         async send(records, acks) {
-          producer ??= create();
-          await producer.send({ messages: records.map(toMessage), acks });
+          await (await created()).send({ messages: records.map(toMessage), acks });
         },
       };
     },
-    async connectAdmin() {
-      const { Admin } = loaded();
-      admin ??= new Admin({ ...base(), retries: 0 });
-      await admin.metadata({ topics: [], forceUpdate: true });
-    },
     async disconnectAdmin() {
-      await admin?.close();
+      if (admin !== undefined) await (await admin).close();
     },
     async listTopics() {
-      if (admin === undefined) throw new Error('Kafka admin client not connected');
-      return admin.listTopics();
+      return (await connectedAdmin()).listTopics();
     },
     async checkCluster() {
-      if (admin === undefined) throw new Error('Kafka admin client not connected');
-      await admin.metadata({ topics: [], forceUpdate: true });
+      await (await connectedAdmin()).metadata({ topics: [], forceUpdate: true });
     },
   };
+}
+
+/** The leaders of the topics a metadata answer covered, without the library's types. */
+function leaderView(metadata: ClusterMetadata): LeaderView {
+  const brokers = new Map<number, string>();
+  for (const [id, broker] of metadata.brokers) brokers.set(id, `${broker.host}:${broker.port}`);
+  const leaders = new Map<string, number[]>();
+  for (const [topic, info] of metadata.topics) {
+    // A topic the answer did not cover is undefined in the map.
+    if (info !== undefined) leaders.set(topic, info.partitions.map((partition) => partition?.leader ?? -1));
+  }
+  return { brokers, leaders };
 }
 
 function toMessage(record: KafkaRecord): MessageToProduce {
@@ -139,8 +141,12 @@ function headerName(name: string): Buffer {
   return buffer;
 }
 
+// Values the proxy's own headers take over and over (mqtt.qos, mqtt.retain...): encoded once.
+const CONSTANT_VALUES = new Map(['0', '1', '2', 'true', 'false'].map((value) => [value, Buffer.from(value)]));
+
 function toBuffer(value: Buffer | string): Buffer {
-  return typeof value === 'string' ? Buffer.from(value) : value;
+  if (typeof value !== 'string') return value;
+  return CONSTANT_VALUES.get(value) ?? Buffer.from(value);
 }
 
 /**

@@ -3,19 +3,23 @@ import type { Histogram } from 'prom-client';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
 import type { ClientProducer, KafkaClient } from './client.js';
 import { classifyProduceError, ProduceError } from './errors.js';
-import { createKafkajsClient } from './kafkajs-client.js';
 import { createPlatformaticClient } from './platformatic-client.js';
 import { ProduceLane, type ProduceCallback, type StillWanted } from './produce-lane.js';
 import type { KafkaAcks, KafkaRecord } from './record.js';
-import { describeConnectFailure } from './security.js';
+import { describeMoves, LeaderWatch } from './leader-watch.js';
+import { Reachability } from './reachability.js';
+import { TargetTopics } from './target-topics.js';
 import { TopicCatalog } from './topic-catalog.js';
-import { missingTopics, type StaticTopic } from './topic-check.js';
+import type { StaticTopic } from './topic-check.js';
 
 /** Which of the configured delivery settings a record travels with (`kafka.acks.qos0|qos1|qos2`). */
 export type DeliveryClass = 'qos0' | 'qos1' | 'qos2';
 
 export interface RecordSink {
-  /** Connects to Kafka; keeps trying in the background when the cluster is not reachable yet. */
+  /**
+   * Loads the client and connects to Kafka; resolves once connected, once the first attempt
+   * failed (it keeps trying in the background) or after a few seconds, whichever comes first.
+   */
   start(): Promise<void>;
   /** `wanted`: see {@link StillWanted}; without it the record is always sent. */
   produce(record: KafkaRecord, delivery: DeliveryClass, done: ProduceCallback, wanted?: StillWanted): void;
@@ -48,8 +52,8 @@ export interface RecordSink {
 const CONNECT_RETRY_MS = 2000;
 /** How often a connected sink checks the cluster answers, so readiness notices an idle outage. */
 const HEALTH_CHECK_MS = 5000;
-/** How often missing static topics are looked for again while `kafka.requireTopics` holds readiness back. */
-const TOPIC_RECHECK_MS = 5000;
+/** The longest start() waits for the first connection attempt; the attempt goes on afterwards. */
+const FIRST_ATTEMPT_WAIT_MS = 3000;
 
 export interface KafkaSinkOptions {
   /** Target topics known from the config, checked once connected. */
@@ -58,21 +62,23 @@ export interface KafkaSinkOptions {
   readonly produceLatency?: Histogram<'acks'>;
 }
 
-/** The client library `kafka.client` names. */
-function createClient(config: KafkaConfig, logger: Logger): KafkaClient {
-  return config.client === 'platformatic' ? createPlatformaticClient(config, logger) : createKafkajsClient(config, logger);
-}
-
 /**
- * The producer side, on the client library `kafka.client` names (see {@link KafkaClient}). Records
+ * The producer side, on @platformatic/kafka (see {@link KafkaClient}). Records
  * with acks=all go through the idempotent producer (so producer retries cannot write a record
  * twice); others through a plain one. Each distinct delivery setting is a {@link ProduceLane} that
  * batches records from all connections.
  */
 export function createKafkaSink(config: KafkaConfig, logger: Logger, options: KafkaSinkOptions = {}): RecordSink {
-  const targets = options.staticTopics ?? [];
   const { produceLatency } = options;
-  const client = createClient(config, logger);
+  const reach = new Reachability(logger, { brokers: config.brokers, security: { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null } });
+  const leaders = new LeaderWatch();
+  const client = createPlatformaticClient(config, logger, {
+    metadata(view) {
+      const moves = leaders.observe(view);
+      if (moves.length > 0) logger.warn({ brokers: config.brokers, moved: describeMoves(moves) }, 'Kafka partition leaders moved');
+    },
+  });
+  const topics = new TargetTopics(options.staticTopics ?? [], () => client.listTopics(), config.requireTopics, logger);
   const newIdempotent = (): ClientProducer => client.producer(true);
   let idempotent = newIdempotent();
   // After a failed request the client rolls its sequence numbers back, although Kafka may have
@@ -119,11 +125,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
           : (records: readonly KafkaRecord[]) => plain.send(records, kafkaAcks);
       const send = (records: readonly KafkaRecord[]): Promise<void> =>
         write(records).then(
-          () => {
-            lastExchangeFailed = false;
-          },
+          () => reach.succeeded(),
           (error: unknown) => {
-            if (classifyProduceError(error).retriable) lastExchangeFailed = true;
+            if (classifyProduceError(error).retriable) reach.failed(error);
             throw error;
           },
         );
@@ -148,84 +152,35 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   /** Records waiting for the topic catalog to decide: in flight too, or the intake bound misses them. */
   let awaitingCatalog = 0;
   let retryTimer: NodeJS.Timeout | undefined;
-  let lastExchangeFailed = false;
   let healthTimer: NodeJS.Timeout | undefined;
   let checking = false;
 
   const checkHealth = (): void => {
     if (checking || stopped) return;
     checking = true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('cluster check timed out')), config.requestTimeoutMs);
-    });
-    Promise.race([client.checkCluster(), timeout]).then(
-      () => {
-        if (lastExchangeFailed) logger.info('Kafka reachable again');
-        lastExchangeFailed = false;
-      },
-      (error: unknown) => {
-        if (!lastExchangeFailed) logger.warn({ err: (error as Error).message }, 'Kafka cluster check failed');
-        lastExchangeFailed = true;
-      },
+    withTimeout(client.checkCluster(), config.requestTimeoutMs, 'cluster check timed out').then(
+      () => reach.succeeded(),
+      (error: unknown) => reach.failed(error),
     ).finally(() => {
-      clearTimeout(timer);
       checking = false;
     });
   };
-  let topicTimer: NodeJS.Timeout | undefined;
-  let topicsChecked = false;
-  let missing: readonly StaticTopic[] = [];
 
-  const security = { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null };
   const connect = async (): Promise<void> => {
     try {
-      await Promise.all([idempotent.connect(), plain.connect(), client.connectAdmin()]);
+      // One metadata request without retries first: a cluster that is down fails it at once, and
+      // the retries are this loop's, at its pace, with one log line for the whole outage.
+      await client.checkCluster();
+      await Promise.all([idempotent.connect(), plain.connect()]);
       connected = true;
-      lastExchangeFailed = false;
+      reach.succeeded();
       healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
       healthTimer.unref();
-      logger.info({ brokers: config.brokers, ...security }, 'connected to Kafka');
-      void checkTopics();
+      void topics.check();
       catalog.prime();
     } catch (error) {
-      const failure = describeConnectFailure(error);
-      // Bad credentials or certificates do not fix themselves, but a rotated secret on the Kafka
-      // side can: keep trying, loudly.
-      if (failure.misconfigured) logger.error({ brokers: config.brokers, ...security, err: failure.reason }, 'cannot connect to Kafka, retrying');
-      else logger.warn({ brokers: config.brokers, err: failure.reason }, 'Kafka not reachable, retrying');
+      reach.failed(error);
       if (!stopped) retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
-    }
-  };
-
-  // Static target topics are checked once connected, so a typo in a rule shows up at startup rather
-  // than at the first message. With requireTopics the check repeats until they all exist.
-  const checkTopics = async (): Promise<void> => {
-    if (targets.length === 0 || stopped) {
-      topicsChecked = true;
-      return;
-    }
-    const wasMissing = missing;
-    try {
-      missing = missingTopics(targets, await client.listTopics());
-      topicsChecked = true;
-    } catch (error) {
-      // Only readiness depends on the answer; without requireTopics one warning is enough.
-      const next = config.requireTopics ? 'trying again' : 'not checking them';
-      logger.warn({ err: (error as Error).message }, `could not list Kafka topics to check the target topics; ${next}`);
-      if (config.requireTopics && !stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
-      return;
-    }
-    // Each missing topic is reported once, not at every recheck.
-    const newlyMissing = missing.filter((m) => !wasMissing.some((w) => w.rule === m.rule && w.topic === m.topic));
-    for (const { rule, topic } of newlyMissing) {
-      const consequence = config.requireTopics ? 'the proxy stays not ready until it exists' : 'publishes routed to it are refused';
-      logger.warn({ rule, topic, requireTopics: config.requireTopics }, `target Kafka topic ${topic} of rule ${rule} does not exist: ${consequence}`);
-    }
-    if (missing.length > 0 && config.requireTopics) {
-      if (!stopped) topicTimer = setTimeout(() => void checkTopics(), TOPIC_RECHECK_MS);
-    } else if (missing.length === 0) {
-      logger.info({ topics: targets.map((t) => t.topic) }, wasMissing.length > 0 ? 'every target Kafka topic exists now' : 'every target Kafka topic exists');
     }
   };
 
@@ -243,19 +198,22 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   return {
     async start() {
       await client.prepare();
-      await connect();
+      const first = connect();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS)))]);
+      clearTimeout(timer);
     },
     get connected() {
       return connected;
     },
     get reachable() {
-      return connected && !lastExchangeFailed;
+      return connected && reach.state === 'reachable';
     },
     get topics() {
-      return { checked: topicsChecked, missing };
+      return { checked: topics.checked, missing: topics.missing };
     },
     get ready() {
-      return connected && !lastExchangeFailed && (!config.requireTopics || (topicsChecked && missing.length === 0));
+      return connected && reach.state === 'reachable' && topics.satisfied;
     },
     get inFlight() {
       let total = awaitingCatalog;
@@ -299,12 +257,21 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       stopped = true;
       clearTimeout(retryTimer);
       clearInterval(healthTimer);
-      clearTimeout(topicTimer);
+      topics.stop();
       await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), client.disconnectAdmin()]);
       idempotentStale = false;
       connected = false;
     },
   };
+}
+
+/** `promise`, or a rejection with `message` when it has not settled within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Observes how long `request` takes, whether Kafka accepted it or not. */

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { SASLOptions } from 'kafkajs';
-import type { KafkaSaslConfig, KafkaSslConfig } from '../config/types.js';
+import type { KafkaSslConfig } from '../config/types.js';
 import { errorChain, type ErrorLike } from './errors.js';
 
-/** kafkajs `ssl` option: TLS settings with the PEM files read now (at connect time, not per request). */
+/** The client's TLS options, with the PEM files read now (at connect time, not per request). */
 export function tlsOptions(ssl: KafkaSslConfig | null): ConnectionOptions | undefined {
   if (ssl === null) return undefined;
   const options: ConnectionOptions = { rejectUnauthorized: ssl.rejectUnauthorized };
@@ -13,20 +12,6 @@ export function tlsOptions(ssl: KafkaSslConfig | null): ConnectionOptions | unde
   if (ssl.key !== null) options.key = readFileSync(ssl.key, 'utf8');
   if (ssl.servername !== null) options.servername = ssl.servername;
   return options;
-}
-
-/** kafkajs `sasl` option; the only place the password is revealed. */
-export function saslOptions(sasl: KafkaSaslConfig | null): SASLOptions | undefined {
-  if (sasl === null) return undefined;
-  const credentials = { username: sasl.username, password: sasl.password.reveal() };
-  switch (sasl.mechanism) {
-    case 'plain':
-      return { mechanism: 'plain', ...credentials };
-    case 'scram-sha-256':
-      return { mechanism: 'scram-sha-256', ...credentials };
-    case 'scram-sha-512':
-      return { mechanism: 'scram-sha-512', ...credentials };
-  }
 }
 
 /** Why connecting failed, in words an operator can act on; `misconfigured` when kafka.ssl or kafka.sasl must change (or Kafka's side of them). */
@@ -39,7 +24,6 @@ export function describeConnectFailure(error: unknown): { readonly reason: strin
     found === chain[0] || typeof found.message !== 'string' || found.message === message ? message : `${message}: ${found.message}`;
   const sasl = chain.find(
     (e) =>
-      e.name === 'KafkaJSSASLAuthenticationError' ||
       e.code === 'PLT_KFK_AUTHENTICATION' ||
       e.apiId === 'SASL_AUTHENTICATION_FAILED' ||
       (typeof e.message === 'string' && /SASL .*authentication failed|Authentication failed/i.test(e.message)),

@@ -107,6 +107,7 @@ export class CertificateStore {
       key: material.key,
       ...(material.ca === undefined ? {} : { ca: material.ca }),
       minVersion: this.config.minVersion,
+      ciphers: this.config.ciphers,
     };
   }
 }

@@ -6,12 +6,15 @@
  */
 import type net from 'node:net';
 import type { LimitReporter } from '../observability/limit-reporter.js';
+import { isPublicAddress } from './address-scope.js';
 
 export interface AdmissionLimits {
   /** Open sockets over all listeners; 0 = no limit. */
   readonly maxConnections: number;
   /** Open sockets from one client address; 0 = no limit. */
   readonly maxConnectionsPerAddress: number;
+  /** Open sockets from one public client address (see address-scope); 0 or absent = no limit. */
+  readonly maxConnectionsPerPublicAddress?: number;
 }
 
 export interface AdmittedSocket {
@@ -43,14 +46,23 @@ export interface ConnectionAdmission {
   readonly open: number;
 }
 
+/** The smallest limit that applies to `address`; 0 = none. */
+function addressLimit(limits: AdmissionLimits, address: string): number {
+  const perPublicAddress = limits.maxConnectionsPerPublicAddress ?? 0;
+  const publicLimit = perPublicAddress > 0 && isPublicAddress(address) ? perPublicAddress : 0;
+  if (limits.maxConnectionsPerAddress === 0) return publicLimit;
+  return publicLimit === 0 ? limits.maxConnectionsPerAddress : Math.min(publicLimit, limits.maxConnectionsPerAddress);
+}
+
 export function createConnectionAdmission(limits: AdmissionLimits, reportLimit: LimitReporter): ConnectionAdmission {
   let open = 0;
   const perAddress = new Map<string, number>();
 
   const overAddressLimit = (address: string, listener: string): boolean => {
     const fromAddress = perAddress.get(address) ?? 0;
-    if (limits.maxConnectionsPerAddress === 0 || fromAddress < limits.maxConnectionsPerAddress) return false;
-    reportLimit('max-connections-per-address', { remoteAddress: address, listener, open: fromAddress }, 'too many connections from one address: closed');
+    const limit = addressLimit(limits, address);
+    if (limit === 0 || fromAddress < limit) return false;
+    reportLimit('max-connections-per-address', { remoteAddress: address, listener, open: fromAddress, cap: limit }, 'too many connections from one address: closed');
     return true;
   };
   const countAddress = (address: string, delta: 1 | -1): void => {

@@ -90,8 +90,8 @@ export type ConnectDecision =
       /**
        * `bad-credentials`: CONNACK 0x86 bad user name or password (3.1.1: return code 4).
        * `not-authorized`: CONNACK 0x87 not authorized (3.1.1: return code 5).
-       * `server-busy`: CONNACK 0x89 server busy (3.1.1: return code 3, server unavailable), e.g.
-       *   when too many logins are being checked at once.
+       * `server-busy`: the credentials were not checked (too many logins at once): CONNACK 0x89
+       * server busy (3.1.1: return code 3 server unavailable); the client may try again later.
        */
       readonly code: 'bad-credentials' | 'not-authorized' | 'server-busy';
       /** For the log; never the password. */

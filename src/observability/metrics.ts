@@ -35,6 +35,16 @@ export interface ProxyMetrics {
   readonly authFailures: Counter<'reason'>;
   /** PUBLISHes refused by an ACL rule, by MQTT protocol version. */
   readonly aclDenials: Counter<'version'>;
+  /**
+   * Password hashes computed for logins (each a password checked, or an unknown user refused as
+   * slowly). Logins refused unchecked, as server busy, count in `limitsHit` (`login-hash-queue`,
+   * `login-address-queue`).
+   */
+  readonly loginHashes: Counter;
+  /** Password hashes running now (bounded by `auth.logins.maxConcurrentHashes` plus the reserve). */
+  readonly loginHashesInFlight: Gauge;
+  /** Password logins waiting for a hash slot now (bounded by `auth.logins.maxQueuedHashes`). */
+  readonly loginHashesQueued: Gauge;
   /** Limits hit, by limit (`max-connections`, `max-connections-per-address`, `packet-size`, `connect-timeout`, ...). */
   readonly limitsHit: Counter<'limit'>;
   /** Protocol violations and malformed packets, by kind. */
@@ -165,6 +175,9 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
     pausedClients: new Gauge({ name: `${p}paused_clients`, help: 'Connections not being read because a bound was reached', registers }),
     authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Refused CONNECTs, by reason', labelNames: ['reason'], registers }),
     aclDenials: new Counter({ name: `${p}acl_denials_total`, help: 'PUBLISHes refused by an ACL rule', labelNames: ['version'], registers }),
+    loginHashes: new Counter({ name: `${p}login_password_hashes_total`, help: 'Password hashes computed for logins', registers }),
+    loginHashesInFlight: new Gauge({ name: `${p}login_password_hashes_in_flight`, help: 'Password hashes running now', registers }),
+    loginHashesQueued: new Gauge({ name: `${p}login_password_hashes_queued`, help: 'Password logins waiting for a hash slot', registers }),
     limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
     protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
     reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),

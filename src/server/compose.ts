@@ -14,7 +14,7 @@ import type { Part } from './part.js';
 import { createAccessPart, type AccessPart } from './parts/access-part.js';
 import { createAdminPart, type AdminPart } from './parts/admin-part.js';
 import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
-import { checkCompressionCodec, createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
+import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
 import { readinessOf } from './readiness.js';
 import type { ReloadStep } from './reload.js';
@@ -45,12 +45,11 @@ export interface ComposedProxy {
 
 export function composeProxy(config: ProxyConfig, options: ComposeOptions): ComposedProxy {
   const { logger, metrics } = options;
-  checkCompressionCodec(config);
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
   const listeners = createListenersPart(config, logger, metrics, ingest.onConnection);
-  const serving: readonly Part[] = [kafka, access, ingest, listeners];
+  const serving: readonly Part[] = [kafka, access, ingest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;

@@ -57,7 +57,7 @@ export interface StopOptions {
 }
 
 export interface Proxy {
-  /** Connects to Kafka (in the background if it is not reachable yet), binds every listener and the admin server. */
+  /** Binds the admin server and every listener, then connects to Kafka (in the background if it is not reachable yet). */
   start(): Promise<readonly BoundListener[]>;
   /**
    * Graceful drain: readiness turns false; after `delayMs` the listeners stop accepting and new

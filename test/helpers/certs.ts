@@ -110,3 +110,11 @@ export async function captureClientHello(ca?: Buffer): Promise<Buffer> {
     secure.on('error', () => undefined);
   });
 }
+
+/**
+ * OpenSSL 3.x as bundled with Node 24 names the handshake-failure alert `SSL/TLS` where earlier
+ * builds said `SSLV3`; both are the same alert (40), so tests compare the older name.
+ */
+export function handshakeAlertCode(code: string | undefined): string | undefined {
+  return code === 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' ? 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' : code;
+}

@@ -1,7 +1,6 @@
 // Reads a fault test's topic back and compares it with what the devices saw acknowledged.
 import { parseDevicePayload, type Device } from './device.js';
-import { Kafka, logLevel } from 'kafkajs';
-import { uniqueName, withAdmin, type ReadRecord } from './kafka.js';
+import { readRecords, topicOffsets, type ReadRecord } from './kafka.js';
 
 export interface DeliveryReport {
   /** Messages the devices created. */
@@ -29,41 +28,18 @@ export interface DeliveryReport {
  * may be handed a record again (a rebalance), so records are kept by partition and offset.
  */
 export async function readWholeTopic(topic: string, brokers: readonly string[]): Promise<{ total: number; records: ReadRecord[] }> {
-  const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic), brokers);
-  const total = offsets.reduce((n, p) => n + (Number(p.high) - Number(p.low)), 0);
+  const offsets = await topicOffsets(topic, brokers);
+  const total = offsets.reduce((n, p) => n + (p.high - p.low), 0);
   if (total === 0) return { total, records: [] };
-  const end = new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+  const end = new Map(offsets.map((p) => [p.partition, p.high]));
   const byPosition = new Map<string, ReadRecord>();
-  const kafka = new Kafka({ clientId: 'mkp-faults-reader', brokers: [...brokers], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('mkp-faults-reader'), maxWaitTimeInMs: 100, maxBytes: 50 * 1024 * 1024 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done: () => void = () => undefined;
-    const complete = new Promise<void>((resolve) => (done = resolve));
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          if (Number(message.offset) >= (end.get(batch.partition) ?? 0)) continue;
-          byPosition.set(`${batch.partition}/${message.offset}`, {
-            topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key,
-            value: message.value,
-            headers: message.headers ?? {},
-            timestamp: message.timestamp,
-          });
-        }
-        if (byPosition.size >= total) done();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([complete, new Promise<void>((resolve) => (timer = setTimeout(resolve, 180_000)))]);
-    clearTimeout(timer);
-  } finally {
-    await consumer.disconnect();
-  }
+  // Called once per record read, with every record so far: the newest is the one to keep.
+  const keep = (records: readonly ReadRecord[]): boolean => {
+    const record = records.at(-1)!;
+    if (Number(record.offset) < (end.get(record.partition) ?? 0)) byPosition.set(`${record.partition}/${record.offset}`, record);
+    return byPosition.size >= total;
+  };
+  await readRecords(topic, total, { brokers, timeoutMs: 180_000, settleMs: 0, until: keep });
   return { total, records: [...byPosition.values()] };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
+import { Admin, Consumer, ListOffsetTimestamps, MessagesStreamModes, type Message } from '@platformatic/kafka';
 
 /** The cluster under test: `npm test` sets KAFKA_BROKERS (starting a local Kafka when needed). */
 export function testBrokers(): string[] {
@@ -9,9 +9,9 @@ export function testBrokers(): string[] {
 }
 
 /**
- * TEST_KAFKA_CLIENT=platformatic (or kafkajs) runs every proxy the suite starts on that Kafka client
- * library, whatever its config says: the overrides for parseConfig/loadConfig, and the environment
- * variable for the CLI. Unset: each config's own `kafka.client`.
+ * TEST_KAFKA_CLIENT=NAME runs every proxy the suite starts on that Kafka client library, whatever
+ * its config says: the overrides for parseConfig/loadConfig, and the environment variable for the
+ * CLI. Unset: each config's own `kafka.client`.
  */
 export function testKafkaClient(): { kafkaClient?: string } {
   const client = process.env.TEST_KAFKA_CLIENT;
@@ -22,25 +22,67 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-function client(brokers: readonly string[] = testBrokers()): Kafka {
-  return new Kafka({ clientId: 'mkp-test', brokers: [...brokers], logLevel: logLevel.NOTHING });
-}
+// Generous retries: a broker just restarted by a test answers group requests with "coordinator
+// not available" until it has loaded its group metadata.
+const options = (brokers: readonly string[]) => ({ clientId: 'mkp-test', bootstrapBrokers: [...brokers], retries: 30, retryDelay: 500 });
 
-export async function withAdmin<T>(use: (admin: Admin) => Promise<T>, brokers?: readonly string[]): Promise<T> {
-  const admin = client(brokers).admin();
-  await admin.connect();
+/** An @platformatic/kafka admin client for the duration of `use`. */
+export async function withAdmin<T>(use: (admin: Admin) => Promise<T>, brokers: readonly string[] = testBrokers()): Promise<T> {
+  const admin = new Admin(options(brokers));
   try {
     return await use(admin);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
-export async function createTopics(names: readonly string[], brokers?: readonly string[], partitions = 1): Promise<void> {
+/**
+ * Creates the topics (`configs`: topic settings such as `max.message.bytes`) and waits until every
+ * partition has a leader, so the first produce does not meet a topic still being set up.
+ */
+export async function createTopics(
+  names: readonly string[],
+  brokers?: readonly string[],
+  partitions = 1,
+  configs: Readonly<Record<string, string>> = {},
+): Promise<void> {
   await withAdmin(async (admin) => {
-    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: partitions })) });
+    await admin.createTopics({
+      topics: [...names],
+      partitions,
+      replicas: 1,
+      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+    });
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const metadata = await admin.metadata({ topics: [...names], forceUpdate: true });
+      const led = names.every((name) => {
+        const topic = metadata.topics.get(name);
+        return topic !== undefined && topic.partitionsCount === partitions && topic.partitions.every((p) => p !== undefined && p.leader >= 0);
+      });
+      if (led) return;
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader for every partition after 20 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }, brokers);
 }
+
+/** Each partition's first and next offset (`high` - `low` records are in it). */
+export async function topicOffsets(topic: string, brokers: readonly string[] = testBrokers()): Promise<Array<{ partition: number; low: number; high: number }>> {
+  const consumer = new Consumer({ ...options(brokers), groupId: uniqueName('mkp-test-offsets') });
+  try {
+    const [low, high] = await Promise.all([
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
+    ]);
+    return (high.get(topic) ?? []).map((end, partition) => ({ partition, low: Number(low.get(topic)?.[partition] ?? 0n), high: Number(end) }));
+  } finally {
+    await consumer.close();
+  }
+}
+
+/** Header values by name, a repeated name keeping every value in order. */
+export type RecordHeaders = Readonly<Record<string, Buffer | Buffer[]>>;
 
 export interface ReadRecord {
   readonly topic: string;
@@ -48,48 +90,61 @@ export interface ReadRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  readonly headers: IHeaders;
+  readonly headers: RecordHeaders;
+  /** Milliseconds since the epoch, as text. */
   readonly timestamp: string;
+}
+
+function toReadRecord(message: Message): ReadRecord {
+  const headers: Record<string, Buffer | Buffer[]> = Object.create(null) as Record<string, Buffer | Buffer[]>;
+  for (const [nameBytes, value] of message.headerEntries) {
+    const name = nameBytes.toString();
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: String(message.offset),
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+    timestamp: String(message.timestamp),
+  };
+}
+
+export interface ReadOptions {
+  readonly timeoutMs?: number;
+  readonly settleMs?: number;
+  readonly brokers?: readonly string[];
+  /** Keep reading until this is true of the records so far (default: `count` of them). */
+  readonly until?: (records: readonly ReadRecord[]) => boolean;
 }
 
 /**
  * Reads a topic from the beginning until `count` records arrived (or `timeoutMs` passed), then
  * waits `settleMs` more to catch any record beyond the expected count (duplicates).
  */
-export async function readRecords(
-  topic: string,
-  count: number,
-  { timeoutMs = 20000, settleMs = 500, brokers }: { timeoutMs?: number; settleMs?: number; brokers?: readonly string[] } = {},
-): Promise<ReadRecord[]> {
-  const consumer = client(brokers).consumer({ groupId: uniqueName('mkp-test-reader'), maxWaitTimeInMs: 100 });
+export async function readRecords(topic: string, count: number, { timeoutMs = 20000, settleMs = 500, brokers = testBrokers(), until }: ReadOptions = {}): Promise<ReadRecord[]> {
+  const consumer = new Consumer({ ...options(brokers), groupId: uniqueName('mkp-test-reader'), maxWaitTime: 100, autocommit: false });
   const records: ReadRecord[] = [];
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false, maxWaitTime: 100 });
     let reached: () => void = () => undefined;
-    const enough = new Promise<void>((resolve) => {
-      reached = resolve;
+    const enough = new Promise<void>((resolve) => (reached = resolve));
+    const done = until ?? ((so: readonly ReadRecord[]) => so.length >= count);
+    stream.on('data', (message: Message) => {
+      records.push(toReadRecord(message));
+      if (done(records)) reached();
     });
-    await consumer.run({
-      eachMessage: async ({ topic: t, partition, message }) => {
-        records.push({
-          topic: t,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: message.headers ?? {},
-          timestamp: message.timestamp,
-        });
-        if (records.length >= count) reached();
-      },
-    });
+    stream.on('error', () => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([enough, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     await new Promise((resolve) => setTimeout(resolve, settleMs));
+    await stream.close();
   } finally {
-    await consumer.disconnect();
+    await consumer.close(true);
   }
   return records;
 }
@@ -103,32 +158,11 @@ export async function readRecordsUntil(
   done: (records: readonly ReadRecord[]) => boolean,
   { timeoutMs = 20000, brokers }: { timeoutMs?: number; brokers?: readonly string[] } = {},
 ): Promise<ReadRecord[]> {
-  const consumer = client(brokers).consumer({ groupId: uniqueName('mkp-test-reader'), maxWaitTimeInMs: 100 });
-  const records: ReadRecord[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let reached: () => void = () => undefined;
-    const enough = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    await consumer.run({
-      eachMessage: async ({ topic: t, partition, message }) => {
-        records.push({ topic: t, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {}, timestamp: message.timestamp });
-        if (done(records)) reached();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([enough, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  return readRecords(topic, Number.MAX_SAFE_INTEGER, { timeoutMs, settleMs: 0, until: done, ...(brokers !== undefined && { brokers }) });
 }
 
-/** Header value as text (kafkajs hands headers back as Buffers). */
-export function headerText(headers: IHeaders, name: string): string | string[] | undefined {
+/** Header value as text. */
+export function headerText(headers: RecordHeaders, name: string): string | string[] | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return value.map((v) => v.toString());

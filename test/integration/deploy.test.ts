@@ -248,8 +248,8 @@ describe('container files (read, not built: no container engine here)', () => {
     return JSON.parse(`"${script}"`) as string;
   };
 
-  it('Dockerfile: multi-stage node:22-slim, production deps, non-root, healthcheck on /healthz, config volume', () => {
-    assert.equal(dockerfile.match(/^FROM node:22-slim/gm)?.length, 2);
+  it('Dockerfile: multi-stage node:24-slim, production deps, non-root, healthcheck on /healthz, config volume', () => {
+    assert.equal(dockerfile.match(/^FROM node:24-slim/gm)?.length, 2);
     assert.match(dockerfile, /npm ci --omit=dev/);
     assert.match(dockerfile, /^USER node$/m);
     assert.match(healthcheckScript(), /\/healthz/);

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { createTopics, headerText, readRecords, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { createTopics, headerText, readRecords, uniqueName } from '../helpers/kafka.js';
 import { RawClient, connectPacket, encode } from '../helpers/raw-mqtt.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
@@ -36,9 +36,7 @@ let proxy: RunningProxy;
 before(async () => {
   await createTopics([telemetryTopic, keylessTopic, orderTopic]);
   // A topic whose records may be at most 1000 bytes: Kafka refuses larger ones for good.
-  await withAdmin((admin) =>
-    admin.createTopics({ waitForLeaders: true, topics: [{ topic: smallTopic, configEntries: [{ name: 'max.message.bytes', value: '1000' }] }] }),
-  );
+  await createTopics([smallTopic], undefined, 1, { 'max.message.bytes': '1000' });
   proxy = await startProxy(config);
   await waitFor(() => proxy.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
 });

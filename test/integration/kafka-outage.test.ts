@@ -156,6 +156,80 @@ test('a proxy started while Kafka is down accepts clients, acknowledges nothing,
   }
 });
 
+/** Log lines of the proxy's Kafka side at warn level or above. */
+const kafkaWarnings = (logs: ReadonlyArray<Record<string, unknown>>) => logs.filter((l) => l.component === 'kafka' && (l.level as number) >= 40);
+
+test('Kafka down at start: the MQTT listener opens within 1 s of start()', { timeout: 60000 }, async () => {
+  kafka('stop');
+  const startedAt = Date.now();
+  const early = await startProxy(proxyConfig, { brokers });
+  try {
+    const listening = early.logs.find((l) => l.msg === 'listening');
+    assert.ok(listening, 'the listener is up');
+    const after = (listening.time as number) - startedAt;
+    assert.ok(after < 1000, `listening ${after} ms after start(), not waiting for Kafka`);
+    const firstKafkaLine = early.logs.findIndex((l) => l.component === 'kafka');
+    assert.ok(firstKafkaLine === -1 || firstKafkaLine > early.logs.indexOf(listening), 'the listener does not wait for the first attempt');
+    const client = await mqtt.connectAsync(early.url, { protocolVersion: 5, clientId: 'early-listener', reconnectPeriod: 0, connectTimeout: 2000 });
+    await client.endAsync();
+  } finally {
+    await early.stop();
+  }
+});
+
+test('Kafka down at start (the CLI): listening at once, at most one Kafka warning per 10 s of outage, one line when it is back', { timeout: 180000 }, async () => {
+  kafka('stop');
+  const configDir = mkdtempSync(path.join(os.tmpdir(), 'mkp-outage-start-'));
+  const file = path.join(configDir, 'down.yaml');
+  writeFileSync(
+    file,
+    `listeners: [{ protocol: tcp, host: 127.0.0.1, port: 0 }]
+kafka: { brokers: [${brokers.join(', ')}], requestTimeoutMs: 3000, connectionTimeoutMs: 1000 }
+mappings: [{ name: all, match: '^outage/(?<id>.+)$', topic: ${topic}, key: '\${id}' }]
+auth: { anonymous: true }
+http: { port: 0 }
+`,
+  );
+  const spawnedAt = Date.now();
+  const run = spawnCli(['--config', file]);
+  let client: mqtt.MqttClient | undefined;
+  let publisher: NodeJS.Timeout | undefined;
+  try {
+    await waitUntil(() => findLog(run, 'listening') !== undefined, 'listening', 20000, run);
+    const listening = findLog(run, 'listening')!;
+    // From the spawn: Node.js itself starts and loads the proxy's modules in this time too.
+    console.log(`[outage] Kafka down: CLI listening ${(listening.time as number) - spawnedAt} ms after spawn`);
+    assert.ok(run.logs.indexOf(listening) < run.logs.findIndex((l) => l.component === 'kafka') || kafkaWarnings(run.logs).length === 0, 'listening comes before any Kafka line');
+
+    // A device keeps publishing through the outage: its produce requests fail and are retried.
+    const url = `mqtt://127.0.0.1:${listening.port as number}`;
+    client = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: 'outage-start', reconnectPeriod: 300, connectTimeout: 2000 });
+    client.on('error', () => undefined);
+    let n = 0;
+    publisher = setInterval(() => client!.publish(`outage/start-${n++}`, 'x', { qos: 1 }, () => undefined), 250);
+    const outageMs = 20000;
+    await new Promise((resolve) => setTimeout(resolve, outageMs - (Date.now() - spawnedAt)));
+    const during = kafkaWarnings(run.logs);
+    assert.ok(during.length >= 1, 'the outage is said');
+    assert.ok(during.length <= Math.ceil(outageMs / 10000), `${during.length} Kafka warnings in ${outageMs / 1000} s of outage:
+${during.map((l) => JSON.stringify(l)).join('\n')}`);
+    assert.equal(during[0]!.msg, 'Kafka not reachable, retrying');
+    assert.deepEqual(during[0]!.brokers, brokers, 'naming the brokers');
+    assert.match(String(during[0]!.err), /ECONNREFUSED|connect/i, 'and the cause');
+
+    kafka('start');
+    await waitUntil(() => findLog(run, 'connected to Kafka') !== undefined, 'connected to Kafka', 60000, run);
+    assert.equal(run.logs.filter((l) => l.msg === 'connected to Kafka').length, 1);
+    assert.deepEqual(kafkaWarnings(run.logs), during, 'no warning on the way back');
+  } finally {
+    clearInterval(publisher);
+    client?.end(true);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    rmSync(configDir, { recursive: true, force: true });
+  }
+});
+
 test('/readyz turns 503 when a connected Kafka becomes unreachable, and 200 again when it is back', { timeout: 180000 }, async () => {
   await waitFor(() => proxy.proxy.readiness().ready, 60000, 'ready after the previous tests');
   assert.equal((await getText(proxy.adminUrl, '/readyz')).status, 200);
@@ -239,7 +313,7 @@ drain: { delayMs: ${delayMs}, timeoutMs: ${timeoutMs} }
     rmSync(configDir, { recursive: true, force: true });
   });
 
-  test(`exits 1 at drain.delayMs + drain.timeoutMs + ${DRAIN_WATCHDOG_SLACK_MS} ms (the watchdog), saying why`, { timeout: 60000 }, async () => {
+  test(`exits at drain.delayMs + drain.timeoutMs, before the watchdog's ${DRAIN_WATCHDOG_SLACK_MS} ms of slack, saying what went unanswered`, { timeout: 60000 }, async () => {
     const { run, client, admin } = first;
     await leaveInFlight(client, admin, 'drain-overrun');
     const signalledAt = Date.now();
@@ -248,18 +322,17 @@ drain: { delayMs: ${delayMs}, timeoutMs: ${timeoutMs} }
     const afterMs = Date.now() - signalledAt;
     assert.ok(exit !== null, `still running ${bound + 3000} ms after SIGTERM:\n${run.stdoutTail()}`);
     // Process start-up of the signal handler and exit take a few ms; a busy machine, a bit more.
-    assert.ok(afterMs >= bound - 100 && afterMs < bound + 1500, `exited ${afterMs} ms after SIGTERM; the watchdog's bound is ${bound} ms`);
+    assert.ok(afterMs >= delayMs + timeoutMs - 100 && afterMs < bound, `exited ${afterMs} ms after SIGTERM; the drain ends at ${delayMs + timeoutMs} ms, the watchdog at ${bound} ms`);
     const timedOut = findLog(run, 'drain timed out: records still unanswered by Kafka are not acknowledged; their clients will retransmit');
     assert.ok(timedOut, `the drain timeout is logged:\n${run.stdoutTail()}`);
     assert.equal(timedOut.unanswered, 5);
     assert.equal(timedOut.timeoutMs, timeoutMs);
     assert.ok((timedOut.time as number) - (findLog(run, 'signal received, draining')!.time as number) >= delayMs + timeoutMs - 50, 'after the delay and the drain timeout');
-    // Kafka's client waits for its unanswered requests when it disconnects, so the stop does not
-    // finish: the watchdog ends the process, at its bound and with code 1.
-    const watchdog = findLog(run, 'drain did not finish in time, exiting');
-    assert.ok(watchdog, `the watchdog's line:\n${run.stdoutTail()}`);
-    assert.deepEqual([watchdog.level, watchdog.signal, watchdog.boundMs], [50, 'SIGTERM', bound]);
-    assert.deepEqual(exit, { code: EXIT.failure, signal: null }, run.stderr());
+    // The Kafka client closes without waiting for the requests Kafka does not answer, so the stop
+    // finishes at the drain timeout and the watchdog (a backstop for a stop that hangs) stays quiet.
+    assert.equal(findLog(run, 'drain did not finish in time, exiting'), undefined, run.stdoutTail());
+    assert.ok(findLog(run, 'stopped'), `the stop finished:\n${run.stdoutTail()}`);
+    assert.deepEqual(exit, { code: EXIT.ok, signal: null }, run.stderr());
   });
 
   test('a second signal during the drain exits at once with code 1', { timeout: 60000 }, async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, type ProxyConfig } from '../../src/config/index.js';
 import { loadConfig, parseConfig } from '../../src/server/load-config.js';
+import { DEFAULT_TLS_CIPHERS } from '../../src/config/listener-tls.js';
 import { chooseSubprotocol, parseSubprotocols } from '../../src/listeners/websocket.js';
 
 const BASE = `
@@ -57,7 +58,7 @@ http: { port: 0 }
       protocol: 'tls',
       host: '0.0.0.0',
       port: 8883,
-      tls: { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), requestCert: false, minVersion: 'TLSv1.2', watchIntervalMs: 2000 },
+      tls: { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), requestCert: false, minVersion: 'TLSv1.2', ciphers: DEFAULT_TLS_CIPHERS, watchIntervalMs: 2000 },
     });
     assert.deepEqual(config.listeners[2], { protocol: 'ws', host: '0.0.0.0', port: 8083, path: '/mqtt' });
     assert.deepEqual(config.listeners[3], {
@@ -65,7 +66,7 @@ http: { port: 0 }
       host: '0.0.0.0',
       port: 443,
       path: '/ws/mqtt',
-      tls: { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca: join(dir, 'server.crt'), requestCert: true, minVersion: 'TLSv1.3', watchIntervalMs: 0 },
+      tls: { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), ca: join(dir, 'server.crt'), requestCert: true, minVersion: 'TLSv1.3', ciphers: DEFAULT_TLS_CIPHERS, watchIntervalMs: 0 },
       trustedProxies: ['10.0.0.0/8'],
     });
     assert.deepEqual(config.listeners[4], {
@@ -105,8 +106,8 @@ http: { port: 0 }
       ['{ protocol: tls, tls: { cert: server.crt, key: server.key, minVersion: TLSv1.1 } }', 'listeners[0].tls.minVersion: expected one of TLSv1.2, TLSv1.3, got the string "TLSv1.1"'],
       ['{ protocol: tls, tls: { cert: server.crt, key: server.key, requestCert: yes } }', 'listeners[0].tls.requestCert: expected true or false, got the string "yes"'],
       ['{ protocol: tls, tls: { cert: server.crt, key: server.key, watchIntervalMs: -1 } }', 'listeners[0].tls.watchIntervalMs: expected an integer from 0 to 2147483647, got the number -1'],
-      ['{ protocol: tls, tls: { cert: server.crt, key: server.key, cafile: x } }', 'listeners[0].tls.cafile: unknown key (known keys here: cert, key, ca, requestCert, minVersion, watchIntervalMs)'],
-      ['{ protocol: tls, tls: server.crt }', 'listeners[0].tls: expected a mapping (keys: cert, key, ca, requestCert, minVersion, watchIntervalMs), got the string "server.crt"'],
+      ['{ protocol: tls, tls: { cert: server.crt, key: server.key, cafile: x } }', 'listeners[0].tls.cafile: unknown key (known keys here: cert, key, ca, requestCert, minVersion, ciphers, watchIntervalMs)'],
+      ['{ protocol: tls, tls: server.crt }', 'listeners[0].tls: expected a mapping (keys: cert, key, ca, requestCert, minVersion, ciphers, watchIntervalMs), got the string "server.crt"'],
       ['{ protocol: ws, proxyProtocol: { trustedCidrs: [10.0.0.0/8] } }', 'listeners[0].proxyProtocol: PROXY protocol is for tcp and tls listeners; ws listeners behind a proxy use trustedProxies (X-Forwarded-For)'],
       ['{ protocol: tcp, trustedProxies: [10.0.0.0/8] }', 'listeners[0].trustedProxies: X-Forwarded-For applies to ws and wss listeners; tcp listeners behind a load balancer use proxyProtocol'],
       ['{ protocol: tcp, proxyProtocol: {} }', 'listeners[0].proxyProtocol.trustedCidrs: is required (the CIDR ranges of the load balancers that send PROXY headers)'],

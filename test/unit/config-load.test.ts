@@ -82,7 +82,7 @@ describe('config: valid files', () => {
       listeners: [{ protocol: 'tcp', host: '0.0.0.0', port: 1883 }],
       kafka: {
         brokers: ['127.0.0.1:9092'],
-        client: 'kafkajs',
+        client: 'platformatic',
         clientId: 'mqtt-kafka-proxy',
         acks: { qos0: 1, qos1: 'all', qos2: 'all' },
         lingerMs: 5,
@@ -102,6 +102,14 @@ describe('config: valid files', () => {
         certificate: 'ignore',
         deniedPublish311: 'disconnect',
         failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+        logins: {
+          maxConcurrentHashes: DEFAULTS.auth.logins.maxConcurrentHashes,
+          maxQueuedHashes: 32,
+          maxPendingPerAddress: 8,
+          knownGoodReserve: 1,
+          knownGoodSeconds: 86400,
+          maxKnownGood: 100000,
+        },
         watchIntervalMs: 1000,
       },
       http: { port: 9090, host: '0.0.0.0' },
@@ -112,6 +120,7 @@ describe('config: valid files', () => {
         connectTimeoutSeconds: 10,
         maxConnections: 100000,
         maxConnectionsPerAddress: 0,
+        maxConnectionsPerPublicAddress: 1000,
         maxClientIdLength: 256,
         minKeepAliveSeconds: 0,
         maxKeepAliveSeconds: 65535,
@@ -129,7 +138,7 @@ describe('config: valid files', () => {
     assert.deepEqual(config.listeners, [{ protocol: 'tcp', host: '0.0.0.0', port: 1883 }]);
     assert.deepEqual(config.kafka, {
       brokers: ['127.0.0.1:9092'],
-      client: 'kafkajs',
+      client: 'platformatic',
       clientId: 'mqtt-kafka-proxy',
       acks: { qos0: 1, qos1: 'all', qos2: 'all' },
       lingerMs: 5,
@@ -155,6 +164,7 @@ describe('config: valid files', () => {
       connectTimeoutSeconds: 10,
       maxConnections: 100000,
       maxConnectionsPerAddress: 0,
+      maxConnectionsPerPublicAddress: 1000,
       maxClientIdLength: 256,
       minKeepAliveSeconds: 0,
       maxKeepAliveSeconds: 65535,
@@ -178,6 +188,14 @@ describe('config: valid files', () => {
       certificate: 'ignore',
       deniedPublish311: 'disconnect',
       failureDelay: { initialMs: 250, maxMs: 10000, forgetAfterSeconds: 600, maxAddresses: 10000 },
+      logins: {
+        maxConcurrentHashes: DEFAULTS.auth.logins.maxConcurrentHashes,
+        maxQueuedHashes: 32,
+        maxPendingPerAddress: 8,
+        knownGoodReserve: 1,
+        knownGoodSeconds: 86400,
+        maxKnownGood: 100000,
+      },
       watchIntervalMs: 1000,
     });
     assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.kafka.acks) && Object.isFrozen(DEFAULTS.kafka.brokers));
@@ -299,6 +317,7 @@ limits:
   connectTimeoutSeconds: 3
   maxConnections: 50
   maxConnectionsPerAddress: 5
+  maxConnectionsPerPublicAddress: 4
   maxClientIdLength: 64
   minKeepAliveSeconds: 5
   maxKeepAliveSeconds: 300
@@ -323,6 +342,7 @@ log: { level: debug }
       connectTimeoutSeconds: 3,
       maxConnections: 50,
       maxConnectionsPerAddress: 5,
+      maxConnectionsPerPublicAddress: 4,
       maxClientIdLength: 64,
       minKeepAliveSeconds: 5,
       maxKeepAliveSeconds: 300,
@@ -555,6 +575,7 @@ describe('config: wrong types and values', () => {
       certificate: 'optional',
       deniedPublish311: 'drop',
       failureDelay: { initialMs: 10, maxMs: 20, forgetAfterSeconds: 30, maxAddresses: 40 },
+      logins: DEFAULTS.auth.logins,
       watchIntervalMs: 0,
     });
     // Any one method is enough to let clients in.
@@ -668,34 +689,37 @@ describe('config: several problems at once', () => {
 
 describe('config: kafka.client', () => {
   const hasZstd = typeof (zlib as unknown as Record<string, unknown>)['zstdCompressSync'] === 'function';
-  it('is kafkajs by default and takes platformatic', () => {
-    assert.equal(parse(VALID_BASE).kafka.client, 'kafkajs');
+  it('is platformatic by default, and takes it named', () => {
+    assert.equal(parse(VALID_BASE).kafka.client, 'platformatic');
     assert.equal(parse(`${VALID_BASE}kafka: { client: platformatic }\n`).kafka.client, 'platformatic');
-    assert.equal(parse(`${VALID_BASE}kafka: { client: kafkajs }\n`).kafka.client, 'kafkajs');
+  });
+  it('refuses kafkajs, the former default, saying what to change', () => {
+    assert.deepEqual(problemsOf(`${VALID_BASE}kafka: { client: kafkajs }\n`), [
+      'test.yaml: kafka.client: kafkajs is no longer supported: the proxy produces and reads with @platformatic/kafka only; remove the setting or set it to platformatic',
+    ]);
+    assert.deepEqual(problemsOf(VALID_BASE, { kafkaClient: 'kafkajs' }), [
+      'test.yaml: overrides.kafkaClient: kafkajs is no longer supported: the proxy produces and reads with @platformatic/kafka only; remove the setting or set it to platformatic',
+    ]);
   });
   it('refuses other names, naming the file and the path', () => {
     assert.deepEqual(problemsOf(`${VALID_BASE}kafka: { client: rdkafka }\n`), [
-      'test.yaml: kafka.client: expected one of kafkajs, platformatic, got the string "rdkafka"',
+      'test.yaml: kafka.client: expected one of platformatic, got the string "rdkafka"',
     ]);
   });
   it('is replaced by the kafkaClient override, validated the same way', () => {
-    assert.equal(parse(`${VALID_BASE}kafka: { client: kafkajs }\n`, { kafkaClient: 'platformatic' }).kafka.client, 'platformatic');
+    assert.equal(parse(`${VALID_BASE}kafka: { client: platformatic }\n`, { kafkaClient: 'platformatic' }).kafka.client, 'platformatic');
     assert.deepEqual(problemsOf(VALID_BASE, { kafkaClient: 'librdkafka' }), [
-      'test.yaml: overrides.kafkaClient: expected one of kafkajs, platformatic, got the string "librdkafka"',
+      'test.yaml: overrides.kafkaClient: expected one of platformatic, got the string "librdkafka"',
     ]);
   });
-  it('takes with platformatic every codec it implements', () => {
-    for (const compression of ['none', 'gzip', 'snappy', 'lz4']) {
-      assert.equal(parse(`${VALID_BASE}kafka: { client: platformatic, compression: ${compression} }\n`).kafka.compression, compression);
+  it('takes every codec the client implements', () => {
+    for (const compression of ['none', 'gzip', 'snappy', 'lz4', ...(hasZstd ? ['zstd'] : [])]) {
+      assert.equal(parse(`${VALID_BASE}kafka: { compression: ${compression} }\n`).kafka.compression, compression);
     }
   });
-  it('refuses zstd with platformatic where node:zlib has no zstd', { skip: hasZstd && 'this Node.js has zstd in node:zlib' }, () => {
-    assert.deepEqual(problemsOf(`${VALID_BASE}kafka: { client: platformatic, compression: zstd }\n`), [
-      `test.yaml: kafka.compression: zstd is not available with kafka.client platformatic on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4, or kafka.client kafkajs`,
+  it('refuses zstd where node:zlib has no zstd', { skip: hasZstd && 'this Node.js has zstd in node:zlib' }, () => {
+    assert.deepEqual(problemsOf(`${VALID_BASE}kafka: { compression: zstd }\n`), [
+      `test.yaml: kafka.compression: zstd is not available on Node.js ${process.versions.node}: it needs node:zlib's zstd (Node.js 22.15 or later); use gzip, snappy or lz4`,
     ]);
-    const overridden = problemsOf(`${VALID_BASE}kafka: { compression: zstd }\n`, { kafkaClient: 'platformatic' });
-    assert.equal(overridden.length, 1);
-    assert.match(overridden[0]!, /^test\.yaml: kafka\.compression: zstd is not available with kafka\.client platformatic \(from the command line\)/);
-    assert.equal(parse(`${VALID_BASE}kafka: { compression: zstd }\n`).kafka.compression, 'zstd', 'kafkajs keeps zstd');
   });
 });

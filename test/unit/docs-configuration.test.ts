@@ -46,10 +46,11 @@ const VARIANTS: Record<string, readonly Fields[]> = {
   'listeners[]': LISTENER_PROTOCOLS.map((protocol) => ({ protocol })),
 };
 
-/** Defaults that depend on the machine (memory), documented as a rule rather than a number. */
+/** Defaults that depend on the machine (memory, CPU cores), documented as a rule rather than a number. */
 const MACHINE_DEFAULTS: Record<string, RegExp> = {
   'limits.maxInflightMessages': /memory/,
   'limits.maxInflightBytes': /memory/,
+  'auth.logins.maxConcurrentHashes': /CPU cores/,
 };
 
 function join2(path: string, key: string): string {

@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
-import kafkajs from 'kafkajs';
+import { GenericError, MultipleErrors, NetworkError, ProtocolError, ResponseError, TimeoutError, UserError } from '@platformatic/kafka';
 import { ProduceError, classifyProduceError, type ProduceFailureReason } from '../../src/kafka/errors.js';
 
-// kafkajs is CommonJS and spreads its error classes into module.exports, so Node cannot see them as
-// named ESM exports: take them from the default export.
-const {
-  KafkaJSAggregateError,
-  KafkaJSConnectionError,
-  KafkaJSError,
-  KafkaJSNonRetriableError,
-  KafkaJSNumberOfRetriesExceeded,
-  KafkaJSProtocolError,
-  KafkaJSRequestTimeoutError,
-} = kafkajs;
+/** A broker's error code as the client turns it into an error (its own protocol error table). */
+function protocolError(code: number): ProtocolError {
+  return new ProtocolError(code);
+}
 
-// The real protocol error table, to build errors exactly as kafkajs does from a broker's error code.
-const require = createRequire(import.meta.url);
-const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
-  createErrorFromCode(code: number): InstanceType<typeof KafkaJSProtocolError>;
-};
-// Classes exported by kafkajs but missing from (or typed differently in) its .d.ts.
-const extraClasses = kafkajs as unknown as {
-  KafkaJSTimeout: new (message: string) => Error;
-  KafkaJSLockTimeout: new (message: string) => Error;
-  KafkaJSConnectionClosedError: new (message: string, options?: { host?: string; port?: number }) => Error;
-  KafkaJSNoBrokerAvailableError: new () => Error;
-};
+/** A Produce response carrying one broker error code, built as the client builds it. */
+function responseError(code: number): ResponseError {
+  return new ResponseError(0, 9, { '/responses/0/partitionResponses/0': [code, null] }, {});
+}
 
-/** Wraps like kafkajs' retrier does when it gives up. */
-function retriesExceeded(error: Error): Error {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  return new KafkaJSNumberOfRetriesExceeded(error, { retryCount: 5, retryTime: 1000, cause } as never);
+/** The client's retry wrapper once it gives up: the errors of every attempt. */
+function retriesExhausted(...errors: Error[]): MultipleErrors {
+  return new MultipleErrors(`produce failed ${errors.length} times.`, errors);
 }
 
 function expectClass(error: unknown, reason: ProduceFailureReason, kafkaCode?: string): ProduceError {
@@ -72,7 +55,7 @@ describe('ProduceError', () => {
 });
 
 describe('classifyProduceError: Kafka protocol codes that sending again cannot fix', () => {
-  // [broker error code, kafkajs type, reason]
+  // [broker error code, protocol error name, reason]
   const table: Array<[number, string, ProduceFailureReason]> = [
     [10, 'MESSAGE_TOO_LARGE', 'record-too-large'],
     [18, 'RECORD_LIST_TOO_LARGE', 'record-too-large'],
@@ -86,99 +69,86 @@ describe('classifyProduceError: Kafka protocol codes that sending again cannot f
     [53, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'not-authorized'],
   ];
 
-  for (const [code, type, reason] of table) {
-    test(`${type} (kafkajs protocol error for code ${code}) -> ${reason}, not retriable`, () => {
-      const thrown = createErrorFromCode(code);
-      assert.equal(thrown.type, type, 'kafkajs maps this code to another type');
-      assert.equal(thrown.name, 'KafkaJSProtocolError');
-      const classified = expectClass(thrown, reason, type);
+  for (const [code, name, reason] of table) {
+    test(`${name} (protocol error for code ${code}) -> ${reason}, not retriable`, () => {
+      const thrown = protocolError(code);
+      assert.equal(thrown.apiId, name, 'the client maps this code to another name');
+      const classified = expectClass(thrown, reason, name);
       assert.equal(classified.retriable, false);
       assert.equal(classified.message, thrown.message);
       assert.equal(classified.cause, thrown);
     });
 
-    test(`${type} after kafkajs gave up retrying (KafkaJSNumberOfRetriesExceeded) -> ${reason}`, () => {
-      const thrown = retriesExceeded(createErrorFromCode(code));
-      assert.equal(thrown.name, 'KafkaJSNumberOfRetriesExceeded');
-      const classified = expectClass(thrown, reason, type);
+    test(`${name} in a produce response, after the client gave up retrying -> ${reason}`, () => {
+      const thrown = retriesExhausted(responseError(code));
+      const classified = expectClass(thrown, reason, name);
       assert.equal(classified.retriable, false);
       assert.equal(classified.cause, thrown);
     });
   }
 
-  test('plain objects shaped like kafkajs errors are classified the same', () => {
-    expectClass({ name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', retriable: false, message: 'big' }, 'record-too-large', 'MESSAGE_TOO_LARGE');
+  test('plain objects shaped like the client\'s errors are classified the same', () => {
+    expectClass({ name: 'ProtocolError', apiId: 'MESSAGE_TOO_LARGE', message: 'big' }, 'record-too-large', 'MESSAGE_TOO_LARGE');
   });
 
-  test('the protocol code decides even when kafkajs marked the error retriable', () => {
-    // kafkajs says UNKNOWN_TOPIC_OR_PARTITION is retriable (it may be created); the proxy does not create topics.
-    const thrown = new KafkaJSProtocolError(
-      Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true }),
-    );
-    assert.equal(thrown.retriable, true);
+  test('the protocol code decides even when the client would retry it', () => {
+    // UNKNOWN_TOPIC_OR_PARTITION is retriable for the client (the topic may be created); the proxy does not create topics.
+    const thrown = protocolError(3);
+    assert.equal(thrown.canRetry, true);
     expectClass(thrown, 'topic-missing', 'UNKNOWN_TOPIC_OR_PARTITION');
   });
 });
 
 describe('classifyProduceError: everything else is retriable', () => {
-  test('a retriable protocol error (NOT_LEADER_FOR_PARTITION) -> unavailable, keeping the code', () => {
-    const classified = expectClass(createErrorFromCode(6), 'unavailable', 'NOT_LEADER_FOR_PARTITION');
+  test('a retriable protocol error (NOT_LEADER_OR_FOLLOWER) -> unavailable, keeping the code', () => {
+    const classified = expectClass(protocolError(6), 'unavailable', 'NOT_LEADER_OR_FOLLOWER');
     assert.equal(classified.retriable, true);
   });
 
   test('REQUEST_TIMED_OUT from the broker -> retriable, keeping the code', () => {
-    const classified = classifyProduceError(createErrorFromCode(7));
+    const classified = classifyProduceError(protocolError(7));
     assert.equal(classified.retriable, true);
     assert.equal(classified.kafkaCode, 'REQUEST_TIMED_OUT');
   });
 
   test('a protocol code outside the list falls back to unavailable and keeps the code', () => {
-    const thrown = createErrorFromCode(21); // INVALID_REQUIRED_ACKS, kafkajs: not retriable
-    assert.equal(thrown.type, 'INVALID_REQUIRED_ACKS');
+    const thrown = protocolError(21);
+    assert.equal(thrown.apiId, 'INVALID_REQUIRED_ACKS');
     expectClass(thrown, 'unavailable', 'INVALID_REQUIRED_ACKS');
   });
 
-  test('KafkaJSConnectionError -> unavailable, no code, message kept', () => {
-    const thrown = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9092', { broker: '127.0.0.1:9092' });
+  test('a refused connection -> unavailable, no code, message kept', () => {
+    const thrown = new NetworkError('Connection to 127.0.0.1:9092 failed.', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9092') });
     const classified = expectClass(thrown, 'unavailable', undefined);
     assert.equal(classified.retriable, true);
-    assert.equal(classified.message, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    assert.equal(classified.message, 'Connection to 127.0.0.1:9092 failed.');
     assert.equal(classified.cause, thrown);
   });
 
-  test('KafkaJSConnectionClosedError and KafkaJSNoBrokerAvailableError -> unavailable', () => {
-    expectClass(new extraClasses.KafkaJSConnectionClosedError('Closed connection', { host: 'h', port: 9092 }), 'unavailable');
-    expectClass(new extraClasses.KafkaJSNoBrokerAvailableError(), 'unavailable');
-  });
-
-  test('KafkaJSRequestTimeoutError -> timeout', () => {
-    const classified = expectClass(new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out'), 'timeout');
+  test('the client\'s TimeoutError -> timeout, although its code says PLT_KFK_NETWORK', () => {
+    const thrown = new TimeoutError('Request timed out after 30000 ms.');
+    assert.equal(thrown.code, 'PLT_KFK_NETWORK', 'the client now codes its timeouts otherwise: see isClientTimeout');
+    const classified = expectClass(thrown, 'timeout');
     assert.equal(classified.retriable, true);
   });
 
-  test('KafkaJSTimeout -> timeout', () => {
-    expectClass(new extraClasses.KafkaJSTimeout('Timeout'), 'timeout');
-  });
-
-  test('KafkaJSLockTimeout is retriable', () => {
-    assert.equal(classifyProduceError(new extraClasses.KafkaJSLockTimeout('Timeout while acquiring lock')).retriable, true);
+  test('an error coded PLT_KFK_TIMEOUT -> timeout', () => {
+    expectClass(new GenericError('PLT_KFK_TIMEOUT', 'timed out'), 'timeout');
   });
 
   test('retries exhausted after connection errors -> unavailable, message of the outermost error', () => {
-    const inner = new KafkaJSConnectionError('Connection error: ECONNREFUSED');
-    const thrown = retriesExceeded(inner);
+    const thrown = retriesExhausted(new NetworkError('Connection closed'), new NetworkError('Connection closed'));
     const classified = expectClass(thrown, 'unavailable');
     assert.equal(classified.message, thrown.message);
     assert.equal(classified.cause, thrown);
   });
 
   test('retries exhausted after request timeouts -> timeout', () => {
-    expectClass(retriesExceeded(new KafkaJSRequestTimeoutError('Request timed out')), 'timeout');
+    expectClass(retriesExhausted(new NetworkError('Connection closed'), new TimeoutError('Request timed out')), 'timeout');
   });
 
-  test('a non-retriable kafkajs error with no protocol code is still classified unavailable (retriable)', () => {
-    expectClass(new KafkaJSNonRetriableError('something odd'), 'unavailable');
-    expectClass(new KafkaJSError('generic'), 'unavailable');
+  test('the client closing while it retried -> unavailable', () => {
+    expectClass(retriesExhausted(new NetworkError('Connection closed'), new UserError('Client closed while retrying produce.')), 'unavailable');
   });
 
   test('plain Error -> unavailable', () => {
@@ -193,13 +163,13 @@ describe('classifyProduceError: everything else is retriable', () => {
     assert.equal(expectClass(42, 'unavailable').message, '42');
   });
 
-  test('a non-string message or type is ignored', () => {
-    const classified = expectClass({ name: 'X', message: 7, type: 10 }, 'unavailable', undefined);
+  test('a non-string message or protocol name is ignored', () => {
+    const classified = expectClass({ name: 'X', message: 7, apiId: 10 }, 'unavailable', undefined);
     assert.equal(classified.message, '[object Object]');
   });
 
-  test('a timeout error name only counts when it is exact', () => {
-    expectClass({ name: 'KafkaJSRequestTimeoutErrorish', message: 'm' }, 'unavailable');
+  test('a timeout only counts from the client: another error named TimeoutError is not one', () => {
+    expectClass({ name: 'TimeoutError', message: 'm' }, 'unavailable');
   });
 });
 
@@ -209,71 +179,44 @@ describe('classifyProduceError: chains', () => {
     assert.equal(classifyProduceError(error), error);
   });
 
-  test('legacy originalError wrapping is followed', () => {
-    const thrown = {
-      name: 'KafkaJSNumberOfRetriesExceeded',
-      message: 'outer',
-      retriable: false,
-      originalError: { name: 'KafkaJSProtocolError', type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false, message: 'inner' },
-    };
-    const classified = expectClass(thrown, 'not-authorized', 'TOPIC_AUTHORIZATION_FAILED');
-    assert.equal(classified.message, 'outer');
-    expectClass({ name: 'W', message: 'w', originalError: new KafkaJSRequestTimeoutError('t') }, 'timeout');
-  });
-
   test('standard Error cause chains are followed', () => {
-    const thrown = new Error('send failed', { cause: new Error('batch', { cause: createErrorFromCode(10) }) });
+    const thrown = new Error('send failed', { cause: new Error('batch', { cause: protocolError(10) }) });
     expectClass(thrown, 'record-too-large', 'MESSAGE_TOO_LARGE');
   });
 
-  test('KafkaJSAggregateError: a listed code in any member decides', () => {
-    const thrown = new KafkaJSAggregateError('Produce failed', [
-      new KafkaJSConnectionError('Connection error'),
-      createErrorFromCode(32), // INVALID_TIMESTAMP
-    ]);
+  test('an aggregate: a listed code in any member decides', () => {
+    const thrown = retriesExhausted(new NetworkError('Connection closed'), protocolError(32));
     const classified = expectClass(thrown, 'invalid-record', 'INVALID_TIMESTAMP');
-    assert.equal(classified.message, 'Produce failed');
+    assert.equal(classified.message, thrown.message);
     assert.equal(classified.cause, thrown);
   });
 
-  test('KafkaJSAggregateError of retriable members -> unavailable with the first code found', () => {
-    const thrown = new KafkaJSAggregateError('Produce failed', [
-      new KafkaJSConnectionError('Connection error'),
-      createErrorFromCode(6), // NOT_LEADER_FOR_PARTITION
-      createErrorFromCode(5), // LEADER_NOT_AVAILABLE
-    ]);
-    expectClass(thrown, 'unavailable', 'NOT_LEADER_FOR_PARTITION');
-  });
-
-  test('KafkaJSAggregateError with a request timeout member -> timeout', () => {
-    expectClass(new KafkaJSAggregateError('x', [new KafkaJSConnectionError('c'), new KafkaJSRequestTimeoutError('t')]), 'timeout');
+  test('an aggregate of retriable members -> unavailable with the first code found', () => {
+    expectClass(retriesExhausted(new NetworkError('Connection closed'), protocolError(6), protocolError(5)), 'unavailable', 'NOT_LEADER_OR_FOLLOWER');
   });
 
   test('a listed code wins over a timeout elsewhere in the chain', () => {
-    const thrown = retriesExceeded(new KafkaJSAggregateError('x', [new KafkaJSRequestTimeoutError('t'), createErrorFromCode(10)]));
-    expectClass(thrown, 'record-too-large', 'MESSAGE_TOO_LARGE');
+    expectClass(retriesExhausted(new TimeoutError('t'), responseError(10)), 'record-too-large', 'MESSAGE_TOO_LARGE');
   });
 
   test('with two listed codes the outermost (then first) one decides', () => {
-    expectClass(new KafkaJSAggregateError('x', [createErrorFromCode(29), createErrorFromCode(10)]), 'not-authorized', 'TOPIC_AUTHORIZATION_FAILED');
-    const outer = Object.assign(new Error('outer'), { type: 'MESSAGE_TOO_LARGE', cause: createErrorFromCode(29) });
+    expectClass(retriesExhausted(protocolError(29), protocolError(10)), 'not-authorized', 'TOPIC_AUTHORIZATION_FAILED');
+    const outer = Object.assign(new Error('outer'), { apiId: 'MESSAGE_TOO_LARGE', cause: protocolError(29) });
     expectClass(outer, 'record-too-large', 'MESSAGE_TOO_LARGE');
   });
 
   test('deep nesting: retries -> aggregate -> Error cause -> protocol error', () => {
-    const thrown = retriesExceeded(
-      new KafkaJSAggregateError('agg', [new KafkaJSConnectionError('c'), new Error('wrap', { cause: createErrorFromCode(87) })]),
-    );
+    const thrown = retriesExhausted(new MultipleErrors('agg', [new NetworkError('c'), new Error('wrap', { cause: protocolError(87) })]));
     expectClass(thrown, 'invalid-record', 'INVALID_RECORD');
   });
 
   test('non-error members of an aggregate (strings, null) are skipped', () => {
-    expectClass(new KafkaJSAggregateError('agg', ['just a string', null as never, createErrorFromCode(3)]), 'topic-missing', 'UNKNOWN_TOPIC_OR_PARTITION');
+    expectClass(new AggregateError(['just a string', null, protocolError(3)], 'agg'), 'topic-missing', 'UNKNOWN_TOPIC_OR_PARTITION');
   });
 
   test('cycles terminate: cause loops, self-reference, aggregate containing itself', () => {
-    const a: { name: string; message: string; cause?: unknown; originalError?: unknown; errors?: unknown[] } = { name: 'A', message: 'a' };
-    const b = { name: 'B', message: 'b', originalError: a };
+    const a: { name: string; message: string; cause?: unknown; errors?: unknown[] } = { name: 'A', message: 'a' };
+    const b = { name: 'B', message: 'b', cause: a };
     a.cause = b;
     a.errors = [a, b];
     expectClass(a, 'unavailable');
@@ -285,13 +228,13 @@ describe('classifyProduceError: chains', () => {
 
   test('cycles terminate and a listed code inside the cycle is still found', () => {
     const a: { name: string; message: string; cause?: unknown } = { name: 'A', message: 'a' };
-    const b = { name: 'B', message: 'b', originalError: a, errors: [{ name: 'KafkaJSProtocolError', type: 'CORRUPT_MESSAGE', message: 'c' }] };
+    const b = { name: 'B', message: 'b', cause: a, errors: [{ name: 'ProtocolError', apiId: 'CORRUPT_MESSAGE', message: 'c' }] };
     a.cause = b;
     expectClass(a, 'invalid-record', 'CORRUPT_MESSAGE');
   });
 
   test('a shared (non-cyclic) inner error reachable twice is handled', () => {
-    const shared = createErrorFromCode(10);
+    const shared = protocolError(10);
     expectClass({ name: 'X', message: 'x', cause: shared, errors: [shared, shared] }, 'record-too-large', 'MESSAGE_TOO_LARGE');
   });
 });

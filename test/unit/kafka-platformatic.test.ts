@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import {
   AuthenticationError,
@@ -83,12 +82,21 @@ describe('murmur2 partitioning', () => {
   test("equals @platformatic/kafka's port of the Java hash", () => {
     for (const key of keys) assert.equal(murmur2(Buffer.from(key)), libraryMurmur2(Buffer.from(key)), key);
   });
-  test("puts every key on kafkajs' default (Java-compatible) partition", () => {
-    const require = createRequire(import.meta.url);
-    const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
+  test("gives the Java client's hashes (Kafka's UtilsTest.testMurmur2 vectors)", () => {
+    const vectors: Array<[string, number]> = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      ['abc', 479470107],
+    ];
+    for (const [key, hash] of vectors) assert.equal(murmur2(Buffer.from(key)), hash, key);
+  });
+  test("puts every key on the Java client's partition: positive hash modulo the partition count", () => {
     for (const partitions of [1, 3, 7, 12]) {
       for (const key of keys) {
-        const expected = (kafkajsMurmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
+        const expected = (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
         assert.equal(javaPartition(Buffer.from(key), partitions), expected, `${key} over ${partitions}`);
       }
     }

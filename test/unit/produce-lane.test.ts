@@ -135,14 +135,15 @@ function isIdle(lane: ProduceLane): { readonly done: boolean } {
   return state;
 }
 
+// Shaped as the Kafka client's errors: a broker's protocol error, and a refused connection.
 const tooLarge = () => ({
-  name: 'KafkaJSProtocolError',
-  type: 'MESSAGE_TOO_LARGE',
-  retriable: false,
-  message: 'The request included a message larger than the max message size the server will accept',
+  name: 'ProtocolError',
+  code: 'PLT_KFK_PROTOCOL',
+  apiId: 'MESSAGE_TOO_LARGE',
+  message: 'The request included a message larger than the max message size the server will accept.',
 });
 
-const connectionError = () => ({ name: 'KafkaJSConnectionError', retriable: true, message: 'Connection error: connect ECONNREFUSED' });
+const connectionError = () => ({ name: 'NetworkError', code: 'PLT_KFK_NETWORK', message: 'Connection to 127.0.0.1:9092 failed.' });
 
 describe('ProduceLane: linger', () => {
   test('a lone record waits lingerMs, then goes out alone', async (t) => {

@@ -1,7 +1,10 @@
-/** The Kafka producer side: connected in the background, its health part of readiness. */
-import { ConfigError } from '../../config/errors.js';
+/**
+ * The Kafka producer side: connected in the background, its health part of readiness. It is
+ * stopped last (records still on their way drain into it) but connects only once the listeners are
+ * open: devices connect at once whether or not Kafka is reachable (loading the client library alone
+ * takes most of a second); until it answers, their publishes wait or are refused as in any outage.
+ */
 import type { ProxyConfig } from '../../config/types.js';
-import { compressionProblem } from '../../kafka/compression.js';
 import { createKafkaSink, type RecordSink } from '../../kafka/producer.js';
 import { staticTopics } from '../../kafka/topic-check.js';
 import type { Readiness } from '../../observability/admin-server.js';
@@ -11,6 +14,8 @@ import type { Part } from '../part.js';
 
 export interface KafkaPart extends Part {
   readonly sink: RecordSink;
+  /** Connects the sink; listed after the listeners, so they open first. Stopping is the part's own. */
+  readonly connect: Part;
 }
 
 export function createKafkaPart(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics): KafkaPart {
@@ -21,16 +26,11 @@ export function createKafkaPart(config: ProxyConfig, logger: Logger, metrics: Pr
   return {
     name: 'kafka',
     sink,
-    start: () => sink.start(),
+    start: async () => {},
     stop: () => sink.stop(),
+    connect: { name: 'kafka-connect', start: () => sink.start(), stop: async () => {} },
     ready: () => kafkaReadiness(sink),
   };
-}
-
-/** kafkajs takes its codecs from separate packages; @platformatic/kafka carries its own. */
-export function checkCompressionCodec(config: ProxyConfig): void {
-  const codec = config.kafka.client === 'kafkajs' ? compressionProblem(config.kafka.compression) : null;
-  if (codec !== null) throw new ConfigError([{ file: config.source, path: 'kafka.compression', problem: codec }]);
 }
 
 function kafkaReadiness(sink: RecordSink): Readiness {

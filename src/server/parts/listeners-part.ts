@@ -1,4 +1,5 @@
 /** Every configured listener, bound last and closed first; certificates re-read on each reload. */
+import { warnIfAnonymousExposed } from '../../auth/exposure.js';
 import type { ProxyConfig } from '../../config/types.js';
 import { createConnectionAdmission } from '../../listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type ConnectionHandler, type Listener } from '../../listeners/index.js';
@@ -39,6 +40,7 @@ export function createListenersPart(config: ProxyConfig, logger: Logger, metrics
     bound,
     reloadCertificates,
     async start() {
+      warnIfAnonymousExposed(config, logger);
       for (const [index, listener] of listeners.entries()) {
         const address = await listener.listen();
         const { protocol, path } = config.listeners[index]!;
