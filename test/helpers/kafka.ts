@@ -96,12 +96,12 @@ export async function readRecords(
 
 /**
  * Reads a topic from the beginning until `done` says the records read so far are enough (or
- * `timeoutMs` passed), then returns them.
+ * `timeoutMs` passed), then `settleMs` more (to catch duplicates), and returns them.
  */
 export async function readRecordsUntil(
   topic: string,
   done: (records: readonly ReadRecord[]) => boolean,
-  { timeoutMs = 20000, brokers }: { timeoutMs?: number; brokers?: readonly string[] } = {},
+  { timeoutMs = 20000, settleMs = 300, brokers }: { timeoutMs?: number; settleMs?: number; brokers?: readonly string[] } = {},
 ): Promise<ReadRecord[]> {
   const consumer = client(brokers).consumer({ groupId: uniqueName('mkp-test-reader'), maxWaitTimeInMs: 100 });
   const records: ReadRecord[] = [];
@@ -121,6 +121,7 @@ export async function readRecordsUntil(
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([enough, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
   } finally {
     await consumer.disconnect();
   }
