@@ -4,7 +4,7 @@
 // Usage: node bench/direct-producer.mjs '<json options>'; same stdout protocol as loadgen.mjs.
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { loadConfig } from '../dist/src/config/load.js';
+import { loadConfig } from '../dist/src/server/load-config.js';
 import { createKafkaSink } from '../dist/src/kafka/producer.js';
 import { buildRecord } from '../dist/src/pipeline/record.js';
 

@@ -18,7 +18,8 @@ export {
   type ReloadResult,
   type StopOptions,
 } from './server.js';
-export { loadConfig, parseConfig, LOG_LEVELS } from './config/load.js';
+export { loadConfig, parseConfig } from './server/load-config.js';
+export { LOG_LEVELS } from './config/log.js';
 export { DEFAULTS, type ConfigDefaults } from './config/defaults.js';
 export { ConfigError, formatConfigProblem, type ConfigProblem } from './config/errors.js';
 export type * from './config/types.js';

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
-import { checkPublish } from './acl.js';
+import { checkPublish, type AclRule } from './acl.js';
 import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
 import { FailureDelay } from './failure-delay.js';
 import { JwtStore } from './jwt-store.js';
@@ -106,19 +106,7 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       if (decision.allowed) return 'allow';
       const verdict: PublishVerdict = subject.protocolVersion === 5 || auth.deniedPublish311 === 'disconnect' ? 'deny' : 'drop';
       metrics.aclDenials.inc({ version: String(subject.protocolVersion) });
-      logger.warn(
-        {
-          clientId: subject.clientId,
-          username: subject.username,
-          remoteAddress: subject.remoteAddress,
-          listener: subject.listener,
-          protocolVersion: subject.protocolVersion,
-          topic,
-          rule: decision.rule === undefined ? 'none matched' : `${decision.rule.effect}: ${decision.rule.filter}`,
-          outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
-        },
-        'publish denied by ACL',
-      );
+      logDenial(logger, subject, topic, decision.rule, verdict);
       return verdict;
     },
     reload() {
@@ -131,4 +119,20 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       jwt?.close();
     },
   };
+}
+
+function logDenial(logger: Logger, subject: PublishSubject, topic: string, rule: AclRule | undefined, verdict: PublishVerdict): void {
+  logger.warn(
+    {
+      clientId: subject.clientId,
+      username: subject.username,
+      remoteAddress: subject.remoteAddress,
+      listener: subject.listener,
+      protocolVersion: subject.protocolVersion,
+      topic,
+      rule: rule === undefined ? 'none matched' : `${rule.effect}: ${rule.filter}`,
+      outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
+    },
+    'publish denied by ACL',
+  );
 }

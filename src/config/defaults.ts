@@ -1,44 +1,51 @@
 /**
- * Every default the loader applies, in one place, exactly as documented in types.ts, so README and
- * `--help` can print them instead of repeating them.
+ * Every default the loader applies, in one place, exactly as documented in the section types, so
+ * README and `--help` can print them instead of repeating them. Each section module owns its own.
  */
+import { AUTH_DEFAULTS, JWT_DEFAULTS, type JwtDefaults } from './auth.js';
+import { DRAIN_DEFAULTS } from './drain.js';
 import { deepFreeze } from './freeze.js';
-import { availableMemoryBytes, inflightDefaults, memorySharingProcesses } from './memory.js';
+import { HTTP_DEFAULTS } from './http.js';
+import { KAFKA_DEFAULTS } from './kafka.js';
+import { LIMITS_DEFAULTS } from './limits.js';
+import { TLS_DEFAULTS, type ListenerTlsDefaults } from './listener-tls.js';
+import { LISTENER_DEFAULTS } from './listeners.js';
+import { LOG_DEFAULTS } from './log.js';
+import { MAPPING_KEY_DEFAULT, UNMAPPED_DEFAULT } from './mappings.js';
+import { RELOAD_DEFAULTS } from './reload.js';
 import type {
   AuthConfig,
   DrainConfig,
-  ReloadConfig,
   HttpConfig,
-  JwtConfig,
   KafkaConfig,
+  LimitsConfig,
   ListenerConfig,
   ListenerProtocol,
-  LimitsConfig,
   LogConfig,
-  TlsMinVersion,
+  ReloadConfig,
   UnmappedConfig,
 } from './types.js';
 
 export interface ConfigDefaults {
   /**
    * Defaults of each listener's fields, and the single listener used when `listeners` is absent.
-   * types.ts documents host and port; `protocol: tcp` is the loader's choice.
+   * ListenerConfig documents host and port; `protocol: tcp` is the loader's choice.
    */
   readonly listener: ListenerConfig;
   /** Port of a listener without `port`, by protocol. */
   readonly listenerPorts: Readonly<Record<ListenerProtocol, number>>;
   /** `path` of a ws / wss listener without one. */
   readonly webSocketPath: string;
-  readonly tls: { readonly requestCert: boolean; readonly minVersion: TlsMinVersion; readonly watchIntervalMs: number };
+  readonly tls: ListenerTlsDefaults;
   readonly proxyProtocol: { readonly headerTimeoutMs: number };
   readonly kafka: KafkaConfig;
   /** Key template of a mapping rule without a `key`. */
   readonly mappingKey: string;
-  /** `unmapped` when absent: reject, as in the sample config (types.ts documents no default). */
+  /** `unmapped` when absent: reject, as in the sample config (UnmappedConfig has no default of its own). */
   readonly unmapped: UnmappedConfig;
   readonly auth: AuthConfig;
   /** Defaults of `auth.jwt`'s optional fields. */
-  readonly jwt: Pick<JwtConfig, 'usernameClaim' | 'clockToleranceSeconds' | 'requireExpiry'>;
+  readonly jwt: JwtDefaults;
   readonly http: HttpConfig;
   readonly drain: DrainConfig;
   readonly reload: ReloadConfig;
@@ -46,65 +53,20 @@ export interface ConfigDefaults {
   readonly log: LogConfig;
 }
 
-/**
- * In-flight bounds follow the memory this process may use (read once, at start), divided among the
- * processes sharing it: each of `--workers N` holds its own bounds, so N of them would otherwise
- * hold N times what the memory allows.
- */
-const inflight = inflightDefaults(availableMemoryBytes(), memorySharingProcesses());
-
 export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
-  listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
-  listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084 },
-  webSocketPath: '/mqtt',
-  tls: { requestCert: false, minVersion: 'TLSv1.2', watchIntervalMs: 2000 },
-  proxyProtocol: { headerTimeoutMs: 5000 },
-  kafka: {
-    brokers: ['127.0.0.1:9092'],
-    clientId: 'mqtt-kafka-proxy',
-    client: 'kafkajs',
-    acks: { qos0: 1, qos1: 'all', qos2: 'all' },
-    lingerMs: 5,
-    batchMaxRecords: 1000,
-    batchMaxBytes: 1_048_576,
-    requestTimeoutMs: 30_000,
-    connectionTimeoutMs: 3000,
-    ssl: null,
-    sasl: null,
-    requireTopics: false,
-    compression: 'none',
-  },
-  mappingKey: '${topic}',
-  unmapped: { action: 'reject' },
-  auth: {
-    anonymous: false,
-    certificate: 'ignore',
-    deniedPublish311: 'disconnect',
-    failureDelay: { initialMs: 250, maxMs: 10_000, forgetAfterSeconds: 600, maxAddresses: 10_000 },
-    watchIntervalMs: 1000,
-  },
-  jwt: { usernameClaim: 'sub', clockToleranceSeconds: 30, requireExpiry: true },
-  http: { port: 9090, host: '0.0.0.0' },
-  drain: { delayMs: 5000, timeoutMs: 30_000 },
-  reload: { watch: false },
-  limits: {
-    maxPacketSize: 1_048_576,
-    maxInflightMessages: inflight.maxInflightMessages,
-    maxInflightBytes: inflight.maxInflightBytes,
-    maxInflightPerConnection: 1000,
-    // Half the smallest memory-derived global bound (16 MiB): one connection never holds all of it.
-    maxInflightBytesPerConnection: 8 * 1024 * 1024,
-    inflightLowWater: 0.8,
-    qos0Overload: 'block',
-    connectTimeoutSeconds: 10,
-    maxConnections: 100_000,
-    maxConnectionsPerAddress: 0,
-    maxClientIdLength: 256,
-    minKeepAliveSeconds: 0,
-    maxKeepAliveSeconds: 65535,
-    publishRatePerSecond: 0,
-    // 0 = as many as the rate: one second's worth.
-    publishRateBurst: 0,
-  },
-  log: { level: 'info' },
+  listener: LISTENER_DEFAULTS.listener,
+  listenerPorts: LISTENER_DEFAULTS.listenerPorts,
+  webSocketPath: LISTENER_DEFAULTS.webSocketPath,
+  tls: TLS_DEFAULTS,
+  proxyProtocol: LISTENER_DEFAULTS.proxyProtocol,
+  kafka: KAFKA_DEFAULTS,
+  mappingKey: MAPPING_KEY_DEFAULT,
+  unmapped: UNMAPPED_DEFAULT,
+  auth: AUTH_DEFAULTS,
+  jwt: JWT_DEFAULTS,
+  http: HTTP_DEFAULTS,
+  drain: DRAIN_DEFAULTS,
+  reload: RELOAD_DEFAULTS,
+  limits: LIMITS_DEFAULTS,
+  log: LOG_DEFAULTS,
 });

@@ -1,6 +1,10 @@
-/** Configuration: load and validate once, then read-only. */
+/** Configuration: read and validate once, then read-only. */
 export type * from './types.js';
 export { ConfigError, formatConfigProblem, type ConfigProblem } from './errors.js';
 export { DEFAULTS, type ConfigDefaults } from './defaults.js';
-export { brokerAddressProblem, IMPLEMENTED_LISTENER_PROTOCOLS, LISTENER_PROTOCOLS, loadConfig, LOG_LEVELS, parseConfig } from './load.js';
-export { Secret } from './types.js';
+export { readConfigFile, readConfigText, type ReadConfigOptions } from './read.js';
+export type { RuleSet, RuleSetCheck } from './mappings.js';
+export { brokerAddressProblem, KAFKA_CLIENTS } from './kafka.js';
+export { IMPLEMENTED_LISTENER_PROTOCOLS, LISTENER_PROTOCOLS } from './listeners.js';
+export { LOG_LEVELS } from './log.js';
+export { Secret } from './secret.js';

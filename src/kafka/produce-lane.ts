@@ -1,5 +1,5 @@
 import { ProduceError, classifyProduceError } from './errors.js';
-import type { KafkaRecord } from './record.js';
+import { recordBytes, type KafkaRecord } from './record.js';
 
 /** Sends one produce request for the whole batch; resolves when Kafka acknowledged all of it. */
 export type BatchSender = (records: readonly KafkaRecord[]) => Promise<void>;
@@ -33,6 +33,9 @@ interface Pending {
   solo: boolean;
 }
 
+/** What a record adds to a produce request besides its bytes (offsets, lengths, timestamp). */
+const RECORD_FRAMING_BYTES = 64;
+
 /** How often queued and in-flight records are checked against their deadline. */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -62,7 +65,7 @@ export class ProduceLane {
       done(new ProduceError('shutting-down', 'the producer is shutting down'));
       return;
     }
-    const bytes = recordSize(record);
+    const bytes = recordBytes(record) + RECORD_FRAMING_BYTES;
     this.queue.push({ record, bytes, deadline: Date.now() + this.options.deliveryTimeoutMs, done, wanted, solo: false });
     this.queuedBytes += bytes;
     this.ensureSweeping();
@@ -82,14 +85,6 @@ export class ProduceLane {
   /** Records queued or in flight. */
   get size(): number {
     return this.queue.length + (this.inFlight?.length ?? 0);
-  }
-
-  /** Payload bytes of the records queued or in flight; walks them, so for scrapes, not hot paths. */
-  get payloadBytes(): number {
-    let total = 0;
-    for (const pending of this.queue) total += pending.record.value.length;
-    if (this.inFlight !== undefined) for (const pending of this.inFlight) total += pending.record.value.length;
-    return total;
   }
 
   /** Resolves once every record given so far has been answered. */
@@ -224,15 +219,4 @@ function answer(pending: Pending, error: ProduceError | null): void {
 
 function timeoutError(ms: number): ProduceError {
   return new ProduceError('timeout', `Kafka did not acknowledge within ${ms} ms`);
-}
-
-/** Approximate wire size, for batch limits only. */
-function recordSize(record: KafkaRecord): number {
-  let size = record.value.length + 64;
-  if (record.key !== null) size += record.key.length;
-  for (const name in record.headers) {
-    const value = record.headers[name]!;
-    size += name.length + (Array.isArray(value) ? value.reduce((n, v) => n + v.length, 0) : value.length);
-  }
-  return size;
 }

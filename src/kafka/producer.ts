@@ -38,8 +38,6 @@ export interface RecordSink {
   readonly ready: boolean;
   /** Records accepted and not answered by Kafka yet. */
   readonly inFlight: number;
-  /** Payload bytes of those records (computed on each read). */
-  readonly inFlightBytes: number;
   /** Produce requests sent and the records they carried, over all delivery settings. */
   readonly sent: { readonly requests: number; readonly records: number };
   /** Refuses new records and waits (at most `timeoutMs`) until those given so far are answered. */
@@ -262,11 +260,6 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
     get inFlight() {
       let total = awaitingCatalog;
       for (const lane of lanesBySetting.values()) total += lane.size;
-      return total;
-    },
-    get inFlightBytes() {
-      let total = 0;
-      for (const lane of lanesBySetting.values()) total += lane.payloadBytes;
       return total;
     },
     get sent() {

@@ -10,5 +10,21 @@ export interface KafkaRecord {
   readonly timestamp: number;
 }
 
+/**
+ * The bytes a record carries: its value, key, and header names and values. The one estimate of a
+ * record's size: produce requests are bounded with it, in-flight bytes are counted with it.
+ */
+export function recordBytes(record: KafkaRecord): number {
+  let bytes = record.value.length;
+  if (record.key !== null) bytes += record.key.length;
+  for (const name in record.headers) {
+    const value = record.headers[name]!;
+    bytes += name.length;
+    if (Array.isArray(value)) for (const v of value) bytes += v.length;
+    else bytes += (value as Buffer | string).length;
+  }
+  return bytes;
+}
+
 /** The acks a produce request asks for: 0, 1 or -1 (all in-sync replicas). */
 export type KafkaAcks = 0 | 1 | -1;

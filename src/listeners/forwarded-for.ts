@@ -6,7 +6,7 @@
  * the right, starting at the socket's peer, and stop at the first address that is not a trusted
  * proxy. Anything left of it was written by the client and may be forged.
  */
-import { type CidrSet, normalizeAddress, parseIp } from './ip-address.js';
+import { type CidrSet, normalizeAddress, parseIp } from '../common/ip-address.js';
 
 /**
  * @param peer the socket's remote address (the last hop)

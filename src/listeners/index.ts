@@ -3,7 +3,7 @@ import { createTcpListener } from './tcp.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { createWebSocketListener } from './websocket.js';
 
-export type { CertificateReloadResult, ConnectionHandler, Listener, ListenerDependencies } from './types.js';
+export type { CertificateReloadResult, ConnectionHandler, ConnectionInfo, Listener, ListenerDependencies } from './types.js';
 
 /** A listener for any configured protocol: tcp, tls, ws or wss. */
 export function createListener(config: ListenerConfig, deps: ListenerDependencies): Listener {

@@ -4,7 +4,7 @@
  * header, needs more bytes, or is not a valid header. Specification:
  * https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt
  */
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './ip-address.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../common/ip-address.js';
 
 /** Longest v1 header: "PROXY TCP6 " + two full IPv6 addresses + two ports + CRLF. */
 export const PROXY_V1_MAX_LENGTH = 107;

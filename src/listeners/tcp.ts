@@ -3,8 +3,9 @@
  */
 import net from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import { CidrSet, normalizeAddress } from './ip-address.js';
-import { readProxyHeader } from './proxy-protocol-intake.js';
+import { CidrSet, normalizeAddress } from '../common/ip-address.js';
+import type { Logger } from 'pino';
+import { readProxyHeader, type ProxyIntakeOutcome } from './proxy-protocol-intake.js';
 import { createTlsTerminator, type TlsTerminator } from './tls-terminator.js';
 import type { Listener, ListenerDependencies } from './types.js';
 import { bindServer } from './bind.js';
@@ -63,33 +64,9 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
       return;
     }
     void readProxyHeader(socket, fromTrusted, headerMs).then((outcome) => {
-      switch (outcome.kind) {
-        case 'closed':
-          socket.destroy();
-          return;
-        case 'direct':
-          if (admission.identify(peer)) deliver(socket, peer, admission);
-          return;
-        case 'refused':
-          socket.destroy();
-          if (outcome.reason === 'timeout' && !fromTrusted) {
-            // A direct client that never spoke: the engine's connect timeout, applied here.
-            metrics.limitsHit.inc({ limit: 'connect-timeout' });
-            logger.debug({ remoteAddress: peer, reason: outcome.detail }, 'connection closed: no bytes');
-            return;
-          }
-          metrics.protocolErrors.inc({ kind: `proxy-protocol-${outcome.reason}` });
-          logger.warn({ remoteAddress: peer, reason: outcome.reason, detail: outcome.detail }, 'PROXY protocol: connection refused');
-          return;
-        case 'header': {
-          const { header } = outcome;
-          // LOCAL (health checks), UNKNOWN and unix sources name no client: the peer is the client.
-          const client = header.command === 'proxy' && header.source !== undefined ? normalizeAddress(header.source.address) : peer;
-          logger.debug({ remoteAddress: client, proxy: peer, version: header.version, command: header.command }, 'PROXY header accepted');
-          if (admission.identify(client)) deliver(socket, client, admission);
-          return;
-        }
-      }
+      const client = clientOf(outcome, peer, fromTrusted, deps, logger);
+      if (client === undefined) socket.destroy();
+      else if (admission.identify(client)) deliver(socket, client, admission);
     });
   });
 
@@ -107,4 +84,35 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
       return terminator?.reloadCertificates() ?? { outcome: 'none' };
     },
   };
+}
+
+/**
+ * The client's address after the PROXY header was looked for: the header's source, or the peer
+ * itself (a direct client, or a header that names no client); undefined when the connection is to
+ * be closed (reported here).
+ */
+function clientOf(outcome: ProxyIntakeOutcome, peer: string, fromTrusted: boolean, deps: ListenerDependencies, logger: Logger): string | undefined {
+  switch (outcome.kind) {
+    case 'closed':
+      return undefined;
+    case 'direct':
+      return peer;
+    case 'refused':
+      if (outcome.reason === 'timeout' && !fromTrusted) {
+        // A direct client that never spoke: the engine's connect timeout, applied here.
+        deps.metrics.limitsHit.inc({ limit: 'connect-timeout' });
+        logger.debug({ remoteAddress: peer, reason: outcome.detail }, 'connection closed: no bytes');
+        return undefined;
+      }
+      deps.metrics.protocolErrors.inc({ kind: `proxy-protocol-${outcome.reason}` });
+      logger.warn({ remoteAddress: peer, reason: outcome.reason, detail: outcome.detail }, 'PROXY protocol: connection refused');
+      return undefined;
+    case 'header': {
+      const { header } = outcome;
+      // LOCAL (health checks), UNKNOWN and unix sources name no client: the peer is the client.
+      const client = header.command === 'proxy' && header.source !== undefined ? normalizeAddress(header.source.address) : peer;
+      logger.debug({ remoteAddress: client, proxy: peer, version: header.version, command: header.command }, 'PROXY header accepted');
+      return client;
+    }
+  }
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ListenerTlsConfig } from '../config/types.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import { CertificateStore } from './certificates.js';
-import { normalizeAddress } from './ip-address.js';
+import { normalizeAddress } from '../common/ip-address.js';
 import { observeHandshakeErrors, transportOf, verifiedIdentity } from './tls-handshake.js';
 import type { CertificateReloadResult } from './types.js';
 

@@ -1,9 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ConnectionInfo } from '../mqtt/engine.js';
 import type { ConnectionAdmission } from './connection-admission.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
+
+/** What a listener knows about a connection it hands over. */
+export interface ConnectionInfo {
+  /** The client's address: the socket's peer, or the one a trusted PROXY header / X-Forwarded-For named. */
+  readonly remoteAddress: string;
+  readonly listener: string;
+  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
+  readonly certificateIdentity?: string;
+}
 
 /** Receives each client connection once it is ready for MQTT bytes (TLS done, PROXY header read). */
 export type ConnectionHandler = (stream: Duplex, info: ConnectionInfo) => void;

@@ -11,5 +11,4 @@ export {
   type RegexGroups,
   type TemplatePart,
 } from './template.js';
-export { isLegalKafkaTopic, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from './kafka-topic.js';
-export { parseTopicRegexList, TOPIC_REGEX_LIST_KEY } from './regex-list.js';
+export { isLegalKafkaTopic, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from '../common/kafka-topic.js';

@@ -8,9 +8,9 @@
  */
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import type { MappingRuleConfig, ProxyConfig } from '../config/types.js';
-import { describeChar, firstIllegalKafkaTopicChar, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from './kafka-topic.js';
-import { regexErrorReason } from './regex-error.js';
-import { TOPIC_REGEX_LIST_KEY } from './regex-list.js';
+import { describeChar, firstIllegalKafkaTopicChar, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from '../common/kafka-topic.js';
+import { regexErrorReason } from '../common/regex-error.js';
+import { TOPIC_REGEX_LIST_KEY } from '../config/topic-regex-list.js';
 import {
   BUILTIN_TEMPLATE_NAMES,
   compileTemplate,

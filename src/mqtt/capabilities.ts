@@ -1,25 +1,21 @@
-// Interim version of the module the `outbound` branch owns: the shapes the engine codes against.
-// Replaced by that branch's file when merged.
+// What the server supports, and the MQTT 5 CONNACK properties that say so (MQTT 5.0 section 3.2.2.3).
 import type { IConnackPacket } from 'mqtt-packet';
 import type { QoS } from './types.js';
 
 export interface ServerCapabilities {
+  /** Retained messages are stored and sent. */
   readonly retainAvailable: boolean;
+  /** SUBSCRIBE filters may contain `+` and `#`. */
   readonly wildcardSubscriptionAvailable: boolean;
+  /** SUBSCRIBE may carry a Subscription Identifier. */
   readonly subscriptionIdentifiersAvailable: boolean;
+  /** SUBSCRIBE may use `$share/{ShareName}/{filter}`. */
   readonly sharedSubscriptionAvailable: boolean;
+  /** The highest QoS of PUBLISH the server accepts from clients. */
   readonly maximumQoS: QoS;
 }
 
-export interface ConnackExtras {
-  readonly receiveMaximum?: number;
-  readonly maximumPacketSize?: number;
-  readonly topicAliasMaximum?: number;
-  readonly serverKeepAlive?: number;
-  readonly assignedClientIdentifier?: string;
-}
-
-/** What the proxy has until delivery lands: nothing for subscribers, QoS 2 ingest. */
+/** What the proxy can do while it only ingests: no SUBSCRIBE is served yet. */
 export const INGEST_ONLY_CAPABILITIES: ServerCapabilities = Object.freeze({
   retainAvailable: false,
   wildcardSubscriptionAvailable: false,
@@ -28,19 +24,58 @@ export const INGEST_ONLY_CAPABILITIES: ServerCapabilities = Object.freeze({
   maximumQoS: 2,
 });
 
-/** The CONNACK properties that advertise `c` (all four availabilities stated) plus the extras given. */
-export function connackProperties(c: ServerCapabilities, extra: ConnackExtras): NonNullable<IConnackPacket['properties']> {
-  const properties: NonNullable<IConnackPacket['properties']> = {
-    retainAvailable: c.retainAvailable,
-    wildcardSubscriptionAvailable: c.wildcardSubscriptionAvailable,
-    subscriptionIdentifiersAvailable: c.subscriptionIdentifiersAvailable,
-    sharedSubscriptionAvailable: c.sharedSubscriptionAvailable,
+/** Connection-specific CONNACK properties, each sent only when given. */
+export interface ConnackExtras {
+  /** The server's Receive Maximum, 1..65535 (absent means 65535). */
+  readonly receiveMaximum?: number;
+  /** The largest packet the server accepts, 1..268,435,455 bytes (absent means no limit beyond the protocol's). */
+  readonly maximumPacketSize?: number;
+  /** The highest Topic Alias the client may send, 0..65535 (0 or absent: none). */
+  readonly topicAliasMaximum?: number;
+  /** Keep Alive the client must use instead of its own, 0..65535 seconds. */
+  readonly serverKeepAlive?: number;
+  /** The client identifier the server assigned to a client that connected with an empty one. */
+  readonly assignedClientIdentifier?: string;
+  /** The Session Expiry Interval the server uses when it differs from the client's, in seconds. */
+  readonly sessionExpiryInterval?: number;
+}
+
+export type ConnackProperties = NonNullable<IConnackPacket['properties']>;
+
+function checkRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`CONNACK ${name} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * The MQTT 5 CONNACK properties for these capabilities and extras. The four availability flags
+ * are always stated, even where they equal the default (available), so that a client never has to
+ * assume [MQTT 5.0 3.2.2.3.5, 3.2.2.3.11-13]. Maximum QoS is sent only when it is below 2: the
+ * property may only be 0 or 1, and its absence means 2 [MQTT-3.2.2-9].
+ * Throws RangeError for a value the protocol does not allow (a configuration error).
+ */
+export function connackProperties(capabilities: ServerCapabilities, extras: ConnackExtras = {}): ConnackProperties {
+  const properties: ConnackProperties = {
+    retainAvailable: capabilities.retainAvailable,
+    wildcardSubscriptionAvailable: capabilities.wildcardSubscriptionAvailable,
+    subscriptionIdentifiersAvailable: capabilities.subscriptionIdentifiersAvailable,
+    sharedSubscriptionAvailable: capabilities.sharedSubscriptionAvailable,
   };
-  if (c.maximumQoS < 2) properties.maximumQoS = c.maximumQoS;
-  if (extra.receiveMaximum !== undefined && extra.receiveMaximum < 65535) properties.receiveMaximum = extra.receiveMaximum;
-  if (extra.maximumPacketSize !== undefined) properties.maximumPacketSize = extra.maximumPacketSize;
-  if (extra.topicAliasMaximum !== undefined && extra.topicAliasMaximum > 0) properties.topicAliasMaximum = extra.topicAliasMaximum;
-  if (extra.serverKeepAlive !== undefined) properties.serverKeepAlive = extra.serverKeepAlive;
-  if (extra.assignedClientIdentifier !== undefined) properties.assignedClientIdentifier = extra.assignedClientIdentifier;
+  if (capabilities.maximumQoS < 2) properties.maximumQoS = checkRange('Maximum QoS', capabilities.maximumQoS, 0, 1);
+  // Receive Maximum 0 and Maximum Packet Size 0 are protocol errors [3.2.2.3.3, 3.2.2.3.6].
+  if (extras.receiveMaximum !== undefined) properties.receiveMaximum = checkRange('Receive Maximum', extras.receiveMaximum, 1, 65_535);
+  if (extras.maximumPacketSize !== undefined) {
+    properties.maximumPacketSize = checkRange('Maximum Packet Size', extras.maximumPacketSize, 1, 268_435_455);
+  }
+  if (extras.topicAliasMaximum !== undefined && extras.topicAliasMaximum !== 0) {
+    properties.topicAliasMaximum = checkRange('Topic Alias Maximum', extras.topicAliasMaximum, 0, 65_535);
+  }
+  if (extras.serverKeepAlive !== undefined) properties.serverKeepAlive = checkRange('Server Keep Alive', extras.serverKeepAlive, 0, 65_535);
+  if (extras.sessionExpiryInterval !== undefined) {
+    properties.sessionExpiryInterval = checkRange('Session Expiry Interval', extras.sessionExpiryInterval, 0, 0xffff_ffff);
+  }
+  if (extras.assignedClientIdentifier !== undefined) properties.assignedClientIdentifier = extras.assignedClientIdentifier;
   return properties;
 }

@@ -10,8 +10,9 @@ import type { QoS0Reply } from './handlers/publish-reply.js';
 import { InboundFlow } from './inbound-flow.js';
 import { MalformedPacket, parseFrame } from './packet-parser.js';
 import { ReasonCode } from './reason-codes.js';
+import { awaitDrain, destroyIfOpen, listenTo, onConnectTimeout, readLater, stopListening } from './stream-events.js';
 import type { OutboundWindow } from './outbound-window.js';
-import type { InboundTopicAliases } from './topic-aliases.js';
+import type { InboundTopicAliases } from './inbound-topic-aliases.js';
 import type { ConnectionInfo, MqttSession, ProtocolVersion } from './types.js';
 import type { WillMessage } from './will.js';
 import { PacketWriter, type WriterPeer } from './writer.js';
@@ -23,8 +24,6 @@ export const Pause = { Budget: 1, Writes: 2, Connecting: 4 } as const;
 export const GRACEFUL_CLOSE_MS = 1000;
 
 export type ConnectionState = 'awaiting-connect' | 'connecting' | 'connected' | 'closing' | 'closed';
-
-const connections = new WeakMap<Duplex, Connection>();
 
 /**
  * One client connection: owns its stream, cuts what it reads into packets, hands each to the
@@ -79,13 +78,7 @@ export class Connection implements WriterPeer {
   ) {
     this.frames = new FrameReader(ctx.limits.maxPacketSize);
     this.writer = new PacketWriter(stream, this);
-    connections.set(stream, this);
-    stream.on('data', onStreamData);
-    stream.on('error', onStreamError);
-    stream.on('close', onStreamClose);
-    // A stream handed over explicitly paused (the PROXY header reader leaves it so, with the bytes
-    // after the header put back) does not start flowing with a 'data' listener alone.
-    stream.resume();
+    listenTo(stream, this);
     this.connectTimer = setTimeout(onConnectTimeout, ctx.limits.connectTimeoutSeconds * 1000, this);
   }
 
@@ -171,7 +164,7 @@ export class Connection implements WriterPeer {
     if (this.gone || (this.pauses & Pause.Writes) !== 0) return;
     this.pause(Pause.Writes);
     this.outbound?.setWritable(false);
-    this.stream.once('drain', onStreamDrain);
+    awaitDrain(this.stream);
   }
 
   onDrain(): void {
@@ -238,8 +231,7 @@ export class Connection implements WriterPeer {
     this.state = 'closed';
     this.stopTimers();
     this.frames.clear();
-    this.stream.removeListener('data', onStreamData);
-    this.stream.removeListener('close', onStreamClose);
+    stopListening(this.stream);
     this.ctx.closed(this);
     for (const resolve of this.closeWaiters ?? []) resolve();
     this.closeWaiters = undefined;
@@ -270,42 +262,4 @@ export class Connection implements WriterPeer {
     this.ctx.limitHit('packet-size', { clientId: this.clientId || undefined, remoteAddress: this.info.remoteAddress, size: problem.size, maxPacketSize }, 'packet larger than maxPacketSize: disconnected');
     this.drop(ReasonCode.PacketTooLarge, `packet of ${problem.size} bytes, larger than the Maximum Packet Size ${maxPacketSize}`);
   }
-}
-
-function onStreamData(this: Duplex, chunk: Buffer): void {
-  connections.get(this)?.onData(chunk);
-}
-
-function onStreamError(this: Duplex, error: NodeJS.ErrnoException): void {
-  const connection = connections.get(this);
-  if (connection === undefined) return;
-  // Socket errors (ECONNRESET, EPIPE...) are how connections end; anything else is worth a look.
-  if (error.code !== undefined) {
-    if (connection.ctx.logger.isLevelEnabled('debug')) connection.log.debug({ err: error.message }, 'connection error');
-  } else connection.log.warn({ err: error.message }, 'connection error');
-}
-
-function onStreamClose(this: Duplex): void {
-  connections.get(this)?.onClose();
-}
-
-function onStreamDrain(this: Duplex): void {
-  connections.get(this)?.onDrain();
-}
-
-function readLater(connection: Connection): void {
-  connection.runScheduledRead();
-}
-
-function destroyIfOpen(stream: Duplex): void {
-  if (!stream.destroyed) stream.destroy();
-}
-
-function onConnectTimeout(connection: Connection): void {
-  connection.connectTimer = undefined;
-  if (connection.state !== 'awaiting-connect') return;
-  const { connectTimeoutSeconds } = connection.ctx.limits;
-  connection.ctx.limitHit('connect-timeout', { remoteAddress: connection.info.remoteAddress }, `no CONNECT within ${connectTimeoutSeconds} s: closed`);
-  connection.state = 'closing';
-  connection.stream.destroy();
 }

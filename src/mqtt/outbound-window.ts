@@ -1,167 +1,310 @@
-// Interim version of the module the `outbound` branch owns: the shapes the engine codes against,
-// with a plain implementation (no topic aliases). Replaced by that branch's file when merged.
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
-import type { ProtocolVersion, PublishProperties, QoS } from './types.js';
+// Server -> client PUBLISH state of one session: packet identifiers, the client's Receive Maximum as
+// the window for QoS 1 and 2, the queue behind it, Maximum Packet Size, topic aliases, the QoS 2
+// sender flow and the resend when a session resumes. Pure: it returns the packets to write.
+import type { IPublishPacket, IPubrelPacket, Packet } from 'mqtt-packet';
+import { Deque } from './deque.js';
+import type {
+  AckResult,
+  OfferResult,
+  OutboundMessage,
+  OutboundSnapshotEntry,
+  OutboundWindowOptions,
+  ResumeResult,
+} from './outbound-types.js';
+import { checkWindowOptions, MAX_INFLIGHT } from './outbound-types.js';
+import { MAX_PACKET_SIZE, packetProperties, propertiesSize, publishSize, TOPIC_ALIAS_SIZE } from './publish-encoding.js';
+import { TopicAliases } from './topic-aliases.js';
 
-export interface OutboundProperties extends PublishProperties {
-  readonly subscriptionIdentifiers?: readonly number[];
+export type * from './outbound-types.js';
+export { checkWindowOptions, MAX_INFLIGHT } from './outbound-types.js';
+
+const MAX_PACKET_ID = 65_535;
+const PACKET_ID_NOT_FOUND = 0x92;
+
+const enum State {
+  Queued,
+  Sent,
+  /** PUBREC received, PUBREL sent, waiting for PUBCOMP. */
+  Released,
+  /** Sent on an earlier connection, not yet again on this one (the window was full at resume). */
+  AwaitingResend,
+  Done,
 }
 
-export interface OutboundMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties?: OutboundProperties;
-  readonly token?: unknown;
+/** One message on its way: one allocation per queued or QoS 1/2 message, none for a QoS 0 sent at once. */
+class Entry {
+  packetId = 0;
+  state = State.Queued;
+  constructor(
+    readonly message: OutboundMessage,
+    readonly seq: number,
+    readonly topicBytes: number,
+    public propsSize: number,
+  ) {}
 }
 
-export type OfferOutcome = 'sent' | 'queued' | 'too-large' | 'queue-full';
-
-export interface AckResult {
-  readonly acknowledged: OutboundMessage | undefined;
-  readonly packets: Packet[];
-  readonly error: string | undefined;
-}
-
-export interface OutboundWindowOptions {
-  readonly receiveMaximum: number;
-  readonly maximumPacketSize: number | undefined;
-  readonly topicAliasMaximum: number;
-  readonly protocolVersion: ProtocolVersion;
-  readonly maxQueued: number;
-}
-
-interface InFlight {
-  readonly message: OutboundMessage;
-  state: 'sent' | 'released';
-}
+const EMPTY: readonly Packet[] = Object.freeze([]);
+const QUEUED: OfferResult = Object.freeze({ outcome: 'queued', packets: EMPTY });
+const TOO_LARGE: OfferResult = Object.freeze({ outcome: 'too-large', packets: EMPTY });
+const QUEUE_FULL: OfferResult = Object.freeze({ outcome: 'queue-full', packets: EMPTY });
 
 export class OutboundWindow {
-  private readonly inFlight = new Map<number, InFlight>();
-  private readonly waiting: OutboundMessage[] = [];
-  private nextId = 1;
-  private isWritable = true;
+  private options: OutboundWindowOptions;
+  private window = 0;
+  private limit = 0;
+  private inflightById: Map<number, Entry> | undefined;
+  /** Entries sent (or released) on this connection and not yet acknowledged: what the window counts. */
+  private onWire = 0;
+  private readonly resends = new Deque<Entry>();
+  private readonly waiting = new Deque<Entry>();
+  private readonly waitingQos0 = new Deque<Entry>();
+  private readonly aliases = new TopicAliases(0);
+  private nextPacketId = 1;
+  private seq = 0;
+  private canWrite = true;
 
-  constructor(private readonly options: OutboundWindowOptions) {}
-
-  get inflight(): number {
-    return this.inFlight.size;
+  constructor(options: OutboundWindowOptions) {
+    this.options = options;
+    this.configure(options);
   }
 
+  /** QoS 1 and 2 messages with a packet identifier, not yet completely acknowledged. */
+  get inflight(): number {
+    return this.inflightById?.size ?? 0;
+  }
+
+  /** Messages waiting for window room or a writable socket. */
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.waitingQos0.length;
   }
 
   get writable(): boolean {
-    return this.isWritable;
+    return this.canWrite;
   }
 
-  set writable(value: boolean) {
-    this.isWritable = value;
+  /**
+   * false when socket.write returned false, true on 'drain'. While false no PUBLISH is released
+   * (QoS 0 too is queued); PUBREL still is. Returns what may go now.
+   */
+  setWritable(writable: boolean): readonly Packet[] {
+    this.canWrite = writable;
+    return writable ? this.pump(undefined) : EMPTY;
   }
 
-  /** Writable again: what the window lets out now. */
-  setWritable(value: boolean): Packet[] {
-    this.isWritable = value;
-    return value ? this.release() : [];
-  }
-
-  offer(message: OutboundMessage): { outcome: OfferOutcome; packets: Packet[] } {
-    if (this.tooLarge(message)) return { outcome: 'too-large', packets: [] };
-    if (message.qos === 0 && this.isWritable) return { outcome: 'sent', packets: [this.publish(message, undefined)] };
-    if (this.waiting.length >= this.options.maxQueued) return { outcome: 'queue-full', packets: [] };
-    this.waiting.push(message);
-    const packets = this.release();
-    return { outcome: this.waiting.includes(message) ? 'queued' : 'sent', packets };
-  }
-
-  onPuback(packetId: number): AckResult {
-    return this.complete(packetId, 1);
-  }
-
-  onPubrec(packetId: number, reasonCode: number): AckResult {
-    const entry = this.inFlight.get(packetId);
-    if (entry === undefined || entry.message.qos !== 2 || entry.state !== 'sent') return { acknowledged: undefined, packets: [], error: `PUBREC for packet identifier ${packetId}, not in flight` };
-    if (reasonCode >= 0x80) return this.complete(packetId, 2);
-    entry.state = 'released';
-    return { acknowledged: undefined, packets: [{ cmd: 'pubrel', messageId: packetId }], error: undefined };
-  }
-
-  onPubcomp(packetId: number): AckResult {
-    const entry = this.inFlight.get(packetId);
-    if (entry === undefined || entry.state !== 'released') return { acknowledged: undefined, packets: [], error: `PUBCOMP for packet identifier ${packetId}, not released` };
-    return this.complete(packetId, 2);
-  }
-
-  resume(): Packet[] {
-    const packets: Packet[] = [];
-    for (const [id, entry] of this.inFlight) {
-      packets.push(entry.state === 'released' ? { cmd: 'pubrel', messageId: id } : { ...this.publish(entry.message, id), dup: true });
+  /**
+   * Takes a message for the client. QoS 0 goes out at once whenever the socket is writable, also
+   * while the window is full (different QoS need not keep order between them, MQTT-4.6.0-6); QoS
+   * 1 and 2 go out in the order offered as the window allows [MQTT-4.6.0-6, MQTT-3.3.4-9].
+   */
+  offer(message: OutboundMessage): OfferResult {
+    const topicBytes = Buffer.byteLength(message.topic);
+    const propsSize = this.options.protocolVersion === 5 ? propertiesSize(message.properties) : 0;
+    const size = publishSize(topicBytes, message.payload.length, message.qos, this.options.protocolVersion, propsSize);
+    if (size > this.limit) return TOO_LARGE;
+    if (message.qos === 0) {
+      if (this.canWrite) return { outcome: 'sent', packets: [this.publish(message, 0, false, topicBytes, propsSize)] };
+      if (this.queued >= this.options.maxQueued) return QUEUE_FULL;
+      this.waitingQos0.push(new Entry(message, this.seq++, topicBytes, propsSize));
+      return QUEUED;
     }
-    return packets;
+    if (this.canWrite && this.onWire < this.window && this.waiting.length === 0 && this.nextResend() === undefined) {
+      const entry = new Entry(message, this.seq++, topicBytes, propsSize);
+      return { outcome: 'sent', packets: [this.launch(entry)] };
+    }
+    if (this.queued >= this.options.maxQueued) return QUEUE_FULL;
+    this.waiting.push(new Entry(message, this.seq++, topicBytes, propsSize));
+    return QUEUED;
   }
 
-  snapshot(): ReadonlyArray<{ packetId: number | undefined; state: 'queued' | 'sent' | 'released'; message: OutboundMessage }> {
-    return [
-      ...[...this.inFlight].map(([packetId, e]) => ({ packetId, state: e.state, message: e.message })),
-      ...this.waiting.map((message) => ({ packetId: undefined, state: 'queued' as const, message })),
-    ];
+  /** PUBACK: ends a QoS 1 flow [MQTT-4.3.2-3 (5.0) / MQTT-4.3.2-1 (3.1.1)]. */
+  onPuback(packetId: number, reasonCode = 0): AckResult {
+    const entry = this.inflightById?.get(packetId);
+    if (entry === undefined || entry.message.qos !== 1) return this.unexpected('PUBACK', packetId, reasonCode, EMPTY);
+    return this.complete(entry, reasonCode);
   }
 
-  private complete(packetId: number, qos: QoS): AckResult {
-    const entry = this.inFlight.get(packetId);
-    if (entry === undefined || entry.message.qos !== qos) return { acknowledged: undefined, packets: [], error: `acknowledgement for packet identifier ${packetId}, not in flight` };
-    this.inFlight.delete(packetId);
-    return { acknowledged: entry.message, packets: this.release(), error: undefined };
+  /**
+   * PUBREC: below 0x80 the QoS 2 flow goes on with PUBREL [MQTT-4.3.3-4]; from 0x80 it ends there,
+   * without PUBREL, and the message is not sent again [MQTT-4.4.0-2]. A PUBREC for an identifier not
+   * in flight is answered with PUBREL (MQTT 5: reason 0x92 Packet Identifier not found).
+   */
+  onPubrec(packetId: number, reasonCode = 0): AckResult {
+    const entry = this.inflightById?.get(packetId);
+    if (entry === undefined) return this.unexpected('PUBREC', packetId, reasonCode, [this.pubrel(packetId, PACKET_ID_NOT_FOUND)]);
+    if (entry.message.qos !== 2) return this.unexpected('PUBREC', packetId, reasonCode, EMPTY);
+    if (reasonCode >= 0x80) return this.complete(entry, reasonCode);
+    if (entry.state !== State.Released) {
+      if (entry.state === State.AwaitingResend) this.onWire++;
+      entry.state = State.Released;
+      // Kept in the order PUBRECs arrived, which is the order PUBRELs are resent in [MQTT-4.6.0-4].
+      this.inflightById!.delete(packetId);
+      this.inflightById!.set(packetId, entry);
+    }
+    return { acknowledged: undefined, reasonCode, packets: [this.pubrel(packetId, 0)], error: undefined };
   }
 
-  private release(): Packet[] {
+  /** PUBCOMP: ends a QoS 2 flow whose PUBREL was sent [MQTT-4.3.3-5]. */
+  onPubcomp(packetId: number, reasonCode = 0): AckResult {
+    const entry = this.inflightById?.get(packetId);
+    if (entry === undefined || entry.state !== State.Released) return this.unexpected('PUBCOMP', packetId, reasonCode, EMPTY);
+    return this.complete(entry, reasonCode);
+  }
+
+  /**
+   * The session resumed on a new connection: PUBREL again for released QoS 2 messages, then PUBLISH
+   * again with DUP=1 and the original packet identifier for the rest, in the order first sent
+   * [MQTT-4.4.0-1, MQTT-4.6.0-1, MQTT-3.3.1-1, MQTT-2.3.1-4 (3.1.1)], as far as the new window allows.
+   * Topic aliases are forgotten: they belong to a connection [MQTT-3.3.2-7].
+   */
+  resume(newOptions: Partial<OutboundWindowOptions> = {}): ResumeResult {
+    this.options = { ...this.options, ...newOptions };
+    this.configure(this.options);
+    this.canWrite = true;
+    this.onWire = 0;
+    const discarded: OutboundMessage[] = [];
     const packets: Packet[] = [];
-    while (this.isWritable && this.waiting.length > 0) {
-      const message = this.waiting[0]!;
-      if (message.qos > 0 && this.inFlight.size >= this.options.receiveMaximum) break;
-      this.waiting.shift();
-      if (message.qos === 0) {
-        packets.push(this.publish(message, undefined));
+    while (this.resends.shift() !== undefined);
+    for (const entry of [...(this.inflightById?.values() ?? [])]) {
+      if (entry.state === State.Released) {
+        this.onWire++;
+        packets.push(this.pubrel(entry.packetId, 0));
         continue;
       }
-      const id = this.allocateId();
-      this.inFlight.set(id, { message, state: 'sent' });
-      packets.push(this.publish(message, id));
+      entry.state = State.AwaitingResend;
+      if (this.fits(entry)) this.resends.push(entry);
+      else {
+        discarded.push(entry.message);
+        this.forget(entry);
+      }
     }
-    return packets;
+    const keep = (entry: Entry): boolean => this.fits(entry) || (discarded.push(entry.message), false);
+    this.waiting.retain(keep);
+    this.waitingQos0.retain(keep);
+    this.pump(packets);
+    return { packets, discarded };
   }
 
-  private allocateId(): number {
-    for (;;) {
-      const id = this.nextId;
-      this.nextId = id === 65535 ? 1 : id + 1;
-      if (!this.inFlight.has(id)) return id;
+  /** What is unacknowledged or queued, in the order it would be resent and sent, for a session store. */
+  snapshot(): readonly OutboundSnapshotEntry[] {
+    const out: OutboundSnapshotEntry[] = [];
+    for (const entry of this.inflightById?.values() ?? []) {
+      out.push({ packetId: entry.packetId, state: entry.state === State.Released ? 'released' : 'sent', message: entry.message });
     }
+    const queued = [...this.waiting.toArray(), ...this.waitingQos0.toArray()].sort((a, b) => a.seq - b.seq);
+    for (const entry of queued) out.push({ packetId: undefined, state: 'queued', message: entry.message });
+    return out;
   }
 
-  private publish(message: OutboundMessage, messageId: number | undefined): IPublishPacket {
-    const { subscriptionIdentifiers, ...rest } = message.properties ?? {};
-    const properties = this.options.protocolVersion === 5 && message.properties !== undefined
-      ? { ...rest, ...(subscriptionIdentifiers !== undefined && { subscriptionIdentifier: [...subscriptionIdentifiers] }) }
-      : undefined;
-    return {
-      cmd: 'publish',
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      dup: false,
-      ...(messageId !== undefined && { messageId }),
-      ...(properties !== undefined && { properties: properties as IPublishPacket['properties'] }),
-    };
+  private configure(options: OutboundWindowOptions): void {
+    checkWindowOptions(options);
+    this.window = Math.min(options.receiveMaximum, options.maxInflight ?? MAX_INFLIGHT);
+    this.limit = options.maximumPacketSize ?? MAX_PACKET_SIZE;
+    // No aliases unless the client allows them [MQTT-3.1.2-27], and none on 3.1.1.
+    this.aliases.reset(options.protocolVersion === 5 ? options.topicAliasMaximum : 0);
   }
 
-  private tooLarge(message: OutboundMessage): boolean {
-    const max = this.options.maximumPacketSize;
-    if (max === undefined) return false;
-    const packet = this.publish(message, message.qos > 0 ? 1 : undefined);
-    return mqttPacket.generate(packet, { protocolVersion: this.options.protocolVersion }).length > max;
+  /** Recomputes an entry's size for the current protocol version; false when it no longer fits. */
+  private fits(entry: Entry): boolean {
+    const m = entry.message;
+    entry.propsSize = this.options.protocolVersion === 5 ? propertiesSize(m.properties) : 0;
+    return publishSize(entry.topicBytes, m.payload.length, m.qos, this.options.protocolVersion, entry.propsSize) <= this.limit;
+  }
+
+  /** Releases what the window and the socket allow, oldest first, onto `out` (or a new array). */
+  private pump(out: Packet[] | undefined): readonly Packet[] {
+    let packets = out;
+    while (this.canWrite) {
+      const qos0 = this.waitingQos0.peek();
+      const next = this.onWire < this.window ? (this.nextResend() ?? this.waiting.peek()) : undefined;
+      if (next === undefined && qos0 === undefined) break;
+      packets ??= [];
+      if (next !== undefined && (qos0 === undefined || next.seq < qos0.seq)) {
+        if (next.state === State.AwaitingResend) {
+          this.resends.shift();
+          next.state = State.Sent;
+          this.onWire++;
+          packets.push(this.publish(next.message, next.packetId, true, next.topicBytes, next.propsSize));
+        } else {
+          this.waiting.shift();
+          packets.push(this.launch(next));
+        }
+      } else {
+        this.waitingQos0.shift();
+        packets.push(this.publish(qos0!.message, 0, false, qos0!.topicBytes, qos0!.propsSize));
+      }
+    }
+    return packets ?? EMPTY;
+  }
+
+  /** The first entry still waiting to be resent; entries acknowledged meanwhile are dropped. */
+  private nextResend(): Entry | undefined {
+    let head = this.resends.peek();
+    while (head !== undefined && head.state !== State.AwaitingResend) {
+      this.resends.shift();
+      head = this.resends.peek();
+    }
+    return head;
+  }
+
+  private launch(entry: Entry): IPublishPacket {
+    entry.packetId = this.allocatePacketId();
+    entry.state = State.Sent;
+    (this.inflightById ??= new Map()).set(entry.packetId, entry);
+    this.onWire++;
+    return this.publish(entry.message, entry.packetId, false, entry.topicBytes, entry.propsSize);
+  }
+
+  /**
+   * The next identifier after the last one given that is not in use [MQTT-2.2.1-4, MQTT-4.3.2-1].
+   * At most MAX_INFLIGHT are in use, so a full turn of the 65,535 yields at least half of them
+   * free: at most one skip per allocation, amortised.
+   */
+  private allocatePacketId(): number {
+    const inUse = this.inflightById;
+    let id = this.nextPacketId;
+    while (inUse?.has(id) === true) id = id === MAX_PACKET_ID ? 1 : id + 1;
+    this.nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
+    return id;
+  }
+
+  /**
+   * The PUBLISH packet. An alias replaces the topic when one is known; the first aliasMaximum
+   * distinct topics get one [MQTT-3.3.2-11, MQTT-3.3.2-8: never 0]; neither is used when it would
+   * make the packet too large. A resend (DUP) carries its full topic. DUP is 0 for QoS 0 [MQTT-3.3.1-2].
+   */
+  private publish(m: OutboundMessage, packetId: number, dup: boolean, topicBytes: number, propsSize: number): IPublishPacket {
+    let topic = m.topic;
+    let alias: number | undefined;
+    if (this.aliases.enabled && !dup) {
+      const known = this.aliases.known(topic);
+      // Without an alias the packet fits (offer checked): an alias that would not is left out.
+      if ((known !== undefined || this.aliases.available) &&
+        publishSize(known === undefined ? topicBytes : 0, m.payload.length, m.qos, 5, propsSize + TOPIC_ALIAS_SIZE) <= this.limit) {
+        alias = known ?? this.aliases.assign(topic);
+        if (known !== undefined) topic = '';
+      }
+    }
+    const properties = this.options.protocolVersion === 5 ? packetProperties(m.properties, alias) : undefined;
+    return { cmd: 'publish', topic, payload: m.payload, qos: m.qos, dup: dup && m.qos > 0, retain: m.retain, messageId: packetId === 0 ? undefined : packetId, properties };
+  }
+
+  private pubrel(packetId: number, reasonCode: number): IPubrelPacket {
+    // reasonCode 0 lets mqtt-packet write the short form; on 3.1.1 it is not written at all.
+    return { cmd: 'pubrel', messageId: packetId, reasonCode: this.options.protocolVersion === 5 ? reasonCode : 0 };
+  }
+
+  private forget(entry: Entry): void {
+    this.inflightById?.delete(entry.packetId);
+    if (entry.state === State.Sent || entry.state === State.Released) this.onWire--;
+    entry.state = State.Done;
+  }
+
+  private complete(entry: Entry, reasonCode: number): AckResult {
+    this.forget(entry);
+    return { acknowledged: entry.message, reasonCode, packets: this.pump(undefined), error: undefined };
+  }
+
+  private unexpected(kind: string, packetId: number, reasonCode: number, packets: readonly Packet[]): AckResult {
+    return { acknowledged: undefined, reasonCode, packets, error: `${kind} for packet identifier ${packetId}, which is not in flight for it` };
   }
 }

@@ -1,39 +1,38 @@
-import { ReasonCode } from './reason-codes.js';
-
-/** Most bytes of topic names one connection may keep behind its aliases. */
-export const MAX_ALIASED_TOPIC_BYTES = 65536;
-
-export type AliasResult = { readonly topic: string } | { readonly reasonCode: number; readonly reason: string };
-
 /**
- * The topic aliases a client set on this connection (client to server, MQTT 5): a PUBLISH with
- * a topic and an alias sets it, one with an empty topic and an alias uses it [MQTT-3.3.2-12].
- * Aliases belong to the connection and end with it.
+ * Topic aliases the server assigns towards one client connection: the first `maximum` distinct
+ * topics get 1, 2, ... in the order first sent; never 0 and never above the client's Topic Alias
+ * Maximum [MQTT-3.3.2-8, MQTT-3.3.2-11, MQTT-3.1.2-26 (5.0)]. A new connection starts empty
+ * [MQTT-3.3.2-7]. Allocates nothing until the first alias.
  */
-export class InboundTopicAliases {
-  private readonly topics = new Map<number, string>();
-  private bytes = 0;
+export class TopicAliases {
+  private byTopic: Map<string, number> | undefined;
+  private next = 1;
 
-  constructor(private readonly maximum: number) {}
+  constructor(private maximum: number) {}
 
-  /** `topic` as sent (empty when only the alias is), with the alias the PUBLISH carried. */
-  resolve(alias: number, topic: string): AliasResult {
-    // 0 or above the server's Topic Alias Maximum [MQTT-3.3.2-9, MQTT-3.3.2-10].
-    if (!Number.isInteger(alias) || alias < 1 || alias > this.maximum) {
-      return { reasonCode: ReasonCode.TopicAliasInvalid, reason: `topic alias ${alias} outside 1..${this.maximum}` };
-    }
-    if (topic.length === 0) {
-      const known = this.topics.get(alias);
-      if (known === undefined) return { reasonCode: ReasonCode.ProtocolError, reason: `topic alias ${alias} used before it was set` };
-      return { topic: known };
-    }
-    const previous = this.topics.get(alias);
-    const bytes = this.bytes - (previous?.length ?? 0) + topic.length;
-    if (bytes > MAX_ALIASED_TOPIC_BYTES) {
-      return { reasonCode: ReasonCode.QuotaExceeded, reason: `topic aliases would hold more than ${MAX_ALIASED_TOPIC_BYTES} characters of topic names` };
-    }
-    this.bytes = bytes;
-    this.topics.set(alias, topic);
-    return { topic };
+  get enabled(): boolean {
+    return this.maximum > 0;
+  }
+
+  known(topic: string): number | undefined {
+    return this.byTopic?.get(topic);
+  }
+
+  /** True while an alias is left for a new topic. */
+  get available(): boolean {
+    return this.next <= this.maximum;
+  }
+
+  assign(topic: string): number {
+    const alias = this.next++;
+    (this.byTopic ??= new Map()).set(topic, alias);
+    return alias;
+  }
+
+  /** Forgets every alias (a new connection) and takes the new maximum. */
+  reset(maximum: number): void {
+    this.byTopic = undefined;
+    this.next = 1;
+    this.maximum = maximum;
   }
 }

@@ -1,5 +1,6 @@
 import type { ServerCapabilities } from './capabilities.js';
 import type { OutboundMessage } from './outbound-window.js';
+import type { ConnectionInfo } from '../listeners/types.js';
 import type { ReasonCodeValue } from './reason-codes.js';
 import type { SubscribeRequest, UnsubscribeRequest } from './subscribe-request.js';
 
@@ -7,15 +8,6 @@ import type { SubscribeRequest, UnsubscribeRequest } from './subscribe-request.j
 export type ProtocolVersion = 3 | 4 | 5;
 
 export type QoS = 0 | 1 | 2;
-
-/** Where a connection came from, as the listener that accepted it saw it. */
-export interface ConnectionInfo {
-  /** The client's address: the socket's peer, or the one a trusted PROXY header / X-Forwarded-For named. */
-  readonly remoteAddress: string;
-  readonly listener: string;
-  /** mTLS: the verified client certificate's identity (subject CN, else the first SAN). */
-  readonly certificateIdentity?: string;
-}
 
 /** One connected client, as the rest of the proxy sees it. */
 export interface MqttSession {
@@ -52,8 +44,9 @@ export interface InboundPublish {
 }
 
 /**
- * The answer to one PUBLISH. Exactly one method is called, once. For QoS 1 and 2 the engine sends
- * the acknowledgements in the order the PUBLISHes arrived, so the pipeline may answer in any order.
+ * The answer to one PUBLISH. Exactly one method is called, once, and the engine acts on it at
+ * once: acknowledgements leave in the order the answers are given, so whoever answers keeps them
+ * in the order the PUBLISHes arrived (MQTT-4.6.0-2; the publish pipeline's AckSequencer does).
  */
 export interface PublishReply {
   /** The message is safe: PUBACK / PUBREC with success. */
@@ -131,4 +124,4 @@ export interface MqttHooks {
   onDeliveryAcknowledged?(session: MqttSession, token: unknown): void;
 }
 
-export type { OutboundMessage };
+export type { ConnectionInfo, OutboundMessage };

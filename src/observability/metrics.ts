@@ -27,7 +27,7 @@ export interface ProxyMetrics {
   readonly produceLatency: Histogram<'acks'>;
   /** Records accepted from clients and not yet answered by Kafka. */
   readonly inflightMessages: Gauge;
-  /** Payload bytes of the records in flight. */
+  /** Accounted bytes of the records in flight: what counts against limits.maxInflightBytes. */
   readonly inflightBytes: Gauge;
   /** Connections whose socket is not being read because a bound was reached. */
   readonly pausedClients: Gauge;
@@ -161,35 +161,39 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    inflightMessages: new Gauge({
-      name: `${p}inflight_messages`,
-      help: 'Records accepted and not yet answered by Kafka',
-      registers,
-      collect() {
-        if (read !== undefined) this.set(read().inflightMessages);
-      },
-    }),
-    inflightBytes: new Gauge({
-      name: `${p}inflight_bytes`,
-      help: 'Payload bytes of the records in flight',
-      registers,
-      collect() {
-        if (read !== undefined) this.set(read().inflightBytes);
-      },
-    }),
+    ...scrapedGauges(registers, () => read),
     pausedClients: new Gauge({ name: `${p}paused_clients`, help: 'Connections not being read because a bound was reached', registers }),
     authFailures: new Counter({ name: `${p}auth_failures_total`, help: 'Refused CONNECTs, by reason', labelNames: ['reason'], registers }),
     aclDenials: new Counter({ name: `${p}acl_denials_total`, help: 'PUBLISHes refused by an ACL rule', labelNames: ['version'], registers }),
     limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
     protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
     reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),
-    ready: new Gauge({
-      name: `${p}ready`,
-      help: '1 while /readyz reports ready',
+  };
+}
+
+/** The gauges set from the proxy's state (see ProxyMetrics.observe) when they are scraped. */
+function scrapedGauges(
+  registers: Registry[],
+  reader: () => (() => ScrapedState) | undefined,
+): Pick<ProxyMetrics, 'inflightMessages' | 'inflightBytes' | 'ready'> {
+  const p = METRIC_PREFIX;
+  const gauge = (name: string, help: string, value: (state: ScrapedState) => number): Gauge =>
+    new Gauge({
+      name: `${p}${name}`,
+      help,
       registers,
       collect() {
-        if (read !== undefined) this.set(read().ready ? 1 : 0);
+        const read = reader();
+        if (read !== undefined) this.set(value(read()));
       },
-    }),
+    });
+  return {
+    inflightMessages: gauge('inflight_messages', 'Records accepted and not yet answered by Kafka', (state) => state.inflightMessages),
+    inflightBytes: gauge(
+      'inflight_bytes',
+      'Accounted bytes of the records in flight (payload, key, headers and a per-record overhead), as limits.maxInflightBytes counts them',
+      (state) => state.inflightBytes,
+    ),
+    ready: gauge('ready', '1 while /readyz reports ready', (state) => (state.ready ? 1 : 0)),
   };
 }

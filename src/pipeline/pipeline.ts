@@ -3,12 +3,14 @@ import type { LimitsConfig } from '../config/types.js';
 import type { ProduceError } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
+import type { Route } from '../mapping/types.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
-import type { HotCount, ProxyMetrics } from '../observability/metrics.js';
+import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
-import type { KafkaRecord } from '../kafka/record.js';
+import { recordBytes, type KafkaRecord } from '../kafka/record.js';
 import { AckSequencer } from './ack-sequencer.js';
 import { InflightBudget, type ReadSwitch } from './inflight-budget.js';
+import { OverloadLog, PublishCounters } from './publish-counters.js';
 import { buildRecord } from './record.js';
 
 export interface PipelineOptions {
@@ -36,20 +38,9 @@ export interface PipelineOptions {
 /** Accounted bytes per record on top of its payload, topic, key and headers: the objects around it. */
 export const RECORD_OVERHEAD_BYTES = 1024;
 
-/** At most one log line about dropped QoS 0 publishes per this many ms. */
-const DROP_LOG_INTERVAL_MS = 10_000;
-
-/** Bytes a record counts against `limits.maxInflightBytes`. */
-export function accountedBytes(record: KafkaRecord, mqttTopic: string): number {
-  let bytes = RECORD_OVERHEAD_BYTES + record.value.length + mqttTopic.length;
-  if (record.key !== null) bytes += record.key.length;
-  for (const name in record.headers) {
-    const value = record.headers[name]!;
-    bytes += name.length;
-    if (Array.isArray(value)) for (const v of value) bytes += v.length;
-    else bytes += (value as Buffer | string).length;
-  }
-  return bytes;
+/** Bytes a record counts against `limits.maxInflightBytes`: its own (the MQTT topic is a header) and the objects around it. */
+export function accountedBytes(record: KafkaRecord): number {
+  return RECORD_OVERHEAD_BYTES + recordBytes(record);
 }
 
 /**
@@ -81,6 +72,9 @@ class SessionState {
 
 const DELIVERY: readonly DeliveryClass[] = ['qos0', 'qos1', 'qos2'];
 
+/** Sends an answer: in line, after the answers of earlier QoS 1 and 2 PUBLISHes, or at once for QoS 0. */
+type Answer = (send: () => void) => void;
+
 /** The MQTT 5 reason code for a record Kafka will never take as sent. */
 function rejectionCode(error: ProduceError): ReasonCodeValue {
   return error.reason === 'not-authorized' ? ReasonCode.NotAuthorized : ReasonCode.ImplementationSpecificError;
@@ -97,20 +91,16 @@ export const NOT_AUTHORIZED_RULE_LABEL = 'not-authorized';
 export class PublishPipeline {
   private readonly sessions = new WeakMap<MqttSession, SessionState>();
   private readonly budget: InflightBudget<MqttSession>;
+  private readonly counters: PublishCounters;
+  private readonly overload: OverloadLog;
   private draining = false;
   private router: Router;
-  /** Counts by label values, added to as plain numbers (see ProxyMetrics.hotCount). */
-  private readonly received = new Map<string, HotCount>();
-  private readonly outcomes = new Map<string, HotCount>();
-  private readonly bytesReceived: HotCount;
-
-  private droppedSinceLog = 0;
-  private lastDropLog = 0;
 
   constructor(private readonly options: PipelineOptions) {
     this.router = options.router;
     const { limits, metrics } = options;
-    this.bytesReceived = metrics.hotCount(metrics.bytesReceived, {});
+    this.counters = new PublishCounters(metrics);
+    this.overload = new OverloadLog(options.logger, limits);
     this.budget = new InflightBudget<MqttSession>(
       {
         maxMessages: limits.maxInflightMessages,
@@ -165,64 +155,36 @@ export class PublishPipeline {
 
   onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
     const state = this.stateOf(session);
-    const { sink } = this.options;
-    this.bytesReceived.inc(message.payload.length);
+    this.counters.payload(message.payload.length);
     const acked = message.qos > 0 && !message.will;
     const ticket = acked ? state.sequencer.reserve() : -1;
-    const answer = (send: () => void): void => {
+    const answer: Answer = (send) => {
       if (ticket < 0) send();
       else state.sequencer.settle(ticket, send);
     };
-    // Authorization before mapping: a denied publish never reaches the router, and is counted
-    // under a fixed label instead of the rule it would have matched.
-    const verdict = this.options.authorize?.(session, message) ?? 'allow';
-    if (verdict !== 'allow') {
-      this.countReceived(message.qos, NOT_AUTHORIZED_RULE_LABEL);
-      // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
-      this.countOutcome('rejected', 'not-authorized');
-      if (verdict === 'drop') answer(() => reply.accept());
-      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
-      return;
-    }
-
-    const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
-    this.countReceived(message.qos, route.rule ?? 'unmapped');
-    if (this.draining) {
-      // In line like any answer: the acks of records already on their way leave first.
-      this.countOutcome('failed', 'shutting-down');
-      answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
-      return;
-    }
-
-    if (route.kind === 'rejected') {
-      this.countOutcome('rejected', route.reason);
-      state.log.warn(
-        { topic: message.topic, qos: message.qos, outcome: 'rejected', reason: route.reason, rule: route.rule },
-        `publish rejected: ${route.detail}`,
-      );
-      answer(() => reply.reject(ReasonCode.TopicNameInvalid, route.detail));
-      return;
-    }
+    const route = this.routeOrRefuse(session, state, message, reply, answer);
+    if (route === undefined) return;
 
     const record = buildRecord(message, session, route);
     const fireAndForget = !acked && !message.will;
     if (fireAndForget && this.options.limits.qos0Overload === 'drop' && this.budget.isOverloaded) {
-      this.dropQoS0(state.log, route.rule);
+      this.counters.outcome('dropped', 'overload');
+      this.overload.dropped(state.log, route.rule, this.budget);
       reply.accept();
       return;
     }
-    const bytes = accountedBytes(record, message.topic);
+    const bytes = accountedBytes(record);
     this.budget.take(session, bytes);
-    this.afterBudgetChange();
+    this.overload.update(this.budget.isOverloaded, this.budget);
     // Fire and forget; reading stops at the bound (see the budget) rather than here.
     if (fireAndForget) reply.accept();
 
     // A QoS 1/2 record whose client is gone before it is sent is not sent: the client retransmits it.
     const wanted = acked ? () => !reply.gone : undefined;
-    sink.produce(record, DELIVERY[message.qos]!, (error) => {
+    this.options.sink.produce(record, DELIVERY[message.qos]!, (error) => {
       this.budget.release(session, bytes);
-      this.afterBudgetChange();
-      this.countOutcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
+      this.overload.update(this.budget.isOverloaded, this.budget);
+      this.counters.outcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
       // The success path runs per record: its log fields are built only when debug is on.
       const debug = this.options.logger.isLevelEnabled('debug');
       const fields = error === null && !debug ? undefined : { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
@@ -245,65 +207,42 @@ export class PublishPipeline {
     }, wanted);
   }
 
-  private countReceived(qos: number, rule: string): void {
-    const key = `${qos}\u0000${rule}`;
-    let child = this.received.get(key);
-    if (child === undefined) {
-      const { metrics } = this.options;
-      child = metrics.hotCount(metrics.publishesReceived, { qos: String(qos), rule });
-      this.received.set(key, child);
+  /**
+   * Authorization, then mapping; a PUBLISH refused on the way (denied, the proxy draining, no rule)
+   * is answered here, in line like any answer, and gets no route.
+   */
+  private routeOrRefuse(session: MqttSession, state: SessionState, message: InboundPublish, reply: PublishReply, answer: Answer): Route | undefined {
+    // Authorization before mapping: a denied publish never reaches the router, and is counted
+    // under a fixed label instead of the rule it would have matched.
+    const verdict = this.options.authorize?.(session, message) ?? 'allow';
+    if (verdict !== 'allow') {
+      this.counters.publish(message.qos, NOT_AUTHORIZED_RULE_LABEL);
+      // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
+      this.counters.outcome('rejected', 'not-authorized');
+      if (verdict === 'drop') answer(() => reply.accept());
+      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
+      return undefined;
     }
-    child.inc();
-  }
 
-  private countOutcome(outcome: 'acked' | 'rejected' | 'failed' | 'dropped', reason: string): void {
-    const key = `${outcome}\u0000${reason}`;
-    let child = this.outcomes.get(key);
-    if (child === undefined) {
-      const { metrics } = this.options;
-      child = metrics.hotCount(metrics.records, { outcome, reason });
-      this.outcomes.set(key, child);
+    const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
+    this.counters.publish(message.qos, route.rule ?? 'unmapped');
+    if (this.draining) {
+      // In line like any answer: the acks of records already on their way leave first.
+      this.counters.outcome('failed', 'shutting-down');
+      answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
+      return undefined;
     }
-    child.inc();
-  }
 
-  private wasOverloaded = false;
-
-  /** Metrics, and one log line each time the global bound is reached and left. */
-  private afterBudgetChange(): void {
-    const { logger, limits } = this.options;
-    // The in-flight gauges are read from `inflight` when /metrics is scraped, not set per record.
-    const overloaded = this.budget.isOverloaded;
-    if (overloaded === this.wasOverloaded) return;
-    this.wasOverloaded = overloaded;
-    const fields = {
-      inflightMessages: this.budget.messages,
-      inflightBytes: this.budget.bytes,
-      pausedClients: this.budget.pausedConnections,
-      maxInflightMessages: limits.maxInflightMessages,
-      maxInflightBytes: limits.maxInflightBytes,
-    };
-    if (overloaded) {
-      const what = limits.qos0Overload === 'drop' ? 'QoS 0 dropped, QoS 1 and 2 senders paused' : 'reading from clients paused';
-      logger.warn(fields, `in-flight bound reached: ${what}`);
-    } else {
-      logger.info(fields, 'in-flight below the low-water mark: reading from clients resumed');
-    }
-  }
-
-  /** Counted always; logged at most once per interval, with the count since the last line. */
-  private dropQoS0(log: Logger, rule: string): void {
-    this.countOutcome('dropped', 'overload');
-    this.droppedSinceLog++;
-    const now = Date.now();
-    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      log.warn(
-        { outcome: 'dropped', reason: 'overload', rule, dropped: this.droppedSinceLog, inflightMessages: this.budget.messages, inflightBytes: this.budget.bytes },
-        'QoS 0 publishes dropped: in-flight bound reached',
+    if (route.kind === 'rejected') {
+      this.counters.outcome('rejected', route.reason);
+      state.log.warn(
+        { topic: message.topic, qos: message.qos, outcome: 'rejected', reason: route.reason, rule: route.rule },
+        `publish rejected: ${route.detail}`,
       );
-      this.droppedSinceLog = 0;
-      this.lastDropLog = now;
+      answer(() => reply.reject(ReasonCode.TopicNameInvalid, route.detail));
+      return undefined;
     }
+    return route;
   }
 
   private stateOf(session: MqttSession): SessionState {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import type { ProxyConfig } from '../../src/config/types.js';
 import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
 import { testBrokers, testKafkaClient } from './kafka.js';

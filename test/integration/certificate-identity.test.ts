@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createAccessControl, type AccessControl } from '../../src/auth/access-control.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { createMqttEngine, type MqttEngine } from '../../src/mqtt/engine.js';
 import type { MqttSession } from '../../src/mqtt/types.js';
 import { createMetrics } from '../../src/observability/metrics.js';

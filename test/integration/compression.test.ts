@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import mqtt from 'mqtt';
 import { ConfigError } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { createProxy } from '../../src/server.js';
 import { createTopics, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { DRAIN_WATCHDOG_SLACK_MS } from '../../src/cli.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/server/load-config.js';
 import type { ProxyConfig } from '../../src/config/types.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { TestCertificates } from '../helpers/certs.js';

@@ -1,23 +1,23 @@
 /**
- * README "Exposing the proxy: mTLS on 8883 and wss on 443 behind HAProxy", run as written: the
- * fenced blocks marked `<!-- exposed-sample: NAME -->` are read from README.md, the shell blocks run
+ * docs/security.md "Exposing the proxy: mTLS on 8883 and wss on 443 behind HAProxy", run as written:
+ * the fenced blocks marked `<!-- exposed-sample: NAME -->` are read from docs/security.md, the shell blocks run
  * in a temporary configuration directory (certificates, password hash, JWT keys and tokens), the
  * proxy starts from the sample configuration and users file, a real HAProxy from the sample
  * haproxy.cfg, and MQTT.js clients go through HAProxy on both paths.
  *
  * Substituted, and only these, because a test machine has no 10.0.0.0/8 hosts, no root for ports
  * 443/8883, no /etc to write, and a Kafka shared with other tests (each `substitute` fails the test
- * when its text is no longer in the README, so the README cannot drift away from what is tested):
+ * when its text is no longer in the sample, so the page cannot drift away from what is tested):
  * - proxy listener ports 8883 / 8084 -> 0 (ephemeral), HAProxy binds :8883 / :443 -> free loopback
  *   ports, HAProxy's backend address 10.0.1.10 and the admin check port 9090 -> where the proxy
  *   listens;
  * - HAProxy's address 10.0.0.5/32 in trustedCidrs / trustedProxies -> 127.0.0.1/32, the address
  *   HAProxy connects to the proxy from;
- * - /etc/haproxy/certs/ -> the temporary directory's tls/ (what the README says to copy there);
+ * - /etc/haproxy/certs/ -> the temporary directory's tls/ (what the page says to copy there);
  * - the Kafka topic iot.telemetry -> a unique topic; the brokers -> KAFKA_BROKERS (an override, as
  *   --kafka-brokers does); the admin port 9090 -> an ephemeral one (an override: port 0 in the file
  *   would turn the admin server off);
- * - the users file's placeholder hash -> the hash the README's `passwd` command printed;
+ * - the users file's placeholder hash -> the hash the page's `passwd` command printed;
  * - mosquitto_pub's `-h mqtt.example.com -p 8883` -> `-h 127.0.0.1 -p PORT --insecure`: the name
  *   does not resolve here and mosquitto_pub cannot be given a TLS server name of its own (--insecure
  *   skips only the name check; the chain is still verified against the CA).
@@ -38,7 +38,7 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { createTopics, headerText, readRecords, testBrokers, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/server/load-config.js';
 import type { ProxyConfig } from '../../src/config/types.js';
 import { createProxy, type BoundListener, type Proxy } from '../../src/server.js';
 import { waitFor } from '../helpers/proxy.js';
@@ -52,11 +52,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SERVER_NAME = 'mqtt.example.com';
 const GATEWAY_PASSWORD = 'gateway-eu-1 long password';
 
-/** The README blocks marked `<!-- exposed-sample: NAME -->`, by NAME. */
-function readmeSamples(): Map<string, string> {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** The page that holds the sample, relative to the repository root. */
+const SAMPLE_PAGE = 'docs/security.md';
+
+/** The blocks of SAMPLE_PAGE marked `<!-- exposed-sample: NAME -->`, by NAME. */
+function pageSamples(): Map<string, string> {
+  const page = readFileSync(join(root, SAMPLE_PAGE), 'utf8');
   const samples = new Map<string, string>();
-  for (const match of readme.matchAll(/<!-- exposed-sample: (\S+) -->\n```[^\n]*\n([\s\S]*?)\n```\n/g)) {
+  for (const match of page.matchAll(/<!-- exposed-sample: (\S+) -->\n```[^\n]*\n([\s\S]*?)\n```\n/g)) {
     samples.set(match[1]!, `${match[2]!}\n`);
   }
   return samples;
@@ -64,13 +67,13 @@ function readmeSamples(): Map<string, string> {
 
 function sample(samples: Map<string, string>, name: string): string {
   const text = samples.get(name);
-  if (text === undefined) throw new Error(`README.md has no block marked <!-- exposed-sample: ${name} -->`);
+  if (text === undefined) throw new Error(`${SAMPLE_PAGE} has no block marked <!-- exposed-sample: ${name} -->`);
   return text;
 }
 
-/** Replaces every `from` with `to`; fails when `from` is not in the text (the README changed). */
+/** Replaces every `from` with `to`; fails when `from` is not in the text (the sample changed). */
 function substitute(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`README sample no longer contains ${JSON.stringify(from)}: update the test`);
+  if (!text.includes(from)) throw new Error(`${SAMPLE_PAGE} sample no longer contains ${JSON.stringify(from)}: update the test`);
   return text.split(from).join(to);
 }
 
@@ -98,7 +101,7 @@ async function waitForPort(port: number, output: () => string): Promise<void> {
   }
 }
 
-describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy', { skip }, () => {
+describe('docs/security.md: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mkp-exposed-'));
   const kafkaTopic = uniqueName('iot.telemetry');
   let samples: Map<string, string>;
@@ -113,7 +116,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
   const statsSocket = join(dir, 'haproxy.sock');
 
   /**
-   * Runs a README shell block in the configuration directory, `mqtt-kafka-proxy` on the PATH.
+   * Runs a sample shell block in the configuration directory, `mqtt-kafka-proxy` on the PATH.
    * Synchronous: only for blocks that do not need the proxy (it runs in this process).
    */
   function shell(script: string, input?: string): string {
@@ -125,7 +128,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     }).toString();
   }
 
-  /** A token from the README's `jwt` function (asynchronously: the proxy is serving meanwhile). */
+  /** A token from the sample's `jwt` function (asynchronously: the proxy is serving meanwhile). */
   async function jwt(subject: string, seconds: number): Promise<string> {
     const script = `${sample(samples, 'jwt.sh')}jwt ${subject} ${seconds}`;
     const { stdout } = await execFileAsync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir });
@@ -134,7 +137,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
 
   before(async () => {
     if (HAPROXY === undefined) throw new Error('haproxy is required in CI: .ci/run installs it');
-    samples = readmeSamples();
+    samples = pageSamples();
 
     shell(sample(samples, 'certificates.sh'));
     shell(sample(samples, 'jwt-keys.sh'));
@@ -293,7 +296,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     await device.endAsync();
     assert.deepEqual(await records(1), [{ key: 'sensor-17', value: 'from MQTT.js', mqttTopic: 'devices/sensor-17/telemetry' }]);
 
-    // The README's mosquitto_pub line, run in the configuration directory.
+    // The sample's mosquitto_pub line, run in the configuration directory.
     let mosquitto = sample(samples, 'device.sh');
     mosquitto = substitute(mosquitto, '-h mqtt.example.com -p 8883', `-h 127.0.0.1 -p ${frontends.mqtts} --insecure`);
     // Asynchronously: the proxy runs in this process and must go on serving meanwhile.
@@ -340,7 +343,7 @@ describe('README: exposing the proxy on 8883 (mTLS) and 443 (wss) behind HAProxy
     assert.equal(!wrong4.connected && wrong4.code, 4);
   });
 
-  test('443, wss: a JWT made as the README says is accepted; an expired one gets 0x86', async () => {
+  test('443, wss: a JWT made as the page says is accepted; an expired one gets 0x86', async () => {
     const app = await connected(connectWss('127.0.0.9', 'app-client', 'any', await jwt('app-7', 3600)));
     await app.publishAsync('devices/app-7/telemetry', 'from the app', { qos: 1 });
     await app.endAsync();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { createTopics, readRecords, testKafkaClient, uniqueName } from '../helpers/kafka.js';
 import { tryConnect } from '../helpers/mqtt-connect.js';
 import { getText, parsePrometheusText, sampleSum } from '../helpers/prometheus.js';

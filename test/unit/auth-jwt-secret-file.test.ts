@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pino from 'pino';
 import { createAccessControl } from '../../src/auth/access-control.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/server/load-config.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { nowSeconds, signJwt } from '../helpers/jwt.js';
 

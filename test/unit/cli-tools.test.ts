@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { describeRoute, effectiveConfigText, effectiveConfigView, isSecretKey, MASK, maskSecrets } from '../../src/cli-tools.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 
 const CONFIG = `mappings:
   - name: t

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import xxh32 from 'lz4js/xxh32.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import { KAFKA_COMPRESSIONS, NO_COMPRESSION, compressionProblem, prepareCompression } from '../../src/kafka/compression.js';
 
 const BASE = 'auth: { anonymous: true }\nunmapped: { topic: t }\n';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { ConfigError, parseConfig, type ProxyConfig } from '../../src/config/index.js';
+import { ConfigError, type ProxyConfig } from '../../src/config/index.js';
+import { parseConfig } from '../../src/server/load-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mkp-kafka-security-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

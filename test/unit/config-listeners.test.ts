@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from '../../src/config/index.js';
+import { ConfigError, type ProxyConfig } from '../../src/config/index.js';
+import { loadConfig, parseConfig } from '../../src/server/load-config.js';
 import { chooseSubprotocol, parseSubprotocols } from '../../src/listeners/websocket.js';
 
 const BASE = `

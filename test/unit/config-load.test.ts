@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, DEFAULTS, loadConfig, parseConfig, type ConfigOverrides, type ProxyConfig } from '../../src/config/index.js';
+import { ConfigError, DEFAULTS, type ConfigOverrides, type ProxyConfig } from '../../src/config/index.js';
+import { loadConfig, parseConfig } from '../../src/server/load-config.js';
 import { availableMemoryBytes, inflightDefaults } from '../../src/config/memory.js';
 import { compileRouter } from '../../src/mapping/router.js';
 

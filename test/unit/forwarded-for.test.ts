@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientAddressFromForwardedFor } from '../../src/listeners/forwarded-for.js';
-import { CidrSet } from '../../src/listeners/ip-address.js';
+import { CidrSet } from '../../src/common/ip-address.js';
 
 const trusted = CidrSet.parse(['10.0.0.0/8', 'fd00::/8']);
 const from = (peer: string, header: string | string[] | undefined): string => clientAddressFromForwardedFor(peer, header, trusted);

@@ -9,7 +9,7 @@ import {
   parseIpv4,
   parseIpv6,
   unmapIpv4,
-} from '../../src/listeners/ip-address.js';
+} from '../../src/common/ip-address.js';
 
 const v6 = (text: string): string => {
   const bytes = parseIpv6(text);

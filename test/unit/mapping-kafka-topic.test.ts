@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLegalKafkaTopic, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from '../../src/mapping/kafka-topic.js';
+import { isLegalKafkaTopic, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from '../../src/common/kafka-topic.js';
 
 describe('Kafka topic legality', () => {
   it('accepts letters, digits, dot, underscore and dash, 1 to 249 characters', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { compileRouter } from '../../src/mapping/router.js';
-import { parseTopicRegexList } from '../../src/mapping/regex-list.js';
+import { parseTopicRegexList } from '../../src/config/topic-regex-list.js';
 
 const parse = (text: string) => parseTopicRegexList(text, 'topic-mappings.yaml');
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/server/load-config.js';
 import type { RecordSink } from '../../src/kafka/producer.js';
 import { compileRouter, type Router } from '../../src/mapping/router.js';
 import type { InboundPublish, MqttSession } from '../../src/mqtt/types.js';

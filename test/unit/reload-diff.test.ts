@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configChanged, restartRequiredChanges } from '../../src/config/reload-diff.js';
-import { parseConfig } from '../../src/config/load.js';
+import { configChanged, diffConfig, restartRequiredChanges } from '../../src/config/reload-diff.js';
+import { parseConfig } from '../../src/server/load-config.js';
 
 const BASE = `mappings: [{ name: a, match: '^a$', topic: iot.a }]\nauth: { anonymous: true }\n`;
 const parse = (extra = '', source = 'one.yaml') => parseConfig(`${BASE}${extra}`, source);
@@ -31,5 +31,17 @@ describe('reload diff', () => {
     ];
     for (const [extra, section] of cases) assert.deepEqual(restartRequiredChanges(parse(), parse(extra)), [section], extra);
     assert.deepEqual(restartRequiredChanges(parse(), parse('listeners: [{ port: 1884 }]\nkafka: { lingerMs: 1 }\n')), ['listeners', 'kafka']);
+  });
+  it('names every changed section in the file\'s order', () => {
+    assert.deepEqual(diffConfig(parse(), parse('log: { level: debug }\nlisteners: [{ port: 1884 }]\ndrain: { delayMs: 1 }\n')), {
+      changed: ['listeners', 'drain', 'log'],
+      restartRequired: ['listeners'],
+    });
+    assert.deepEqual(diffConfig(parse(), parse()), { changed: [], restartRequired: [] });
+  });
+  it('sees a changed SASL password, which prints as [redacted] either way', () => {
+    const sasl = (password: string) => `kafka: { sasl: { mechanism: plain, username: u, password: ${password} } }\n`;
+    assert.deepEqual(restartRequiredChanges(parse(sasl('one')), parse(sasl('one'))), []);
+    assert.deepEqual(restartRequiredChanges(parse(sasl('one')), parse(sasl('two'))), ['kafka']);
   });
 });

@@ -6,27 +6,26 @@ import { callHook } from '../session-end.js';
 
 /** PUBACK from the client: a QoS 1 message the server delivered is done. */
 export function handlePuback(connection: Connection, packet: IPubackPacket): void {
-  settle(connection, 'puback', connection.outbound?.onPuback(packet.messageId ?? 0));
+  settle(connection, 'puback', connection.outbound?.onPuback(packet.messageId ?? 0, packet.reasonCode ?? 0));
 }
 
 /**
- * PUBREC from the client: PUBREL follows (also for an identifier not in flight, with 0x92 on
+ * PUBREC from the client: PUBREL follows, also for an identifier not in flight (with 0x92 on
  * MQTT 5, so the client's state ends too); one with a failure code ends the flow [MQTT-4.3.3-4 (v5)].
  */
 export function handlePubrec(connection: Connection, packet: IPubrecPacket): void {
   const packetId = packet.messageId ?? 0;
-  const result = connection.outbound?.onPubrec(packetId, packet.reasonCode ?? 0);
-  if (result === undefined || result.error !== undefined) {
-    if ((packet.reasonCode ?? 0) < 0x80) {
-      connection.writer.packet({ cmd: 'pubrel', messageId: packetId, ...(connection.protocolVersion === 5 && { reasonCode: ReasonCode.PacketIdentifierNotFound }) });
-    }
+  const reasonCode = packet.reasonCode ?? 0;
+  if (connection.outbound === undefined && reasonCode < 0x80) {
+    // Nothing was ever delivered on this connection: no window to ask.
+    connection.writer.packet({ cmd: 'pubrel', messageId: packetId, ...(connection.protocolVersion === 5 && { reasonCode: ReasonCode.PacketIdentifierNotFound }) });
   }
-  settle(connection, 'pubrec', result);
+  settle(connection, 'pubrec', connection.outbound?.onPubrec(packetId, reasonCode));
 }
 
 /** PUBCOMP from the client: a QoS 2 message the server delivered is done. */
 export function handlePubcomp(connection: Connection, packet: IPubcompPacket): void {
-  settle(connection, 'pubcomp', connection.outbound?.onPubcomp(packet.messageId ?? 0));
+  settle(connection, 'pubcomp', connection.outbound?.onPubcomp(packet.messageId ?? 0, packet.reasonCode ?? 0));
 }
 
 /**
@@ -35,12 +34,12 @@ export function handlePubcomp(connection: Connection, packet: IPubcompPacket): v
  * otherwise ignored: the specification names no answer to it.
  */
 function settle(connection: Connection, kind: string, result: AckResult | undefined): void {
+  if (result !== undefined) connection.send(result.packets);
   if (result === undefined || result.error !== undefined) {
     connection.ctx.metrics.protocolErrors.inc({ kind: `unknown-${kind}` });
     if (connection.ctx.logger.isLevelEnabled('debug')) connection.log.debug({ kind, problem: result?.error ?? 'nothing was delivered' }, 'acknowledgement for a packet identifier not in flight');
     return;
   }
-  connection.send(result.packets);
   const message = result.acknowledged;
   const session = connection.session;
   if (message === undefined || session === undefined) return;

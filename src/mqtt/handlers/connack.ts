@@ -94,7 +94,7 @@ function connackOf(connection: Connection, plan: ConnectPlan): IConnackPacket {
   if (connection.protocolVersion !== 5) return { cmd: 'connack', sessionPresent: false, returnCode: 0 };
   const { ctx } = connection;
   const properties = connackProperties(plan.capabilities, {
-    receiveMaximum: ctx.receiveMaximum,
+    ...(ctx.receiveMaximum < 65535 && { receiveMaximum: ctx.receiveMaximum }),
     maximumPacketSize: ctx.limits.maxPacketSize,
     topicAliasMaximum: ctx.topicAliasMaximum,
     ...(plan.serverKeepAlive !== undefined && { serverKeepAlive: plan.serverKeepAlive }),

@@ -2,7 +2,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Connection } from '../connection.js';
 import { AWAITING_PUBREL } from '../inbound-flow.js';
 import { ReasonCode } from '../reason-codes.js';
-import { InboundTopicAliases } from '../topic-aliases.js';
+import { InboundTopicAliases } from '../inbound-topic-aliases.js';
 import type { InboundPublish, PublishReply } from '../types.js';
 import { InboundReply, QoS0Reply } from './publish-reply.js';
 import { publishPropertiesOf, publishPropertyRefusal, topicRefusal } from './publish-rules.js';

@@ -19,7 +19,7 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   const session = connection.session!;
   const answer = (codes: readonly number[]): void => {
     if (connection.gone) return;
-    connection.writer.packet({ cmd: 'suback', messageId: request.packetId, granted: subackCodes(connection, packet, request, codes) });
+    connection.writer.packet({ cmd: 'suback', messageId: request.packetId, granted: subackCodes(connection, request, codes) });
   };
   if (hooks.onSubscribe === undefined) {
     if (connection.ctx.logger.isLevelEnabled('debug')) connection.log.debug({ filters: packet.subscriptions.map((s) => s.topic) }, 'subscribe refused');
@@ -39,18 +39,14 @@ export function handleSubscribe(connection: Connection, packet: ISubscribePacket
   });
 }
 
-/** One code per filter of the packet, in its order: the refused ones' own, the hook's for the rest. */
-function subackCodes(connection: Connection, packet: ISubscribePacket, request: SubscribeRequest, codes: readonly number[]): number[] {
+/** One code per filter of the packet, in its order: a refused filter's own, the hook's for the rest. */
+function subackCodes(connection: Connection, request: SubscribeRequest, codes: readonly number[]): number[] {
   const v5 = connection.protocolVersion === 5;
-  const granted: number[] = [];
-  let next = 0;
-  for (let index = 0; index < packet.subscriptions.length; index++) {
-    let code = request.refused.get(index) ?? codes[next++] ?? ReasonCode.UnspecifiedError;
+  return request.subscriptions.map((_, index) => {
+    let code = request.refused.get(index) ?? codes[index] ?? ReasonCode.UnspecifiedError;
     if (code > 2 && code < 0x80) code = ReasonCode.UnspecifiedError;
-    if (!v5 && code >= 0x80) code = FAILURE_311;
-    granted.push(code);
-  }
-  return granted;
+    return !v5 && code >= 0x80 ? FAILURE_311 : code;
+  });
 }
 
 /** UNSUBSCRIBE: validated, handed to the hooks; without one nothing was subscribed (0x11). */
@@ -62,7 +58,7 @@ export function handleUnsubscribe(connection: Connection, packet: IUnsubscribePa
   const answer = (codes: readonly number[]): void => {
     if (connection.gone) return;
     // 3.1.1 UNSUBACK carries no codes.
-    const granted = connection.protocolVersion === 5 ? request.topicFilters.map((_, i) => codes[i] ?? ReasonCode.UnspecifiedError) : [];
+    const granted = connection.protocolVersion === 5 ? request.topicFilters.map((_, i) => request.refused.get(i) ?? codes[i] ?? ReasonCode.UnspecifiedError) : [];
     connection.writer.packet({ cmd: 'unsuback', messageId: request.packetId, granted });
   };
   if (hooks.onUnsubscribe === undefined) return answer(request.topicFilters.map(() => ReasonCode.NoSubscriptionExisted));

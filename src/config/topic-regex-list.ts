@@ -13,10 +13,10 @@
  *   written `\,` or `[,]`.
  * - An empty pair (a stray or trailing comma) is an error rather than silently ignored.
  */
-import { ConfigError, type ConfigProblem } from '../config/errors.js';
-import type { MappingRuleConfig } from '../config/types.js';
-import { kafkaTopicProblem } from './kafka-topic.js';
-import { regexErrorReason } from './regex-error.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type { MappingRuleConfig } from './mappings.js';
+import { kafkaTopicProblem } from '../common/kafka-topic.js';
+import { regexErrorReason } from '../common/regex-error.js';
 
 export const TOPIC_REGEX_LIST_KEY = 'topic.regex.list';
 

@@ -1,7 +1,8 @@
 /**
  * IP addresses and CIDR ranges, parsed and compared as bytes (no DNS, no I/O).
  *
- * Used for the trusted sources of PROXY protocol headers and X-Forwarded-For. IPv4 addresses are
+ * Used for the trusted sources of PROXY protocol headers and X-Forwarded-For: the config checks the
+ * ranges with it, the listeners match peers against them. IPv4 addresses are
  * compared with IPv4-mapped IPv6 ones (`::ffff:10.0.0.1`) as the same address, because a socket
  * bound to `::` reports IPv4 peers in that form.
  */
