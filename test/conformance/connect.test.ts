@@ -382,7 +382,7 @@ describe('CONNACK', () => {
     const { client } = await connected(proxy.port, 5, clientIdFor('maxsize'), { properties: { maximumPacketSize: limit } });
     try {
       client.send(
-        bytes.subscribe({ packetId: 3, entries: [{ filter: 'max/size/a', options: 1 }, { filter: 'max/+/b', options: 1 }] }, 5),
+        bytes.subscribe({ packetId: 3, entries: [{ filter: 'max/size/a', options: 1 }, { filter: 'max/size/b', options: 1 }] }, 5),
         bytes.publish({ topic: 'unmapped/x', qos: 1, packetId: 4 }, 5),
       );
       await client.waitFor('suback');
