@@ -89,8 +89,9 @@ describe('protocol name, level and flags', () => {
     });
   }
 
+  // Not 0x83-0x85: some servers read bit 7 as Mosquitto's bridge flag on levels 3-5.
   test('MQTT-3.1.2-2: an unsupported protocol level gets CONNACK 0x01 (3.1.1 form) or 0x84 (MQTT 5 form), then the connection is closed', async () => {
-    for (const unsupported of [0, 1, 2, 6, 7, 0x85, 255]) {
+    for (const unsupported of [0, 1, 2, 6, 7, 8, 0x40, 255]) {
       const client = await ConformanceClient.open(proxy.port, 4);
       try {
         client.send(bytes.connect({ level: unsupported, clientId: clientIdFor('level') }));
@@ -381,7 +382,7 @@ describe('CONNACK', () => {
     const { client } = await connected(proxy.port, 5, clientIdFor('maxsize'), { properties: { maximumPacketSize: limit } });
     try {
       client.send(
-        bytes.subscribe({ packetId: 3, entries: [{ filter: 'max/size/a', options: 1 }, { filter: 'max/+/b', options: 1 }] }, 5),
+        bytes.subscribe({ packetId: 3, entries: [{ filter: 'max/size/a', options: 1 }, { filter: 'max/size/b', options: 1 }] }, 5),
         bytes.publish({ topic: 'unmapped/x', qos: 1, packetId: 4 }, 5),
       );
       await client.waitFor('suback');

@@ -67,7 +67,7 @@ describe('ill-formed UTF-8', () => {
 
     test(`${illFormedId(version)} (MQTT-3.8.3-1, MQTT-3.10.3-1) ${v}: ill-formed UTF-8 in a Topic Filter is malformed: closed${version === 5 ? ', at most DISCONNECT 0x81 first' : ''} (SUBSCRIBE and UNSUBSCRIBE)`, async () => {
       for (const bad of ILL_FORMED_UTF8) {
-        await assertPacketClosed(version, bytes.subscribe({ packetId: 1, entries: [{ filter: withBytes('a/', bad.bytes, '/#'), options: 0 }] }, version), `SUBSCRIBE filter with ${bad.name}`);
+        await assertPacketClosed(version, bytes.subscribe({ packetId: 1, entries: [{ filter: withBytes('a/', bad.bytes, '/b'), options: 0 }] }, version), `SUBSCRIBE filter with ${bad.name}`);
         await assertPacketClosed(version, bytes.unsubscribe({ packetId: 1, filters: [withBytes('a/', bad.bytes)] }, version), `UNSUBSCRIBE filter with ${bad.name}`);
       }
     });

@@ -151,14 +151,14 @@ export async function readRecords(topic: string, count: number, { timeoutMs = 20
 
 /**
  * Reads a topic from the beginning until `done` says the records read so far are enough (or
- * `timeoutMs` passed), then returns them.
+ * `timeoutMs` passed), then `settleMs` more (to catch duplicates), and returns them.
  */
 export async function readRecordsUntil(
   topic: string,
   done: (records: readonly ReadRecord[]) => boolean,
-  { timeoutMs = 20000, brokers }: { timeoutMs?: number; brokers?: readonly string[] } = {},
+  { timeoutMs = 20000, settleMs = 300, brokers }: { timeoutMs?: number; settleMs?: number; brokers?: readonly string[] } = {},
 ): Promise<ReadRecord[]> {
-  return readRecords(topic, Number.MAX_SAFE_INTEGER, { timeoutMs, settleMs: 0, until: done, ...(brokers !== undefined && { brokers }) });
+  return readRecords(topic, Number.MAX_SAFE_INTEGER, { timeoutMs, settleMs, until: done, ...(brokers !== undefined && { brokers }) });
 }
 
 /** Header value as text. */
