@@ -1,5 +1,5 @@
-// Baseline: aedes on its own (the same patched version the proxy uses), every PUBLISH acknowledged
-// at once, no Kafka: the ceiling of the MQTT side in Node.
+// Baseline: aedes 2.0.0-beta.1 on its own (unpatched, a devDependency since the proxy has its own
+// engine), every PUBLISH acknowledged at once, no Kafka: the MQTT side in Node as it was.
 // Usage: node bench/aedes-alone.mjs PORT [TLS_PORT CERT KEY]
 import fs from 'node:fs';
 import net from 'node:net';

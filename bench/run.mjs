@@ -21,6 +21,9 @@ const option = (name, fallback) => {
 const QUICK = flag('quick');
 const ONLY = option('only', '') === '' ? null : new Set(option('only', '').split(','));
 const wanted = (scenario) => ONLY === null || ONLY.has(scenario);
+// --targets=proxy,engine,aedes,mosquitto,direct: the throughput rows to measure (default all).
+const TARGETS = option('targets', '') === '' ? null : new Set(option('targets', '').split(','));
+const targeted = (name) => TARGETS === null || TARGETS.has(name);
 
 // --port-base=N moves every port (Kafka N, N+1; servers N+10...N+14; the client comparison's proxies N+20...).
 const PORT_BASE = Number(option('port-base', 29300));
@@ -32,6 +35,7 @@ const PORTS = {
   aedes: PORT_BASE + 12,
   aedesTls: PORT_BASE + 13,
   mosquitto: PORT_BASE + 14,
+  engine: PORT_BASE + 15,
   clientProxies: PORT_BASE + 20,
 };
 // --kafka-client=NAME: the proxy and the direct producer of every scenario run on that Kafka client
@@ -369,6 +373,7 @@ log: { level: warn }
   // ---- servers
   let proxy = ONLY_CLIENTS ? undefined : await startProxy();
   const aedes = start('aedes', 'node', [path.join(BENCH, 'aedes-alone.mjs'), PORTS.aedes, PORTS.aedesTls, cert, key]);
+  const engineAlone = start('engine', 'node', [path.join(BENCH, 'engine-alone.mjs'), PORTS.engine]);
   let mosquitto;
   if (hasMosquitto) {
     const conf = path.join(tmp, 'mosquitto.conf');
@@ -378,14 +383,16 @@ log: { level: warn }
     results.notes.push('mosquitto not available: its baseline is missing');
   }
   await waitForPort(PORTS.aedes);
+  await waitForPort(PORTS.engine);
   if (mosquitto) await waitForPort(PORTS.mosquitto);
 
   const measureProxy = (server = proxy) => Object.fromEntries(pidsOf(server).map((pid, i) => [i === 0 ? 'server' : `worker${i}`, pid]));
   const targets = [
     { name: 'proxy', port: PORTS.proxy, measured: () => ({ ...measureProxy(), ...kafkaPid }), kafka: true },
+    { name: 'engine', port: PORTS.engine, measured: () => ({ server: engineAlone.pid }), kafka: false },
     { name: 'aedes', port: PORTS.aedes, measured: () => ({ server: aedes.pid }), kafka: false },
     ...(mosquitto ? [{ name: 'mosquitto', port: PORTS.mosquitto, measured: () => ({ server: mosquitto.pid }), kafka: false }] : []),
-  ];
+  ].filter((target) => targeted(target.name));
   const serverCpu = (cpu) => Object.entries(cpu).filter(([n]) => n === 'server' || n.startsWith('worker')).reduce((s, [, v]) => s + v, 0);
 
   try {
@@ -418,6 +425,7 @@ log: { level: warn }
         }
         results.throughput.push({ target: target.name, ...combo, window, rate: messages / r.seconds, counted: combo.qos > 0 ? 'acked' : target.kafka ? 'landed in Kafka' : 'sent', cpuPer100k: perHundredK(serverCpu(r.cpu), messages), kafkaCpuPer100k: r.cpu.kafka === undefined ? undefined : perHundredK(r.cpu.kafka, messages), loadCpuPer100k: perHundredK(r.cpu.load, messages), raw: r });
       }
+      if (!targeted('direct')) continue;
       log(`throughput ${n}/${combos.length} direct producer`);
       const d = await runLoad('direct-producer.mjs', { mode: 'throughput', config: configFile, qos: combo.qos, payloadSize: combo.payloadSize, devices: combo.connections, outstanding: combo.connections * window, warmupMs: PLAN.warmupMs, durationMs: PLAN.durationMs }, { ...kafkaPid }, admin);
       const dMessages = d.acked;
@@ -638,6 +646,12 @@ function targetsOf(results) {
     const ratio = row.rate / direct.rate;
     out.push({ target: `QoS 1 ingest, ${row.payloadSize} B, ${row.connections} conns: proxy ÷ direct producer`, limit: '≥ 0.7', ratio, met: ratio >= 0.7 });
   }
+  for (const row of results.throughput.filter((t) => t.target === 'engine')) {
+    const aedes = find('aedes', row.qos, row.payloadSize, row.connections);
+    if (!aedes) continue;
+    const ratio = row.cpuPer100k === null || aedes.cpuPer100k === null ? Number.NaN : row.cpuPer100k / aedes.cpuPer100k;
+    out.push({ target: `CPU/msg QoS ${row.qos}, ${row.payloadSize} B, ${row.connections} conns: engine alone ÷ aedes alone`, limit: '≤ 0.7', ratio, met: ratio <= 0.7 });
+  }
   const p = results.latency.find((l) => l.target === 'proxy' && l.share === 0.5);
   const d = results.latency.find((l) => l.target === 'direct' && l.share === 0.5);
   if (p && d) out.push({ target: 'QoS 1 PUBACK p99 at 50% load − direct produce p99', limit: '≤ 5 ms', ratio: p.p99 - d.p99, unit: 'ms', met: p.p99 <= d.p99 + 5 });
@@ -674,7 +688,7 @@ function toMarkdown(r) {
     lines.push('');
     lines.push('### Ingest throughput');
     lines.push('');
-    lines.push('Rate = messages/s acknowledged (QoS 1/2), landed in Kafka (proxy QoS 0, from topic offsets) or sent (aedes/Mosquitto QoS 0). CPU = user+sys seconds per 100k messages of the server process (for the direct producer: its own process); Kafka = the broker\'s.');
+    lines.push('Rate = messages/s acknowledged (QoS 1/2), landed in Kafka (proxy QoS 0, from topic offsets) or sent (engine/aedes/Mosquitto QoS 0). CPU = user+sys seconds per 100k messages of the server process (for the direct producer: its own process); Kafka = the broker\'s.');
     lines.push('');
     lines.push('| QoS | payload | conns | target | rate | ÷ direct | CPU s/100k | ÷ direct | Kafka CPU s/100k |');
     lines.push('|---|---|---|---|---|---|---|---|---|');
