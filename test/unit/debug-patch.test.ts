@@ -24,6 +24,15 @@ test('enabled: formatted and written; disabled: nothing', () => {
     // A custom log function gets the prefixed format string and every argument (debug's own
     // stderr writer is what applies util.format to them).
     assert.match(lines[0]!, /mkp-test:patch packet %d of %s 5 ten \[object Object\]$/);
+    // The cached answer follows enable() / disable() without anyone reading `enabled` in between.
+    createDebug.disable();
+    d('not written either');
+    createDebug.enable('mkp-test:*');
+    d('written again');
+    assert.equal(lines.length, 2);
+    d.enabled = false;
+    d('overridden: not written');
+    assert.equal(lines.length, 2);
   } finally {
     createDebug.enable(before);
   }
