@@ -715,6 +715,8 @@ function connectError(returnCode: number, message: string): Error & { returnCode
  * parser produced) can never reach the record builder.
  */
 function malformedPublishProperties(packet: PublishPacket): string | undefined {
+  // A Will QoS of 3 passes aedes' CONNECT checks and arrives here as the will's QoS.
+  if ((packet.qos as number) > 2) return 'QoS 3 is not a QoS';
   const p = packet.properties as Record<string, unknown> | undefined;
   if (p === undefined) return undefined;
   const userProperties = p.userProperties;
