@@ -9,7 +9,7 @@ import { describeRoute, effectiveConfigText } from './cli-tools.js';
 import { compileRouter } from './mapping/router.js';
 import { createLogger } from './observability/logger.js';
 import { startStatsReporter } from './observability/stats-reporter.js';
-import { createProxy } from './server.js';
+import { createProxy, type Proxy } from './server.js';
 import { runPrimary, workerId } from './workers.js';
 
 const primaryLog = {
@@ -313,15 +313,25 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
   process.on('SIGHUP', reload);
 
   startStatsReporter(process.env, () => ({ kafkaSent: proxy.kafkaSent }));
+  // Before starting: the listeners open before Kafka is connected, and a signal that comes in
+  // between must drain, not end the process.
+  const signals = stopOnSignals(proxy, reload);
   try {
     await proxy.start();
   } catch (error) {
     proxy.logger.fatal({ err: (error as Error).message }, 'cannot start');
     process.off('SIGHUP', reload);
+    signals.remove();
     return EXIT.failure;
   }
+  return signals.exitCode;
+}
 
-  return new Promise<number>((resolve) => {
+/** SIGTERM and SIGINT drain the proxy (a second one exits at once); `exitCode` is the process's. */
+function stopOnSignals(proxy: Proxy, reload: () => void): { readonly exitCode: Promise<number>; remove(): void } {
+  let onInt: (signal: NodeJS.Signals) => void = () => undefined;
+  let onTerm: (signal: NodeJS.Signals) => void = () => undefined;
+  const exitCode = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -355,7 +365,16 @@ async function run(settings: CliSettings, config: ProxyConfig): Promise<number> 
       );
     };
     // Under --workers the primary turns SIGINT (sent to the whole process group) into one SIGTERM.
-    process.on('SIGINT', workerId() === undefined ? stop : () => undefined);
-    process.on('SIGTERM', stop);
+    onInt = workerId() === undefined ? stop : () => undefined;
+    onTerm = stop;
   });
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    exitCode,
+    remove() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
 }

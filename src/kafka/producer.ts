@@ -174,6 +174,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       // the retries are this loop's, at its pace, with one log line for the whole outage.
       await client.checkCluster();
       await Promise.all([idempotent.connect(), plain.connect()]);
+      // A stop that came while connecting (a signal during startup) wins.
+      if (stopped) return;
       connected = true;
       reach.succeeded();
       healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
@@ -181,8 +183,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       void topics.check();
       catalog.prime();
     } catch (error) {
+      if (stopped) return;
       reach.failed(error);
-      if (!stopped) retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
+      retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
     }
   };
 
@@ -199,6 +202,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
 
   return {
     async start() {
+      if (stopped) return;
       await client.prepare();
       const first = connect();
       let timer: NodeJS.Timeout | undefined;
