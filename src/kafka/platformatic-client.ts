@@ -32,7 +32,7 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
       requestTimeout: config.requestTimeoutMs,
       // The time Kafka has to answer a produce request (acks=all waits for the in-sync replicas).
       timeout: config.requestTimeoutMs,
-      // Bounded retries even for the idempotent producer, as with kafkajs: a lane stuck forever
+      // Bounded retries even for the idempotent producer: a lane stuck forever
       // behind one request would stop every device; the devices retransmit whatever times out.
       retries: 5,
       retryDelay: (_client, _operation, attempt) => Math.min(3000, 100 * 2 ** (attempt - 1)),
@@ -41,7 +41,7 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
     const tls = tlsOptions(config.ssl);
     if (tls !== undefined) {
       options.tls = tls;
-      // Like kafkajs: the broker's host name is checked against its certificate unless one is configured.
+      // The broker's host name is checked against its certificate unless another name is configured.
       options.tlsServerName = config.ssl?.servername ?? true;
     }
     const sasl = saslOptions(config.sasl);
@@ -49,7 +49,7 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
     return options;
   };
   let admin: Promise<Admin> | undefined;
-  // Bounded retries for the admin side: the sink's own timers try again (topic listing, cluster check).
+  // No retries on the admin side: the sink's own timers try again (topic listing, cluster check).
   const connectedAdmin = (): Promise<Admin> => (admin ??= loadLibrary().then(({ Admin }) => observe(new Admin({ ...base(), retries: 0 }))));
 
   return {
@@ -150,7 +150,7 @@ function toBuffer(value: Buffer | string): Buffer {
 }
 
 /**
- * The Java client's partitioning, like kafkajs' default: a keyed record goes to positive murmur2
+ * The Java client's partitioning: a keyed record goes to positive murmur2
  * of its key modulo the partition count (the client applies the modulo); records without a key
  * take partitions in turn. The library's own default partitioner treats the hash as unsigned,
  * which puts keys with a negative hash on other partitions than every Java-compatible producer.

@@ -1,8 +1,11 @@
 import { ProduceError, classifyProduceError } from './errors.js';
 import { recordBytes, type KafkaRecord } from './record.js';
 
-/** Sends one produce request for the whole batch; resolves when Kafka acknowledged all of it. */
-export type BatchSender = (records: readonly KafkaRecord[]) => Promise<void>;
+/**
+ * Sends the batch (one produce request, or more when the sender retries); resolves when Kafka
+ * acknowledged all of it. `deadline`: when the batch's oldest record times out for its device.
+ */
+export type BatchSender = (records: readonly KafkaRecord[], deadline: number) => Promise<void>;
 
 export type ProduceCallback = (error: ProduceError | null) => void;
 
@@ -131,7 +134,9 @@ export class ProduceLane {
       this.requestsSent++;
       this.recordsSent += batch.length;
       const records = batch.map((p) => p.record);
-      this.send(records).then(
+      let deadline = Number.POSITIVE_INFINITY;
+      for (const pending of batch) deadline = Math.min(deadline, pending.deadline);
+      this.send(records, deadline).then(
         () => this.complete(batch, null),
         (error: unknown) => this.complete(batch, classifyProduceError(error)),
       );

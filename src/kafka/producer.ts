@@ -8,6 +8,7 @@ import { ProduceLane, type ProduceCallback, type StillWanted } from './produce-l
 import type { KafkaAcks, KafkaRecord } from './record.js';
 import { describeMoves, LeaderWatch } from './leader-watch.js';
 import { Reachability } from './reachability.js';
+import { sendUntil } from './send-until.js';
 import { TargetTopics } from './target-topics.js';
 import { TopicCatalog } from './topic-catalog.js';
 import type { StaticTopic } from './topic-check.js';
@@ -54,6 +55,9 @@ const CONNECT_RETRY_MS = 2000;
 const HEALTH_CHECK_MS = 5000;
 /** The longest start() waits for the first connection attempt; the attempt goes on afterwards. */
 const FIRST_ATTEMPT_WAIT_MS = 3000;
+/** Pauses between produce requests of a batch that failed retriably (the client retried each already). */
+const RESEND_PAUSE_MS = 250;
+const RESEND_MAX_PAUSE_MS = 2000;
 
 export interface KafkaSinkOptions {
   /** Target topics known from the config, checked once connected. */
@@ -123,15 +127,19 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
         kafkaAcks === -1
           ? sendIdempotent
           : (records: readonly KafkaRecord[]) => plain.send(records, kafkaAcks);
-      const send = (records: readonly KafkaRecord[]): Promise<void> =>
-        write(records).then(
-          () => reach.succeeded(),
-          (error: unknown) => {
-            if (classifyProduceError(error).retriable) reach.failed(error);
-            throw error;
+      const attempt = (records: readonly KafkaRecord[]): Promise<void> => (latency === undefined ? write(records) : timed(() => write(records), latency));
+      const send = async (records: readonly KafkaRecord[], deadline: number): Promise<void> => {
+        await sendUntil(() => attempt(records), deadline, {
+          pauseMs: RESEND_PAUSE_MS,
+          maxPauseMs: RESEND_MAX_PAUSE_MS,
+          onFailure: (error, retriable) => {
+            if (retriable) reach.failed(error);
           },
-        );
-      lane = new ProduceLane(latency === undefined ? send : (records) => timed(() => send(records), latency), {
+          stopped: () => stopped,
+        });
+        reach.succeeded();
+      };
+      lane = new ProduceLane(send, {
         lingerMs: config.lingerMs,
         maxRecords: config.batchMaxRecords,
         maxBytes: config.batchMaxBytes,
@@ -172,6 +180,8 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       // the retries are this loop's, at its pace, with one log line for the whole outage.
       await client.checkCluster();
       await Promise.all([idempotent.connect(), plain.connect()]);
+      // A stop that came while connecting (a signal during startup) wins.
+      if (stopped) return;
       connected = true;
       reach.succeeded();
       healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
@@ -179,8 +189,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       void topics.check();
       catalog.prime();
     } catch (error) {
+      if (stopped) return;
       reach.failed(error);
-      if (!stopped) retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
+      retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
     }
   };
 
@@ -197,6 +208,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
 
   return {
     async start() {
+      if (stopped) return;
       await client.prepare();
       const first = connect();
       let timer: NodeJS.Timeout | undefined;

@@ -195,10 +195,10 @@ describe('ProduceLane: linger', () => {
     });
     const started = performance.now();
     const lane = new ProduceLane(
-      (records) => {
+      (records, deadline) => {
         sentAfter = performance.now() - started;
         markSent();
-        return sender.send(records);
+        return sender.send(records, deadline);
       },
       { ...OPTIONS, lingerMs: 20 },
     );
@@ -442,6 +442,28 @@ describe('ProduceLane: answers', () => {
 });
 
 describe('ProduceLane: delivery timeout', () => {
+  test("the sender is given the deadline of the batch's oldest record", async () => {
+    const deadlines: number[] = [];
+    const sender = new FakeSender();
+    const lane = new ProduceLane(
+      (records, deadline) => {
+        deadlines.push(deadline);
+        return sender.send(records, deadline);
+      },
+      { ...OPTIONS, lingerMs: 5, deliveryTimeoutMs: 1000 },
+    );
+    const before = Date.now();
+    lane.produce(record('a'), () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    lane.produce(record('b'), () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(sender.batches, [['a', 'b']]);
+    assert.equal(deadlines.length, 1);
+    assert.ok(deadlines[0]! >= before + 1000 && deadlines[0]! <= before + 1002, `deadline ${deadlines[0]! - before} ms after the first record`);
+    sender.last.resolve();
+    await lane.whenIdle();
+  });
+
   test('in-flight and queued records fail as retriable timeout once their deadline passes; a late success changes nothing', async (t) => {
     useMockClock(t);
     const { sender, answers, lane, produce } = setup({ lingerMs: 5, maxRecords: 1, deliveryTimeoutMs: 1000 });

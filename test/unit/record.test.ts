@@ -276,7 +276,7 @@ describe('buildRecord: MQTT 5 user properties', () => {
     const r = v5({ userProperties: props });
     assert.deepEqual(Object.keys(r.headers).sort(), [...Object.keys(BASE_HEADERS), '__proto__'].sort());
     assert.equal(Object.getOwnPropertyDescriptor(r.headers, '__proto__')?.value, 'v');
-    // Nothing inherited shows up when the headers are enumerated (kafkajs uses Object.keys, the lane uses for...in).
+    // Nothing inherited shows up when the headers are enumerated (a client may use Object.keys, the lane uses for...in).
     const enumerated: string[] = [];
     for (const key in r.headers) enumerated.push(key);
     assert.deepEqual(enumerated.sort(), Object.keys(r.headers).sort());
