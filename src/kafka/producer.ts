@@ -5,7 +5,7 @@ import type { ClientProducer, KafkaClient } from './client.js';
 import { classifyProduceError, ProduceError } from './errors.js';
 import { createPlatformaticClient } from './platformatic-client.js';
 import { ProduceLane, type ProduceCallback, type StillWanted } from './produce-lane.js';
-import type { KafkaAcks, KafkaRecord } from './record.js';
+import type { KafkaAcks, KafkaRecord, WriteReceipt } from './record.js';
 import { describeMoves, LeaderWatch } from './leader-watch.js';
 import { Reachability } from './reachability.js';
 import { sendUntil } from './send-until.js';
@@ -91,7 +91,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   // success and discarded. A failed request therefore retires the producer; the next request goes
   // out under a new producer id, whose numbers Kafka has never seen.
   let idempotentStale = false;
-  const sendIdempotent = async (records: readonly KafkaRecord[]): Promise<void> => {
+  const sendIdempotent = async (records: readonly KafkaRecord[]): Promise<WriteReceipt | void> => {
     if (idempotentStale) {
       const retired = idempotent;
       idempotent = newIdempotent();
@@ -106,7 +106,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
       logger.info('idempotent producer replaced after a failed request');
     }
     try {
-      await idempotent.send(records, -1);
+      return await idempotent.send(records, -1);
     } catch (error) {
       // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
       if (classifyProduceError(error).retriable) idempotentStale = true;
@@ -127,9 +127,10 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
         kafkaAcks === -1
           ? sendIdempotent
           : (records: readonly KafkaRecord[]) => plain.send(records, kafkaAcks);
-      const attempt = (records: readonly KafkaRecord[]): Promise<void> => (latency === undefined ? write(records) : timed(() => write(records), latency));
-      const send = async (records: readonly KafkaRecord[], deadline: number): Promise<void> => {
-        await sendUntil(() => attempt(records), deadline, {
+      const attempt = (records: readonly KafkaRecord[]): Promise<WriteReceipt | void> =>
+        latency === undefined ? write(records) : timed(() => write(records), latency);
+      const send = async (records: readonly KafkaRecord[], deadline: number): Promise<WriteReceipt | void> => {
+        const receipt = await sendUntil(() => attempt(records), deadline, {
           pauseMs: RESEND_PAUSE_MS,
           maxPauseMs: RESEND_MAX_PAUSE_MS,
           onFailure: (error, retriable) => {
@@ -138,6 +139,7 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
           stopped: () => stopped,
         });
         reach.succeeded();
+        return receipt;
       };
       lane = new ProduceLane(send, {
         lingerMs: config.lingerMs,
@@ -198,9 +200,9 @@ export function createKafkaSink(config: KafkaConfig, logger: Logger, options: Ka
   const enqueue = (lane: ProduceLane, record: KafkaRecord, done: ProduceCallback, wanted: StillWanted | undefined): void => {
     lane.produce(
       record,
-      (error) => {
+      (error, receipt, index) => {
         if (error?.reason === 'topic-missing') catalog.forget(record.topic);
-        done(error);
+        done(error, receipt, index);
       },
       wanted,
     );
@@ -287,7 +289,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 }
 
 /** Observes how long `request` takes, whether Kafka accepted it or not. */
-function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>): Promise<void> {
+function timed<T>(request: () => Promise<T>, latency: Histogram.Internal<'acks'>): Promise<T> {
   const end = latency.startTimer();
   return request().finally(() => end());
 }
