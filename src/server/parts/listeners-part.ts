@@ -1,6 +1,6 @@
 /** Every configured listener, bound last and closed first; certificates re-read on each reload. */
 import { warnIfAnonymousExposed } from '../../auth/exposure.js';
-import type { ProxyConfig } from '../../config/types.js';
+import type { ListenerConfig, ProxyConfig } from '../../config/types.js';
 import { createConnectionAdmission } from '../../listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type ConnectionHandler, type Listener } from '../../listeners/index.js';
 import { createLimitReporter } from '../../observability/limit-reporter.js';
@@ -17,7 +17,17 @@ export interface ListenersPart extends Part {
   reload(): ReloadProblems;
 }
 
-export function createListenersPart(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics, onConnection: ConnectionHandler): ListenersPart {
+/**
+ * `onConnection` serves MQTT connections; `httpConnection` the connections of one http / https
+ * ingest listener (undefined when there is none).
+ */
+export function createListenersPart(
+  config: ProxyConfig,
+  logger: Logger,
+  metrics: ProxyMetrics,
+  onConnection: ConnectionHandler,
+  httpConnection: (listener: ListenerConfig) => ConnectionHandler | undefined = () => undefined,
+): ListenersPart {
   const listenerLogger = logger.child({ component: 'listener' });
   const admission = createConnectionAdmission(config.limits, createLimitReporter(listenerLogger, metrics));
   const listeners: Listener[] = config.listeners.map((listener) =>
@@ -26,7 +36,7 @@ export function createListenersPart(config: ProxyConfig, logger: Logger, metrics
       metrics,
       maxPacketSize: config.limits.maxPacketSize,
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
-      onConnection,
+      onConnection: httpConnection(listener) ?? onConnection,
       admission,
     }),
   );
