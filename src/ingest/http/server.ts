@@ -102,6 +102,8 @@ export function createHttpIngestServer(options: HttpIngestServerOptions): HttpIn
       connections.set(stream, { info, credentials: new ConnectionCredentials(), busy: 0 });
       stream.once('close', () => connections.delete(stream));
       server.emit('connection', stream);
+      // After a PROXY header the socket was left paused with the bytes after it put back: read on.
+      if (stream.isPaused()) stream.resume();
     },
     async drain(timeoutMs) {
       draining = true;
