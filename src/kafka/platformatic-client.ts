@@ -81,15 +81,7 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
             messages,
             chosenPartition: (message) => chosenPartitions.get(message),
             written: result.offsets,
-            partitionCounts: async (topics) => {
-              const metadata = await client.metadata({ topics: [...topics] });
-              const counts = new Map<string, number>();
-              for (const topic of topics) {
-                const info = metadata.topics.get(topic);
-                if (info !== undefined) counts.set(topic, info.partitionsCount);
-              }
-              return counts;
-            },
+            partitionCounts: (topics) => partitionCounts(client, topics),
           });
         },
       };
@@ -104,6 +96,17 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
       await (await connectedAdmin()).metadata({ topics: [], forceUpdate: true });
     },
   };
+}
+
+/** Partition counts from the producer's metadata (cached: the request just used it). */
+async function partitionCounts(producer: Producer, topics: readonly string[]): Promise<Map<string, number>> {
+  const metadata = await producer.metadata({ topics: [...topics] });
+  const counts = new Map<string, number>();
+  for (const topic of topics) {
+    const info = metadata.topics.get(topic);
+    if (info !== undefined) counts.set(topic, info.partitionsCount);
+  }
+  return counts;
 }
 
 /** The leaders of the topics a metadata answer covered, without the library's types. */
