@@ -11,7 +11,7 @@ export interface HttpIngestConfig {
   readonly maxRequestsInFlight: number;
   /** Requests served at once for one client address; past it 429 with Retry-After. */
   readonly maxRequestsInFlightPerAddress: number;
-  /** Time a client has to send the whole request (headers and body), in ms: a slow body gets 408. */
+  /** Time a client has, from its request's headers, to send the whole body, in ms: a slow body gets 408. */
   readonly bodyTimeoutMs: number;
   /** How long an idle keep-alive connection stays open between requests, in ms. */
   readonly keepAliveTimeoutMs: number;

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'too-large'
   | 'too-many-requests'
   | 'kafka-refused'
+  | 'internal-error'
   | 'kafka-unavailable'
   | 'overloaded'
   | 'shutting-down';
@@ -40,6 +41,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   'too-large': 413,
   'too-many-requests': 429,
   'kafka-refused': 502,
+  'internal-error': 500,
   'kafka-unavailable': 503,
   overloaded: 503,
   'shutting-down': 503,

@@ -15,6 +15,7 @@ const ERRORS = {
   '408': errorResponse('the body did not arrive within `bodyTimeoutMs` (request-timeout)'),
   '413': errorResponse('the body is over `maxBodyBytes`, or the batch over `maxBatchMessages` (too-large)'),
   '429': { ...errorResponse('too many requests in flight from this address (too-many-requests)'), headers: retryAfter },
+  '500': errorResponse('a fault in the proxy (internal-error)'),
   '502': errorResponse('Kafka refused the record for reasons of its own (kafka-refused)'),
   '503': {
     ...errorResponse('Kafka unavailable, the in-flight bound reached, or the server shutting down (kafka-unavailable, overloaded, shutting-down): nothing was written'),

@@ -87,7 +87,7 @@ export function createHttpIngestServer(options: HttpIngestServerOptions): HttpIn
     handleRequest(context, request, response, facts)
       .catch((error: unknown) => {
         logger.error({ err: error, remoteAddress }, 'HTTP ingest request failed');
-        sendError(context, response, 'kafka-unavailable', 'internal error', { remoteAddress, method: request.method, url: request.url });
+        sendError(context, response, 'internal-error', `internal error: ${(error as Error).message}`, { remoteAddress, method: request.method, url: request.url });
       })
       .finally(() => {
         connection.busy--;
