@@ -97,3 +97,27 @@ test('a PROXY protocol header names the client', async () => {
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.ok(proxy.logs.some((l) => l.msg === 'client authenticated' && l.remoteAddress === '10.9.8.7'), 'the request was seen from the PROXY source');
 });
+
+test('a graceful stop answers the requests waiting for Kafka, then refuses new ones', async () => {
+  const draining = await startProxy(`
+listeners:
+  - { protocol: tcp, host: 127.0.0.1, port: 0 }
+  - { protocol: http, host: 127.0.0.1, port: 0 }
+kafka: { lingerMs: 1500 }
+mappings: [{ name: all, match: '^.+$', topic: ${topic} }]
+auth: { anonymous: true }
+http: { port: 0 }
+`);
+  await waitFor(() => draining.logs.some((l) => l.msg === 'connected to Kafka'), 20000, 'Kafka connection');
+  const url = `http://127.0.0.1:${draining.listeners[1]!.port}/publish/drain`;
+  // Waits 1.5 s for company in the produce lane: on its way to Kafka when the stop begins.
+  const waiting = post(url, 'in flight');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stopped = draining.stop();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const late = await post(url, 'late').catch((error: unknown) => ({ status: 0, body: { error: (error as Error).message } }));
+  const answer = await waiting;
+  await stopped;
+  assert.equal(answer.status, 200, `the request in flight was answered: ${JSON.stringify(answer.body)}`);
+  assert.ok(late.status === 0 || late.status === 503, `a request after the stop began is refused (${late.status})`);
+});
