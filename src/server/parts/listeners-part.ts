@@ -1,5 +1,6 @@
 /** Every configured listener, bound last and closed first; certificates re-read on each reload. */
 import { warnIfAnonymousExposed } from '../../auth/exposure.js';
+import { HTTP_INGEST_PROTOCOLS } from '../../config/index.js';
 import type { ListenerConfig, ProxyConfig } from '../../config/types.js';
 import { createConnectionAdmission } from '../../listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type ConnectionHandler, type Listener } from '../../listeners/index.js';
@@ -36,7 +37,7 @@ export function createListenersPart(
       metrics,
       maxPacketSize: config.limits.maxPacketSize,
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
-      onConnection: httpConnection(listener) ?? onConnection,
+      onConnection: handlerFor(listener, onConnection, httpConnection),
       admission,
     }),
   );
@@ -70,4 +71,16 @@ export function createListenersPart(
         .map((result) => `${result.listener}: certificate files refused; the previous ones stay`);
     },
   };
+}
+
+/** An http / https listener serves HTTP ingest requests only, never MQTT. */
+function handlerFor(
+  listener: ListenerConfig,
+  mqtt: ConnectionHandler,
+  http: (listener: ListenerConfig) => ConnectionHandler | undefined,
+): ConnectionHandler {
+  const handler = http(listener);
+  if (handler !== undefined) return handler;
+  if (HTTP_INGEST_PROTOCOLS.includes(listener.protocol)) throw new Error(`listener ${listener.protocol}:${listener.port}: no HTTP ingest server for it`);
+  return mqtt;
 }
