@@ -58,7 +58,7 @@ export async function handleRequest(context: HandlerContext, request: http.Incom
   }
   context.metrics.httpRequestsInFlight.inc({ listener: context.listener });
   try {
-    await serve(context, request, response, connection, target.endpoint as Exclude<Endpoint, { kind: 'openapi' }>, deadline, facts);
+    await serve(context, request, response, connection, target.endpoint, deadline, facts);
   } finally {
     context.limits.release(connection.remoteAddress);
     context.metrics.httpRequestsInFlight.dec({ listener: context.listener });
