@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin, ListOffsetTimestamps } from '@platformatic/kafka';
+import { httpBench, httpMarkdown } from './http.mjs';
 import { readerBench, readerMarkdown } from './reader.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,7 @@ const PORTS = {
   aedesTls: PORT_BASE + 13,
   mosquitto: PORT_BASE + 14,
   engine: PORT_BASE + 15,
+  http: PORT_BASE + 16,
   clientProxies: PORT_BASE + 20,
 };
 // --kafka-client=NAME: the proxy and the direct producer of every scenario run on that Kafka client
@@ -323,7 +325,8 @@ auth: { anonymous: true }
 http: { port: 0 }
 log: { level: warn }
 `;
-  fs.writeFileSync(configFile, proxyConfig());
+  // The HTTP ingest listener is on the proxy of every run, so the HTTP rows share the MQTT rows' config.
+  fs.writeFileSync(configFile, proxyConfig(`  - { protocol: http, host: 127.0.0.1, port: ${PORTS.http} }`));
 
   const workers = option('workers', '');
   const stats = [];
@@ -597,6 +600,14 @@ log: { level: warn }
     await stop(aedesFresh);
   }
 
+  // ---- HTTP ingest beside MQTT QoS 1 and the direct producer
+  if (wanted('http') && !ONLY_CLIENTS && proxy !== undefined) {
+    results.http = await httpBench({
+      runLoad, log, admin, plan: PLAN, configFile, kafkaPid, perHundredK, serverCpu, proxyIdle,
+      measured: () => ({ ...measureProxy(), ...kafkaPid }), mqttPort: PORTS.proxy, httpPort: PORTS.http,
+    });
+  }
+
   // ---- the group-less reader beside Kafka's own consumer perf test, on a topic of its own
   if (wanted('reader') && !ONLY_CLIENTS) {
     results.reader = await readerBench({ brokers: kafka.brokers, kafkaPid: kafka.own ? kafka.pid : undefined, records: QUICK ? 200_000 : 1_000_000, rounds: QUICK ? 1 : 3, log });
@@ -758,6 +769,7 @@ function toMarkdown(r) {
       lines.push(`| ${Math.round((x.t - t0) / 1000)} | ${fmt(x.rss / 2 ** 20, 1)} | ${fmt(x.heapUsed / 2 ** 20, 1)} | ${fmt(x.eldP99, 1)} |`);
     }
   }
+  if (r.http?.length) lines.push(httpMarkdown(r.http, fmt).trimEnd());
   if (r.reader) {
     lines.push('');
     lines.push(readerMarkdown(r.reader).trimEnd());

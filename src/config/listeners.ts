@@ -2,6 +2,7 @@
 import { parseCidr } from '../common/ip-address.js';
 import { deepFreeze } from './freeze.js';
 import type { HttpConfig } from './http.js';
+import { readHttpIngest, type HttpIngestConfig } from './http-ingest.js';
 import { readListenerTls, type ListenerTlsConfig } from './listener-tls.js';
 import {
   checkKeys,
@@ -18,25 +19,27 @@ import {
   type Problems,
 } from './readers.js';
 
-export type ListenerProtocol = 'tcp' | 'tls' | 'ws' | 'wss';
+export type ListenerProtocol = 'tcp' | 'tls' | 'ws' | 'wss' | 'http' | 'https';
 
 export interface ListenerConfig {
   readonly protocol: ListenerProtocol;
   /** Interface to bind. Default `0.0.0.0`. */
   readonly host: string;
-  /** TCP port. Default by protocol: tcp 1883, tls 8883, ws 8083, wss 8084. */
+  /** TCP port. Default by protocol: tcp 1883, tls 8883, ws 8083, wss 8084, http 8080, https 8443. */
   readonly port: number;
   /** ws and wss: the URL path WebSocket upgrades are accepted on (others get 404). Default `/mqtt`. */
   readonly path?: string;
-  /** tls and wss (required there, refused elsewhere): certificate, key and client CA files. */
+  /** tls, wss and https (required there, refused elsewhere): certificate, key and client CA files. */
   readonly tls?: ListenerTlsConfig;
-  /** tcp and tls: expect a PROXY protocol v1/v2 header from these load balancers. Default: off. */
+  /** tcp, tls, http and https: expect a PROXY protocol v1/v2 header from these load balancers. Default: off. */
   readonly proxyProtocol?: ProxyProtocolConfig;
   /**
-   * ws and wss: CIDR ranges of HTTP proxies whose X-Forwarded-For names the client. Default none
-   * (the header is ignored).
+   * ws, wss, http and https: CIDR ranges of HTTP proxies whose X-Forwarded-For names the client.
+   * Default none (the header is ignored).
    */
   readonly trustedProxies?: readonly string[];
+  /** http and https (HTTP ingest): body size, requests in flight, timeouts, forwarded headers. */
+  readonly ingest?: HttpIngestConfig;
 }
 
 export interface ProxyProtocolConfig {
@@ -49,7 +52,9 @@ export interface ProxyProtocolConfig {
   readonly headerTimeoutMs: number;
 }
 
-export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss'];
+export const LISTENER_PROTOCOLS: readonly ListenerProtocol[] = ['tcp', 'tls', 'ws', 'wss', 'http', 'https'];
+/** Listeners that take HTTP ingest requests instead of MQTT connections. */
+export const HTTP_INGEST_PROTOCOLS: readonly ListenerProtocol[] = ['http', 'https'];
 /** Every protocol is served; kept for callers that list what the listeners implement. */
 export const IMPLEMENTED_LISTENER_PROTOCOLS: readonly ListenerProtocol[] = LISTENER_PROTOCOLS;
 
@@ -68,12 +73,12 @@ export interface ListenerDefaults {
 
 export const LISTENER_DEFAULTS: ListenerDefaults = deepFreeze<ListenerDefaults>({
   listener: { protocol: 'tcp', host: '0.0.0.0', port: 1883 },
-  listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084 },
+  listenerPorts: { tcp: 1883, tls: 8883, ws: 8083, wss: 8084, http: 8080, https: 8443 },
   webSocketPath: '/mqtt',
   proxyProtocol: { headerTimeoutMs: 5000 },
 });
 
-const LISTENER_KEYS = ['protocol', 'host', 'port', 'path', 'tls', 'proxyProtocol', 'trustedProxies'] as const;
+const LISTENER_KEYS = ['protocol', 'host', 'port', 'path', 'tls', 'proxyProtocol', 'trustedProxies', 'ingest'] as const;
 const PROXY_PROTOCOL_KEYS = ['trustedCidrs', 'headerTimeoutMs'] as const;
 
 /** `baseDir`: where relative certificate paths start (the config file's directory). */
@@ -96,7 +101,8 @@ function readListener(item: unknown, path: string, baseDir: string, problems: Pr
   const port = readPort(entry['port'], `${path}.port`, 0, problems, LISTENER_DEFAULTS.listenerPorts[protocol]);
   const listener: { -readonly [K in keyof ListenerConfig]: ListenerConfig[K] } = { protocol, host, port };
   const webSocket = protocol === 'ws' || protocol === 'wss';
-  const secure = protocol === 'tls' || protocol === 'wss';
+  const httpIngest = HTTP_INGEST_PROTOCOLS.includes(protocol);
+  const secure = protocol === 'tls' || protocol === 'wss' || protocol === 'https';
 
   if (webSocket) {
     listener.path = readWebSocketPath(entry['path'], `${path}.path`, problems);
@@ -112,14 +118,18 @@ function readListener(item: unknown, path: string, baseDir: string, problems: Pr
       if (tls !== undefined) listener.tls = tls;
     }
   } else if (entry['tls'] !== undefined) {
-    problems.report(`${path}.tls`, `only tls and wss listeners use certificates; use protocol: ${protocol === 'ws' ? 'wss' : 'tls'}`);
+    const secureOne = protocol === 'ws' ? 'wss' : protocol === 'http' ? 'https' : 'tls';
+    problems.report(`${path}.tls`, `only tls, wss and https listeners use certificates; use protocol: ${secureOne}`);
   }
+
+  if (httpIngest) listener.ingest = readHttpIngest(entry['ingest'], `${path}.ingest`, problems);
+  else if (entry['ingest'] !== undefined) problems.report(`${path}.ingest`, `only http and https listeners take HTTP ingest settings; this one is ${protocol}`);
 
   if (entry['proxyProtocol'] !== undefined) {
     if (webSocket) {
       problems.report(
         `${path}.proxyProtocol`,
-        `PROXY protocol is for tcp and tls listeners; ${protocol} listeners behind a proxy use trustedProxies (X-Forwarded-For)`,
+        `PROXY protocol is for tcp, tls, http and https listeners; ${protocol} listeners behind a proxy use trustedProxies (X-Forwarded-For)`,
       );
     } else {
       const proxyProtocol = readProxyProtocol(entry['proxyProtocol'], `${path}.proxyProtocol`, problems);
@@ -128,12 +138,12 @@ function readListener(item: unknown, path: string, baseDir: string, problems: Pr
   }
 
   if (entry['trustedProxies'] !== undefined) {
-    if (webSocket) {
+    if (webSocket || httpIngest) {
       listener.trustedProxies = readCidrList(entry['trustedProxies'], `${path}.trustedProxies`, problems);
     } else {
       problems.report(
         `${path}.trustedProxies`,
-        `X-Forwarded-For applies to ws and wss listeners; ${protocol} listeners behind a load balancer use proxyProtocol`,
+        `X-Forwarded-For applies to ws, wss, http and https listeners; ${protocol} listeners behind a load balancer use proxyProtocol`,
       );
     }
   }

@@ -23,8 +23,10 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = Object.keys(SECTIONS).f
 
 /**
  * Sections a running proxy cannot take over without a restart: sockets are bound, Kafka clients
- * and the MQTT engine are built from them. Everything else (mappings, unmapped, auth, log level,
- * drain) is applied by a reload.
+ * and the MQTT engine are built from them (`listeners` includes the HTTP ingest settings of http /
+ * https listeners, `listeners[].ingest`: their servers are built with the listener). Everything
+ * else (mappings, unmapped, auth, log level, drain) is applied by a reload, to HTTP ingest requests
+ * as to MQTT publishes.
  */
 export const RESTART_REQUIRED_SECTIONS = ['listeners', 'kafka', 'http', 'limits', 'reload'] as const satisfies readonly ConfigSection[];
 

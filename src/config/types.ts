@@ -21,6 +21,7 @@ export type { KafkaSaslConfig, KafkaSslConfig, SaslMechanism } from './kafka-sec
 export type { LimitsConfig, Qos0Overload } from './limits.js';
 export type { ListenerTlsConfig, TlsMinVersion } from './listener-tls.js';
 export type { ListenerConfig, ListenerProtocol, ProxyProtocolConfig } from './listeners.js';
+export type { HttpIngestConfig } from './http-ingest.js';
 export type { LogConfig, LogLevel } from './log.js';
 export type { MappingRuleConfig, UnmappedConfig } from './mappings.js';
 export type { ReloadConfig } from './reload.js';

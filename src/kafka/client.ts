@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/types.js';
 import type { LeaderView } from './leader-watch.js';
-import type { KafkaAcks, KafkaRecord } from './record.js';
+import type { KafkaAcks, KafkaRecord, WriteReceipt } from './record.js';
 
 /**
  * The calls the sink makes on a Kafka client library; everything else (lanes, topic catalog,
@@ -14,8 +14,9 @@ export interface ClientProducer {
   /**
    * Sends the batch as one produce request (per broker) with these acks, and resolves when Kafka
    * acknowledged all of it. acks -1 goes through an idempotent producer, which asks for nothing else.
+   * Resolves with where the records were written when the client can tell (not with acks 0).
    */
-  send(records: readonly KafkaRecord[], acks: KafkaAcks): Promise<void>;
+  send(records: readonly KafkaRecord[], acks: KafkaAcks): Promise<WriteReceipt | void>;
 }
 
 export interface KafkaClient {

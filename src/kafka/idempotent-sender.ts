@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClientProducer } from './client.js';
 import { classifyProduceError } from './errors.js';
-import type { KafkaRecord } from './record.js';
+import type { KafkaRecord, WriteReceipt } from './record.js';
 
 /**
  * Sends acks=all records through an idempotent producer, and retires that producer after a
@@ -28,10 +28,10 @@ export class IdempotentSender {
     return this.producer.connect();
   }
 
-  async send(records: readonly KafkaRecord[]): Promise<void> {
+  async send(records: readonly KafkaRecord[]): Promise<WriteReceipt | void> {
     if (this.stale) await this.replace();
     try {
-      await this.producer.send(records, -1);
+      return await this.producer.send(records, -1);
     } catch (error) {
       // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
       if (classifyProduceError(error).retriable) this.stale = true;

@@ -6,6 +6,7 @@ import type { LeaderView } from './leader-watch.js';
 import { murmur2 } from './murmur2.js';
 import type { HeaderValue, KafkaRecord } from './record.js';
 import { tlsOptions } from './security.js';
+import { writeReceipt } from './write-receipt.js';
 
 type Library = typeof import('@platformatic/kafka');
 
@@ -72,7 +73,16 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
           if (producer !== undefined) await (await producer).close();
         },
         async send(records, acks) {
-          await (await created()).send({ messages: records.map(toMessage), acks });
+          const client = await created();
+          const messages = records.map(toMessage);
+          const result = await client.send({ messages, acks });
+          if (acks === 0) return undefined;
+          return writeReceipt({
+            messages,
+            chosenPartition: (message) => chosenPartitions.get(message),
+            written: result.offsets,
+            partitionCounts: (topics) => partitionCounts(client, topics),
+          });
         },
       };
     },
@@ -86,6 +96,17 @@ export function createPlatformaticClient(config: KafkaConfig, _logger: Logger, o
       await (await connectedAdmin()).metadata({ topics: [], forceUpdate: true });
     },
   };
+}
+
+/** Partition counts from the producer's metadata (cached: the request just used it). */
+async function partitionCounts(producer: Producer, topics: readonly string[]): Promise<Map<string, number>> {
+  const metadata = await producer.metadata({ topics: [...topics] });
+  const counts = new Map<string, number>();
+  for (const topic of topics) {
+    const info = metadata.topics.get(topic);
+    if (info !== undefined) counts.set(topic, info.partitionsCount);
+  }
+  return counts;
 }
 
 /** The leaders of the topics a metadata answer covered, without the library's types. */
@@ -157,12 +178,21 @@ function toBuffer(value: Buffer | string): Buffer {
  */
 function javaCompatiblePartitioner(): (message: MessageToProduce, key: Buffer | undefined) => number {
   let next = 0;
-  return (_message, key) => {
-    if (key !== undefined) return murmur2(key) & 0x7fffffff;
-    next = (next + 1) & 0x7fffffff;
-    return next;
+  return (message, key) => {
+    let partition: number;
+    if (key !== undefined) partition = murmur2(key) & 0x7fffffff;
+    else {
+      next = (next + 1) & 0x7fffffff;
+      partition = next;
+    }
+    // Remembered for the write receipt (the client applies the modulo to it).
+    chosenPartitions.set(message, partition);
+    return partition;
   };
 }
+
+/** The partitioner's choice per message, before the client's modulo: see write-receipt.ts. */
+const chosenPartitions = new WeakMap<MessageToProduce, number>();
 
 /** The SASL option of @platformatic/kafka; the only place the password is revealed for it. */
 export function saslOptions(sasl: KafkaSaslConfig | null): SASLOptions | undefined {

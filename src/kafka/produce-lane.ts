@@ -1,13 +1,17 @@
 import { ProduceError, classifyProduceError } from './errors.js';
-import { recordBytes, type KafkaRecord } from './record.js';
+import { recordBytes, type KafkaRecord, type WriteReceipt } from './record.js';
 
 /**
  * Sends the batch (one produce request, or more when the sender retries); resolves when Kafka
  * acknowledged all of it. `deadline`: when the batch's oldest record times out for its device.
  */
-export type BatchSender = (records: readonly KafkaRecord[], deadline: number) => Promise<void>;
+export type BatchSender = (records: readonly KafkaRecord[], deadline: number) => Promise<WriteReceipt | void>;
 
-export type ProduceCallback = (error: ProduceError | null) => void;
+/**
+ * Kafka's answer for one record. On success `receipt` (when the client can tell) says where the
+ * request's records were written and `index` is this record's place in it.
+ */
+export type ProduceCallback = (error: ProduceError | null, receipt?: WriteReceipt, index?: number) => void;
 
 /**
  * Asked just before a queued record is put in a produce request: false when nobody waits for its
@@ -137,7 +141,7 @@ export class ProduceLane {
       let deadline = Number.POSITIVE_INFINITY;
       for (const pending of batch) deadline = Math.min(deadline, pending.deadline);
       this.send(records, deadline).then(
-        () => this.complete(batch, null),
+        (receipt) => this.complete(batch, null, receipt ?? undefined),
         (error: unknown) => this.complete(batch, classifyProduceError(error)),
       );
     }
@@ -150,7 +154,7 @@ export class ProduceLane {
     if (batch.length === 0) this.becameIdleMaybe();
   }
 
-  private complete(batch: Pending[], error: ProduceError | null): void {
+  private complete(batch: Pending[], error: ProduceError | null, receipt?: WriteReceipt): void {
     this.inFlight = undefined;
     if (error !== null && !error.retriable && batch.length > 1) {
       // Kafka refused the request for one record (too large, topic gone...): send each again on
@@ -165,7 +169,7 @@ export class ProduceLane {
       this.becameIdleMaybe();
       return;
     }
-    for (const pending of batch) answer(pending, error);
+    for (const [index, pending] of batch.entries()) answer(pending, error, receipt, index);
     if (this.queue.length > 0) {
       // What queued behind a request has already waited at least as long as any linger.
       this.flush();
@@ -215,11 +219,12 @@ export class ProduceLane {
   }
 }
 
-function answer(pending: Pending, error: ProduceError | null): void {
+function answer(pending: Pending, error: ProduceError | null, receipt?: WriteReceipt, index?: number): void {
   const done = pending.done;
   if (done === undefined) return;
   pending.done = undefined;
-  done(error);
+  if (receipt === undefined) done(error);
+  else done(error, receipt, index);
 }
 
 function timeoutError(ms: number): ProduceError {

@@ -222,9 +222,9 @@ class KafkaSink implements RecordSink {
   private enqueue(lane: ProduceLane, record: KafkaRecord, done: ProduceCallback, wanted: StillWanted | undefined): void {
     lane.produce(
       record,
-      (error) => {
+      (error, receipt, index) => {
         if (error?.reason === 'topic-missing') this.catalog.forget(record.topic);
-        done(error);
+        done(error, receipt, index);
       },
       wanted,
     );

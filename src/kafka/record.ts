@@ -28,3 +28,19 @@ export function recordBytes(record: KafkaRecord): number {
 
 /** The acks a produce request asks for: 0, 1 or -1 (all in-sync replicas). */
 export type KafkaAcks = 0 | 1 | -1;
+
+/** Where Kafka wrote one record: what an HTTP client is answered with. */
+export interface RecordPosition {
+  readonly topic: string;
+  readonly partition: number;
+  /** A decimal string: offsets are 64-bit. */
+  readonly offset: string;
+}
+
+/**
+ * Where Kafka wrote the records of one produce request, by their index in it. Worked out only when
+ * asked (MQTT acknowledgements never ask), from the request's answer and the cached metadata.
+ */
+export interface WriteReceipt {
+  position(index: number): Promise<RecordPosition | undefined>;
+}

@@ -17,12 +17,11 @@ export interface SendUntilOptions {
  * for the whole delivery timeout, instead of failing every batch after the client's few retries
  * and sending every device away to come back and fill the bound again.
  */
-export async function sendUntil(attempt: () => Promise<void>, deadline: number, options: SendUntilOptions): Promise<void> {
+export async function sendUntil<T>(attempt: () => Promise<T>, deadline: number, options: SendUntilOptions): Promise<T> {
   let pause = options.pauseMs;
   for (;;) {
     try {
-      await attempt();
-      return;
+      return await attempt();
     } catch (error) {
       const retriable = classifyProduceError(error).retriable;
       options.onFailure?.(error, retriable);

@@ -1,7 +1,7 @@
 import type { Histogram } from 'prom-client';
 import type { AcksSetting, KafkaConfig } from '../config/types.js';
 import { ProduceLane } from './produce-lane.js';
-import type { KafkaAcks, KafkaRecord } from './record.js';
+import type { KafkaAcks, KafkaRecord, WriteReceipt } from './record.js';
 import { sendUntil } from './send-until.js';
 
 /** Which of the configured delivery settings a record travels with (`kafka.acks.qos0|qos1|qos2`). */
@@ -13,7 +13,7 @@ const RESEND_MAX_PAUSE_MS = 2000;
 
 export interface LaneSenders {
   /** One produce request with these acks. */
-  send(records: readonly KafkaRecord[], acks: KafkaAcks): Promise<void>;
+  send(records: readonly KafkaRecord[], acks: KafkaAcks): Promise<WriteReceipt | void>;
   /** Told after each attempt, so reachability follows what produce requests see. */
   succeeded(): void;
   failedRetriably(error: unknown): void;
@@ -47,9 +47,10 @@ export class SinkLanes {
     if (existing !== undefined) return existing;
     const latency = this.produceLatency?.labels({ acks: String(acks) });
     const { senders } = this;
-    const attempt = (records: readonly KafkaRecord[]): Promise<void> => (latency === undefined ? senders.send(records, kafkaAcks) : timed(() => senders.send(records, kafkaAcks), latency));
-    const send = async (records: readonly KafkaRecord[], deadline: number): Promise<void> => {
-      await sendUntil(() => attempt(records), deadline, {
+    const attempt = (records: readonly KafkaRecord[]): Promise<WriteReceipt | void> =>
+      latency === undefined ? senders.send(records, kafkaAcks) : timed(() => senders.send(records, kafkaAcks), latency);
+    const send = async (records: readonly KafkaRecord[], deadline: number): Promise<WriteReceipt | void> => {
+      const receipt = await sendUntil(() => attempt(records), deadline, {
         pauseMs: RESEND_PAUSE_MS,
         maxPauseMs: RESEND_MAX_PAUSE_MS,
         onFailure: (error, retriable) => {
@@ -58,6 +59,7 @@ export class SinkLanes {
         stopped: senders.stopped,
       });
       senders.succeeded();
+      return receipt;
     };
     const lane = new ProduceLane(send, {
       lingerMs: this.config.lingerMs,
@@ -71,7 +73,7 @@ export class SinkLanes {
 }
 
 /** Observes how long `request` takes, whether Kafka accepted it or not. */
-function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>): Promise<void> {
+function timed<T>(request: () => Promise<T>, latency: Histogram.Internal<'acks'>): Promise<T> {
   const end = latency.startTimer();
   return request().finally(() => end());
 }

@@ -1,5 +1,6 @@
 /**
  * tcp and tls listeners: plain sockets, optionally behind a PROXY protocol header, optionally TLS.
+ * http and https ingest listeners are the same below HTTP: their connections go to an HTTP server.
  */
 import net from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
@@ -24,7 +25,7 @@ export function createTcpListener(config: ListenerConfig, deps: ListenerDependen
   const admitted = new WeakMap<net.Socket, AdmittedSocket>();
 
   let terminator: TlsTerminator | undefined;
-  if (config.protocol === 'tls') {
+  if (config.protocol === 'tls' || config.protocol === 'https') {
     if (config.tls === undefined) throw new Error(`listener ${name}: tls settings are required`);
     terminator = createTlsTerminator(config.tls, deps.handshakeTimeoutMs, logger, metrics, ({ socket, transport, remoteAddress, certificateIdentity }) => {
       if (transport !== undefined) admitted.get(transport)?.handedOver();

@@ -17,12 +17,19 @@ export interface ProxyMetrics {
   readonly connects: Counter<'listener' | 'outcome' | 'reason'>;
   /** Connections closed, by reason (`client`, `error`, `kafka-unavailable`, `limit`, `shutdown`, ...). */
   readonly disconnects: Counter<'reason'>;
-  /** PUBLISH packets received, by QoS and mapping rule (`unmapped` when no rule matched). */
-  readonly publishesReceived: Counter<'qos' | 'rule'>;
-  /** Payload bytes received in PUBLISH packets. */
-  readonly bytesReceived: Counter;
-  /** Records that left the pipeline, by outcome (`acked`, `rejected`, `failed`, `dropped`) and reason. */
-  readonly records: Counter<'outcome' | 'reason'>;
+  /**
+   * PUBLISH packets (and HTTP ingest messages) received, by QoS, mapping rule (`unmapped` when no
+   * rule matched) and transport (`mqtt`, `http`).
+   */
+  readonly publishesReceived: Counter<'qos' | 'rule' | 'transport'>;
+  /** Payload bytes received, by transport. */
+  readonly bytesReceived: Counter<'transport'>;
+  /** Records that left the pipeline, by outcome (`acked`, `rejected`, `failed`, `dropped`), reason and transport. */
+  readonly records: Counter<'outcome' | 'reason' | 'transport'>;
+  /** HTTP ingest requests answered, by listener and status code. */
+  readonly httpRequests: Counter<'listener' | 'status'>;
+  /** HTTP ingest requests being served now, by listener. */
+  readonly httpRequestsInFlight: Gauge<'listener'>;
   /** Seconds from handing a produce request to Kafka until it answered. */
   readonly produceLatency: Histogram<'acks'>;
   /** Records accepted from clients and not yet answered by Kafka. */
@@ -152,18 +159,26 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
     publishesReceived: new Counter({
       name: `${p}publishes_received_total`,
       help: 'PUBLISH packets received, by QoS and mapping rule',
-      labelNames: ['qos', 'rule'],
+      labelNames: ['qos', 'rule', 'transport'],
       registers,
       collect: flushHot,
     }),
-    bytesReceived: new Counter({ name: `${p}received_bytes_total`, help: 'Payload bytes received in PUBLISH packets', registers, collect: flushHot }),
+    bytesReceived: new Counter({
+      name: `${p}received_bytes_total`,
+      help: 'Payload bytes received, by transport',
+      labelNames: ['transport'],
+      registers,
+      collect: flushHot,
+    }),
     records: new Counter({
       name: `${p}records_total`,
-      help: 'Records that left the pipeline, by outcome and reason',
-      labelNames: ['outcome', 'reason'],
+      help: 'Records that left the pipeline, by outcome, reason and transport',
+      labelNames: ['outcome', 'reason', 'transport'],
       registers,
       collect: flushHot,
     }),
+    httpRequests: new Counter({ name: `${p}http_requests_total`, help: 'HTTP ingest requests answered, by status', labelNames: ['listener', 'status'], registers }),
+    httpRequestsInFlight: new Gauge({ name: `${p}http_requests_in_flight`, help: 'HTTP ingest requests being served', labelNames: ['listener'], registers }),
     produceLatency: new Histogram({
       name: `${p}kafka_produce_seconds`,
       help: 'Time from sending a produce request to Kafka until it answered',

@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
-import type { ProduceError } from '../kafka/errors.js';
+import type { ProduceError, ProduceFailureReason } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
 import type { Route } from '../mapping/types.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
-import { recordBytes, type KafkaRecord } from '../kafka/record.js';
+import { recordBytes, type KafkaRecord, type WriteReceipt } from '../kafka/record.js';
 import { AckSequencer } from './ack-sequencer.js';
 import { InflightBudget, type ReadSwitch } from './inflight-budget.js';
-import { OverloadLog, PublishCounters } from './publish-counters.js';
+import { OverloadLog, PublishCounters, type Transport } from './publish-counters.js';
 import { buildRecord } from './record.js';
 
 export interface PipelineOptions {
@@ -48,6 +48,20 @@ export function accountedBytes(record: KafkaRecord): number {
  * 3.1.1: disconnected); `drop` (3.1.1 only: acknowledged as if accepted, not produced).
  */
 export type PublishAuthorizer = (session: MqttSession, message: InboundPublish) => 'allow' | 'deny' | 'drop';
+
+/**
+ * A reply that may also be told where Kafka wrote the record (HTTP ingest answers with it; an MQTT
+ * acknowledgement has no room for it and ignores the arguments).
+ */
+export interface IngestReply extends PublishReply {
+  accept(receipt?: WriteReceipt, index?: number): void;
+  /** `cause`: why, in the pipeline's terms (an HTTP answer's status depends on it). */
+  reject(reasonCode: ReasonCodeValue, reason: string, cause?: RefusalCause): void;
+  fail(reasonCode: ReasonCodeValue, reason: string, cause?: RefusalCause): void;
+}
+
+/** Why the pipeline refused a message: the ACL, the mapping, or Kafka's answer. */
+export type RefusalCause = 'acl' | 'unmapped' | 'invalid-kafka-topic' | ProduceFailureReason;
 
 /** Per connection: the PUBACK order, and a child logger made at its first line (most never log). */
 class SessionState {
@@ -148,27 +162,37 @@ export class PublishPipeline {
     this.options.metrics.pausedClients.set(this.budget.pausedConnections);
   }
 
+  /** True from reaching a global in-flight bound until back at its low-water mark. */
+  get overloaded(): boolean {
+    return this.budget.isOverloaded;
+  }
+
   /** Records and accounted bytes in flight, and connections not being read. */
   get inflight(): { readonly messages: number; readonly bytes: number; readonly pausedClients: number } {
     return { messages: this.budget.messages, bytes: this.budget.bytes, pausedClients: this.budget.pausedConnections };
   }
 
-  onPublish(session: MqttSession, message: InboundPublish, reply: PublishReply): void {
+  /**
+   * `transport`: how the message came in, for the counters. A session that was never attached (an
+   * HTTP request) counts against the bounds but is never paused: its caller refuses new requests
+   * while {@link overloaded}.
+   */
+  onPublish(session: MqttSession, message: InboundPublish, reply: IngestReply, transport: Transport = 'mqtt'): void {
     const state = this.stateOf(session);
-    this.counters.payload(message.payload.length);
+    this.counters.payload(message.payload.length, transport);
     const acked = message.qos > 0 && !message.will;
     const ticket = acked ? state.sequencer.reserve() : -1;
     const answer: Answer = (send) => {
       if (ticket < 0) send();
       else state.sequencer.settle(ticket, send);
     };
-    const route = this.routeOrRefuse(session, state, message, reply, answer);
+    const route = this.routeOrRefuse(session, state, message, reply, answer, transport);
     if (route === undefined) return;
 
     const record = buildRecord(message, session, route);
     const fireAndForget = !acked && !message.will;
     if (fireAndForget && this.options.limits.qos0Overload === 'drop' && this.budget.isOverloaded) {
-      this.counters.outcome('dropped', 'overload');
+      this.counters.outcome('dropped', 'overload', transport);
       this.overload.dropped(state.log, route.rule, this.budget);
       reply.accept();
       return;
@@ -181,28 +205,28 @@ export class PublishPipeline {
 
     // A QoS 1/2 record whose client is gone before it is sent is not sent: the client retransmits it.
     const wanted = acked ? () => !reply.gone : undefined;
-    this.options.sink.produce(record, DELIVERY[message.qos]!, (error) => {
+    this.options.sink.produce(record, DELIVERY[message.qos]!, (error, receipt, index) => {
       this.budget.release(session, bytes);
       this.overload.update(this.budget.isOverloaded, this.budget);
-      this.counters.outcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason);
+      this.counters.outcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason, transport);
       // The success path runs per record: its log fields are built only when debug is on.
       const debug = this.options.logger.isLevelEnabled('debug');
       const fields = error === null && !debug ? undefined : { topic: message.topic, qos: message.qos, rule: route.rule, kafkaTopic: route.kafkaTopic };
       if (error === null) {
         if (debug) state.log.debug({ ...fields, outcome: 'produced' }, 'publish produced');
-        if (acked || message.will) answer(() => reply.accept());
+        if (acked || message.will) answer(() => reply.accept(receipt, index));
       } else if (error.retriable) {
         if (error.reason === 'abandoned') {
           if (debug) state.log.debug({ ...fields, outcome: 'failed', reason: error.reason }, 'publish not sent: the client went away first');
         } else state.log.warn({ ...fields, outcome: 'failed', reason: error.reason, err: error.message }, 'publish failed, client must retransmit');
-        if (acked) answer(() => reply.fail(ReasonCode.ServerBusy, `Kafka unavailable: ${error.reason}`));
+        if (acked) answer(() => reply.fail(ReasonCode.ServerBusy, `Kafka unavailable: ${error.reason}`, error.reason));
         else if (message.will) reply.reject(ReasonCode.ServerBusy, error.message);
       } else {
         state.log.warn(
           { ...fields, outcome: 'rejected', reason: error.reason, kafkaCode: error.kafkaCode, err: error.message },
           'publish rejected by Kafka',
         );
-        if (acked || message.will) answer(() => reply.reject(rejectionCode(error), `Kafka refused the record: ${error.reason}`));
+        if (acked || message.will) answer(() => reply.reject(rejectionCode(error), `Kafka refused the record: ${error.reason}`, error.reason));
       }
     }, wanted);
   }
@@ -211,35 +235,42 @@ export class PublishPipeline {
    * Authorization, then mapping; a PUBLISH refused on the way (denied, the proxy draining, no rule)
    * is answered here, in line like any answer, and gets no route.
    */
-  private routeOrRefuse(session: MqttSession, state: SessionState, message: InboundPublish, reply: PublishReply, answer: Answer): Route | undefined {
+  private routeOrRefuse(
+    session: MqttSession,
+    state: SessionState,
+    message: InboundPublish,
+    reply: IngestReply,
+    answer: Answer,
+    transport: Transport,
+  ): Route | undefined {
     // Authorization before mapping: a denied publish never reaches the router, and is counted
     // under a fixed label instead of the rule it would have matched.
     const verdict = this.options.authorize?.(session, message) ?? 'allow';
     if (verdict !== 'allow') {
-      this.counters.publish(message.qos, NOT_AUTHORIZED_RULE_LABEL);
+      this.counters.publish(message.qos, NOT_AUTHORIZED_RULE_LABEL, transport);
       // In line like any answer, so a denied QoS 1 PUBACK leaves in arrival order.
-      this.counters.outcome('rejected', 'not-authorized');
+      this.counters.outcome('rejected', 'not-authorized', transport);
       if (verdict === 'drop') answer(() => reply.accept());
-      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized'));
+      else answer(() => reply.reject(ReasonCode.NotAuthorized, 'not authorized', 'acl'));
       return undefined;
     }
 
     const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
-    this.counters.publish(message.qos, route.rule ?? 'unmapped');
+    this.counters.publish(message.qos, route.rule ?? 'unmapped', transport);
     if (this.draining) {
       // In line like any answer: the acks of records already on their way leave first.
-      this.counters.outcome('failed', 'shutting-down');
-      answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down'));
+      this.counters.outcome('failed', 'shutting-down', transport);
+      answer(() => reply.fail(ReasonCode.ServerShuttingDown, 'server shutting down', 'shutting-down'));
       return undefined;
     }
 
     if (route.kind === 'rejected') {
-      this.counters.outcome('rejected', route.reason);
+      this.counters.outcome('rejected', route.reason, transport);
       state.log.warn(
         { topic: message.topic, qos: message.qos, outcome: 'rejected', reason: route.reason, rule: route.rule },
         `publish rejected: ${route.detail}`,
       );
-      answer(() => reply.reject(ReasonCode.TopicNameInvalid, route.detail));
+      answer(() => reply.reject(ReasonCode.TopicNameInvalid, route.detail, route.reason));
       return undefined;
     }
     return route;

@@ -8,6 +8,9 @@ import type { HotCount, ProxyMetrics } from '../observability/metrics.js';
 
 export type RecordOutcome = 'acked' | 'rejected' | 'failed' | 'dropped';
 
+/** How a message came in: the `transport` label of the publish and record counters. */
+export type Transport = 'mqtt' | 'http';
+
 /** At most one log line about dropped QoS 0 publishes per this many ms. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -15,31 +18,34 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 export class PublishCounters {
   private readonly received = new Map<string, HotCount>();
   private readonly outcomes = new Map<string, HotCount>();
-  private readonly bytesReceived: HotCount;
+  private readonly bytesReceived: Record<Transport, HotCount>;
 
   constructor(private readonly metrics: ProxyMetrics) {
-    this.bytesReceived = metrics.hotCount(metrics.bytesReceived, {});
+    this.bytesReceived = {
+      mqtt: metrics.hotCount(metrics.bytesReceived, { transport: 'mqtt' }),
+      http: metrics.hotCount(metrics.bytesReceived, { transport: 'http' }),
+    };
   }
 
-  payload(bytes: number): void {
-    this.bytesReceived.inc(bytes);
+  payload(bytes: number, transport: Transport): void {
+    this.bytesReceived[transport].inc(bytes);
   }
 
-  publish(qos: number, rule: string): void {
-    const key = `${qos}\u0000${rule}`;
+  publish(qos: number, rule: string, transport: Transport): void {
+    const key = `${qos}\u0000${rule}\u0000${transport}`;
     let child = this.received.get(key);
     if (child === undefined) {
-      child = this.metrics.hotCount(this.metrics.publishesReceived, { qos: String(qos), rule });
+      child = this.metrics.hotCount(this.metrics.publishesReceived, { qos: String(qos), rule, transport });
       this.received.set(key, child);
     }
     child.inc();
   }
 
-  outcome(outcome: RecordOutcome, reason: string): void {
-    const key = `${outcome}\u0000${reason}`;
+  outcome(outcome: RecordOutcome, reason: string, transport: Transport): void {
+    const key = `${outcome}\u0000${reason}\u0000${transport}`;
     let child = this.outcomes.get(key);
     if (child === undefined) {
-      child = this.metrics.hotCount(this.metrics.records, { outcome, reason });
+      child = this.metrics.hotCount(this.metrics.records, { outcome, reason, transport });
       this.outcomes.set(key, child);
     }
     child.inc();

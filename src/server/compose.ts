@@ -13,6 +13,7 @@ import { routerFor } from './load-config.js';
 import type { Part } from './part.js';
 import { createAccessPart, type AccessPart } from './parts/access-part.js';
 import { createAdminPart, type AdminPart } from './parts/admin-part.js';
+import { createHttpIngestPart } from './parts/http-ingest-part.js';
 import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
@@ -48,8 +49,9 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
-  const listeners = createListenersPart(config, logger, metrics, ingest.onConnection);
-  const serving: readonly Part[] = [kafka, access, ingest, listeners, kafka.connect];
+  const httpIngest = createHttpIngestPart({ config, logger, metrics, pipeline: ingest.pipeline, access });
+  const listeners = createListenersPart(config, logger, metrics, ingest.onConnection, (listener) => httpIngest.connectionHandler(listener));
+  const serving: readonly Part[] = [kafka, access, ingest, httpIngest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;

@@ -97,8 +97,8 @@ http: { port: 0 }
   it('checks each option where it applies', () => {
     const cases: Array<[string, string]> = [
       ['{ protocol: tls }', 'listeners[0].tls: is required for a tls listener ({ cert, key } files, and ca for client certificates)'],
-      ['{ protocol: tcp, tls: { cert: server.crt, key: server.key } }', 'listeners[0].tls: only tls and wss listeners use certificates; use protocol: tls'],
-      ['{ protocol: ws, tls: { cert: server.crt, key: server.key } }', 'listeners[0].tls: only tls and wss listeners use certificates; use protocol: wss'],
+      ['{ protocol: tcp, tls: { cert: server.crt, key: server.key } }', 'listeners[0].tls: only tls, wss and https listeners use certificates; use protocol: tls'],
+      ['{ protocol: ws, tls: { cert: server.crt, key: server.key } }', 'listeners[0].tls: only tls, wss and https listeners use certificates; use protocol: wss'],
       ['{ protocol: tcp, path: /mqtt }', 'listeners[0].path: only ws and wss listeners have a path; this one is tcp'],
       ['{ protocol: ws, path: mqtt }', 'listeners[0].path: expected a URL path starting with "/" without spaces, query or fragment, got "mqtt"'],
       ['{ protocol: ws, path: "/a?b" }', 'listeners[0].path: expected a URL path starting with "/" without spaces, query or fragment, got "/a?b"'],
@@ -108,8 +108,8 @@ http: { port: 0 }
       ['{ protocol: tls, tls: { cert: server.crt, key: server.key, watchIntervalMs: -1 } }', 'listeners[0].tls.watchIntervalMs: expected an integer from 0 to 2147483647, got the number -1'],
       ['{ protocol: tls, tls: { cert: server.crt, key: server.key, cafile: x } }', 'listeners[0].tls.cafile: unknown key (known keys here: cert, key, ca, requestCert, minVersion, ciphers, watchIntervalMs)'],
       ['{ protocol: tls, tls: server.crt }', 'listeners[0].tls: expected a mapping (keys: cert, key, ca, requestCert, minVersion, ciphers, watchIntervalMs), got the string "server.crt"'],
-      ['{ protocol: ws, proxyProtocol: { trustedCidrs: [10.0.0.0/8] } }', 'listeners[0].proxyProtocol: PROXY protocol is for tcp and tls listeners; ws listeners behind a proxy use trustedProxies (X-Forwarded-For)'],
-      ['{ protocol: tcp, trustedProxies: [10.0.0.0/8] }', 'listeners[0].trustedProxies: X-Forwarded-For applies to ws and wss listeners; tcp listeners behind a load balancer use proxyProtocol'],
+      ['{ protocol: ws, proxyProtocol: { trustedCidrs: [10.0.0.0/8] } }', 'listeners[0].proxyProtocol: PROXY protocol is for tcp, tls, http and https listeners; ws listeners behind a proxy use trustedProxies (X-Forwarded-For)'],
+      ['{ protocol: tcp, trustedProxies: [10.0.0.0/8] }', 'listeners[0].trustedProxies: X-Forwarded-For applies to ws, wss, http and https listeners; tcp listeners behind a load balancer use proxyProtocol'],
       ['{ protocol: tcp, proxyProtocol: {} }', 'listeners[0].proxyProtocol.trustedCidrs: is required (the CIDR ranges of the load balancers that send PROXY headers)'],
       ['{ protocol: tcp, proxyProtocol: { trustedCidrs: [] } }', 'listeners[0].proxyProtocol.trustedCidrs: needs at least one CIDR range'],
       ['{ protocol: tcp, proxyProtocol: { trustedCidrs: 10.0.0.0/8 } }', `listeners[0].proxyProtocol.trustedCidrs: expected a list of CIDR ranges (e.g. [10.0.0.0/8, 'fd00::/8']), got the string "10.0.0.0/8"`],

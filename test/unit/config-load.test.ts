@@ -512,7 +512,7 @@ describe('config: wrong types and values', () => {
     for (const protocol of ['tls', 'wss']) {
       assertOneProblem(`${VALID_BASE}listeners: [{ protocol: ${protocol} }]\n`, 'listeners[0].tls', new RegExp(`^is required for a ${protocol} listener`));
     }
-    assertOneProblem(`${VALID_BASE}listeners: [{ protocol: mqtt }]\n`, 'listeners[0].protocol', 'expected one of tcp, tls, ws, wss, got the string "mqtt"');
+    assertOneProblem(`${VALID_BASE}listeners: [{ protocol: mqtt }]\n`, 'listeners[0].protocol', 'expected one of tcp, tls, ws, wss, http, https, got the string "mqtt"');
     assertOneProblem(`${VALID_BASE}listeners: []\n`, 'listeners', /^needs at least one listener/);
     assertOneProblem(`${VALID_BASE}listeners: { port: 1 }\n`, 'listeners', /^expected a list of listeners/);
     assertOneProblem(`${VALID_BASE}listeners: [1883]\n`, 'listeners[0]', /^expected a mapping .*got the number 1883$/);

@@ -23,6 +23,8 @@ describe('reload diff', () => {
   it('listeners, kafka, http, limits and reload need a restart, each named', () => {
     const cases: Array<[string, string]> = [
       ['listeners: [{ port: 1884 }]\n', 'listeners'],
+      // The HTTP ingest settings live in their listener: its server is built with it.
+      ['listeners: [{ protocol: http, port: 0, ingest: { maxBodyBytes: 10 } }]\n', 'listeners'],
       ['kafka: { brokers: [k:9092] }\n', 'kafka'],
       ['kafka: { acks: { qos0: 0 } }\n', 'kafka'],
       ['http: { port: 9091 }\n', 'http'],
@@ -31,6 +33,11 @@ describe('reload diff', () => {
     ];
     for (const [extra, section] of cases) assert.deepEqual(restartRequiredChanges(parse(), parse(extra)), [section], extra);
     assert.deepEqual(restartRequiredChanges(parse(), parse('listeners: [{ port: 1884 }]\nkafka: { lingerMs: 1 }\n')), ['listeners', 'kafka']);
+  });
+  it('an HTTP ingest setting changed in place is a listeners change', () => {
+    const http = (ingest: string) => parse(`listeners: [{ protocol: http, port: 0, ingest: { ${ingest} } }]\n`);
+    assert.deepEqual(restartRequiredChanges(http('maxBodyBytes: 10'), http('maxBodyBytes: 11')), ['listeners']);
+    assert.deepEqual(restartRequiredChanges(http('headers: [a]'), http('headers: [a]')), []);
   });
   it('names every changed section in the file\'s order', () => {
     assert.deepEqual(diffConfig(parse(), parse('log: { level: debug }\nlisteners: [{ port: 1884 }]\ndrain: { delayMs: 1 }\n')), {

@@ -1,6 +1,7 @@
 /** Every configured listener, bound last and closed first; certificates re-read on each reload. */
 import { warnIfAnonymousExposed } from '../../auth/exposure.js';
-import type { ProxyConfig } from '../../config/types.js';
+import { HTTP_INGEST_PROTOCOLS } from '../../config/index.js';
+import type { ListenerConfig, ProxyConfig } from '../../config/types.js';
 import { createConnectionAdmission } from '../../listeners/connection-admission.js';
 import { createListener, type CertificateReloadResult, type ConnectionHandler, type Listener } from '../../listeners/index.js';
 import { createLimitReporter } from '../../observability/limit-reporter.js';
@@ -17,7 +18,17 @@ export interface ListenersPart extends Part {
   reload(): ReloadProblems;
 }
 
-export function createListenersPart(config: ProxyConfig, logger: Logger, metrics: ProxyMetrics, onConnection: ConnectionHandler): ListenersPart {
+/**
+ * `onConnection` serves MQTT connections; `httpConnection` the connections of one http / https
+ * ingest listener (undefined when there is none).
+ */
+export function createListenersPart(
+  config: ProxyConfig,
+  logger: Logger,
+  metrics: ProxyMetrics,
+  onConnection: ConnectionHandler,
+  httpConnection: (listener: ListenerConfig) => ConnectionHandler | undefined = () => undefined,
+): ListenersPart {
   const listenerLogger = logger.child({ component: 'listener' });
   const admission = createConnectionAdmission(config.limits, createLimitReporter(listenerLogger, metrics));
   const listeners: Listener[] = config.listeners.map((listener) =>
@@ -26,7 +37,7 @@ export function createListenersPart(config: ProxyConfig, logger: Logger, metrics
       metrics,
       maxPacketSize: config.limits.maxPacketSize,
       handshakeTimeoutMs: config.limits.connectTimeoutSeconds * 1000,
-      onConnection,
+      onConnection: handlerFor(listener, onConnection, httpConnection),
       admission,
     }),
   );
@@ -60,4 +71,16 @@ export function createListenersPart(config: ProxyConfig, logger: Logger, metrics
         .map((result) => `${result.listener}: certificate files refused; the previous ones stay`);
     },
   };
+}
+
+/** An http / https listener serves HTTP ingest requests only, never MQTT. */
+function handlerFor(
+  listener: ListenerConfig,
+  mqtt: ConnectionHandler,
+  http: (listener: ListenerConfig) => ConnectionHandler | undefined,
+): ConnectionHandler {
+  const handler = http(listener);
+  if (handler !== undefined) return handler;
+  if (HTTP_INGEST_PROTOCOLS.includes(listener.protocol)) throw new Error(`listener ${listener.protocol}:${listener.port}: no HTTP ingest server for it`);
+  return mqtt;
 }
