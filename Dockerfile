@@ -33,7 +33,7 @@ USER node
 VOLUME ["/config"]
 # MQTT, MQTT over TLS, WebSockets (ws or wss), admin HTTP (/metrics, /healthz, /readyz): the ports
 # of the sample topic-mappings.yaml and of deploy/kubernetes.
-EXPOSE 1883 8883 8080 9090
+EXPOSE 1883 8883 8080 8090 9090
 # No curl in the slim image: Node's fetch asks /healthz on the admin port. MKP_HTTP_PORT, when set,
 # is that port for the proxy too (it replaces http.port), so moving the admin server is one
 # variable: docker run -e MKP_HTTP_PORT=9191 ... Unset, both use 9090 (http.port's default; not
