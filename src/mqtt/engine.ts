@@ -80,7 +80,9 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
       return outcome;
     },
     queuedFor(session) {
-      return connectionOf(session)?.outbound?.queued ?? 0;
+      const connection = connectionOf(session);
+      // What a connection that ended had queued goes with it.
+      return connection === undefined || connection.gone ? 0 : (connection.outbound?.queued ?? 0);
     },
     disconnect(session, reasonCode, reason) {
       connectionOf(session)?.drop(reasonCode, reason);

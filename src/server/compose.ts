@@ -13,6 +13,7 @@ import { routerFor } from './load-config.js';
 import type { Part } from './part.js';
 import { createAccessPart, type AccessPart } from './parts/access-part.js';
 import { createAdminPart, type AdminPart } from './parts/admin-part.js';
+import { createDeliveryPart, type DeliveryPart } from './parts/delivery-part.js';
 import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
@@ -42,6 +43,8 @@ export interface ComposedProxy {
   readonly access: AccessPart;
   readonly ingest: IngestPart;
   readonly mqtt: MqttPart;
+  /** Undefined without delivery rules. */
+  readonly delivery: DeliveryPart | undefined;
   readonly listeners: ListenersPart;
 }
 
@@ -50,11 +53,14 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
-  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, undefined) });
+  const delivery = createDeliveryPart({ config, logger, metrics, access });
+  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery?.hooks) });
   ingest.attach(mqtt.engine);
+  delivery?.attach(mqtt.engine);
   const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection);
-  // The engine before ingest: it stops after ingest drained, so the acknowledgements go out first.
-  const serving: readonly Part[] = [kafka, access, mqtt, ingest, listeners, kafka.connect];
+  // The engine before ingest and delivery: it stops after ingest drained and delivery stopped
+  // reading, so the acknowledgements go out before the clients are told goodbye.
+  const serving: readonly Part[] = [kafka, access, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;
@@ -70,6 +76,7 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
     access,
     ingest,
     mqtt,
+    delivery,
     listeners,
   };
 }
