@@ -1,5 +1,5 @@
 /**
- * Authentication and publish authorization as the proxy uses them: built from `auth`, logging and
+ * Authentication and authorization (publish, subscribe, delivery) as the proxy uses them: built from `auth`, logging and
  * counting every refusal (never with the password or token), reloadable.
  *
  * `authenticate` is the one entry for every login, whatever the protocol: an MQTT CONNECT, and
@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/types.js';
 import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
-import { checkPublish, type AclRule } from './acl.js';
+import { checkPublish, checkReceive, checkSubscribe, type AclRule } from './acl.js';
 import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
 import { FailureDelay } from './failure-delay.js';
 import { HashSlots } from './hash-slots.js';
@@ -46,6 +46,16 @@ export type PublishVerdict = 'allow' | 'deny' | 'drop';
 export interface AccessControl {
   authenticate(attempt: LoginAttempt): Promise<AuthResult>;
   authorizePublish(subject: PublishSubject, topic: string): PublishVerdict;
+  /**
+   * May the session subscribe to `filter` (valid, without any `$share/{group}/` prefix)? A denial
+   * is logged; the caller answers SUBACK 0x87 (MQTT 5) / 0x80 (3.1.1).
+   */
+  authorizeSubscribe(session: PublishSubject, filter: string): 'allow' | 'deny';
+  /**
+   * May a message on the concrete `topic` be delivered to the session? Asked per message, so it
+   * neither logs nor counts: the caller counts what it drops.
+   */
+  authorizeDelivery(session: PublishSubject, topic: string): boolean;
   /** Re-reads the users file and the JWT key files. False when one was refused (the previous one stays). */
   reload(): boolean;
   /** Password hashes running and waiting now, and so far. */
@@ -125,6 +135,18 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       logDenial(logger, subject, topic, decision.rule, verdict);
       return verdict;
     },
+    authorizeSubscribe(session, filter) {
+      const policy = users?.current.acl;
+      if (policy === undefined) return 'allow';
+      const decision = checkSubscribe(policy, session, filter);
+      if (decision.allowed) return 'allow';
+      logSubscribeDenial(logger, session, filter, decision.rule);
+      return 'deny';
+    },
+    authorizeDelivery(session, topic) {
+      const policy = users?.current.acl;
+      return policy === undefined || checkReceive(policy, session, topic).allowed;
+    },
     reload() {
       const usersReloaded = users?.reload() ?? true;
       const keysReloaded = jwt?.reload() ?? true;
@@ -172,6 +194,27 @@ function createLoginGuard(auth: AuthConfig, logger: Logger, metrics: ProxyMetric
   });
 }
 
+function ruleText(rule: AclRule | undefined): string {
+  if (rule === undefined) return 'none matched';
+  return `${rule.effect}: ${rule.filter}${rule.access === undefined || rule.access === 'both' ? '' : ` (${rule.access})`}`;
+}
+
+function logSubscribeDenial(logger: Logger, session: PublishSubject, filter: string, rule: AclRule | undefined): void {
+  logger.warn(
+    {
+      clientId: session.clientId,
+      username: session.username,
+      remoteAddress: session.remoteAddress,
+      listener: session.listener,
+      protocolVersion: session.protocolVersion,
+      filter,
+      rule: ruleText(rule),
+      outcome: session.protocolVersion === 5 ? 'SUBACK 0x87 not authorized' : 'SUBACK 0x80 failure',
+    },
+    'subscribe denied by ACL',
+  );
+}
+
 function logDenial(logger: Logger, subject: PublishSubject, topic: string, rule: AclRule | undefined, verdict: PublishVerdict): void {
   logger.warn(
     {
@@ -181,7 +224,7 @@ function logDenial(logger: Logger, subject: PublishSubject, topic: string, rule:
       listener: subject.listener,
       protocolVersion: subject.protocolVersion,
       topic,
-      rule: rule === undefined ? 'none matched' : `${rule.effect}: ${rule.filter}`,
+      rule: ruleText(rule),
       outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
     },
     'publish denied by ACL',
