@@ -7,7 +7,7 @@ import { retainedCodec } from './retained-codec.js';
 import { TopicIndex } from './retained-index.js';
 import { isExpired, RetainedWriteError, type RetainedMessage, type RetainedStore } from './retained-types.js';
 
-export type { RetainedMessage, RetainedProperties, RetainedStore } from './retained-types.js';
+export type { RetainedMessage, RetainedProperties, RetainedStore, RetainedWriteFailure } from './retained-types.js';
 export { RetainedWriteError, expiresAt, isExpired } from './retained-types.js';
 
 export interface KafkaRetainedStoreOptions {
