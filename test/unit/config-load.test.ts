@@ -97,6 +97,8 @@ describe('config: valid files', () => {
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
+      delivery: [],
+      retained: { topic: 'mqtt.retained', enabled: true },
       auth: {
         anonymous: true,
         certificate: 'ignore',

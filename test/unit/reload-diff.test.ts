@@ -32,6 +32,14 @@ describe('reload diff', () => {
     for (const [extra, section] of cases) assert.deepEqual(restartRequiredChanges(parse(), parse(extra)), [section], extra);
     assert.deepEqual(restartRequiredChanges(parse(), parse('listeners: [{ port: 1884 }]\nkafka: { lingerMs: 1 }\n')), ['listeners', 'kafka']);
   });
+  it('delivery and retained need a restart, each named', () => {
+    const rule = "delivery: [{ name: commands, kafka: iot.commands, mqttTopic: 'devices/${key}/commands' }]\n";
+    assert.deepEqual(restartRequiredChanges(parse(), parse(rule)), ['delivery'], 'a rule added');
+    assert.deepEqual(restartRequiredChanges(parse(rule), parse(rule.replace("/commands'", "/cmd'"))), ['delivery'], 'a template changed');
+    assert.deepEqual(restartRequiredChanges(parse(rule), parse(rule)), []);
+    assert.deepEqual(restartRequiredChanges(parse(), parse('retained: { enabled: false }\n')), ['retained']);
+    assert.deepEqual(restartRequiredChanges(parse(), parse('retained: { topic: other.retained }\n')), ['retained']);
+  });
   it('names every changed section in the file\'s order', () => {
     assert.deepEqual(diffConfig(parse(), parse('log: { level: debug }\nlisteners: [{ port: 1884 }]\ndrain: { delayMs: 1 }\n')), {
       changed: ['listeners', 'drain', 'log'],
