@@ -16,6 +16,7 @@ import { createAdminPart, type AdminPart } from './parts/admin-part.js';
 import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
+import { composeHooks, createMqttPart, type MqttPart } from './parts/mqtt-part.js';
 import { readinessOf } from './readiness.js';
 import type { ReloadStep } from './reload.js';
 
@@ -40,6 +41,7 @@ export interface ComposedProxy {
   readonly kafka: KafkaPart;
   readonly access: AccessPart;
   readonly ingest: IngestPart;
+  readonly mqtt: MqttPart;
   readonly listeners: ListenersPart;
 }
 
@@ -48,8 +50,11 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
-  const listeners = createListenersPart(config, logger, metrics, ingest.onConnection);
-  const serving: readonly Part[] = [kafka, access, ingest, listeners, kafka.connect];
+  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, undefined) });
+  ingest.attach(mqtt.engine);
+  const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection);
+  // The engine before ingest: it stops after ingest drained, so the acknowledgements go out first.
+  const serving: readonly Part[] = [kafka, access, mqtt, ingest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;
@@ -64,6 +69,7 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
     kafka,
     access,
     ingest,
+    mqtt,
     listeners,
   };
 }
