@@ -39,7 +39,10 @@ export class KafkaRetainedStore implements RetainedStore {
   readonly checked: Promise<'created' | 'exists' | 'unreachable' | TopicNotCompactedError>;
   private readonly index = new TopicIndex<RetainedMessage>();
   private store: CompactedStore<RetainedMessage> | undefined;
-  private started: Promise<CompactedStore<RetainedMessage>>;
+  private readonly started: Promise<CompactedStore<RetainedMessage>>;
+  private markStarted: (store: CompactedStore<RetainedMessage>) => void = () => undefined;
+  private failStart: (error: Error) => void = () => undefined;
+  private starting = false;
   private phase: RetainedStoreState = 'checking';
   private problem: Error | undefined;
   private closed = false;
@@ -47,10 +50,25 @@ export class KafkaRetainedStore implements RetainedStore {
 
   constructor(private readonly options: KafkaRetainedStoreOptions) {
     this.checked = new Promise((resolve) => (this.reportCheck = resolve));
-    this.started = this.start();
+    this.started = new Promise((resolve, reject) => {
+      this.markStarted = resolve;
+      this.failStart = reject;
+    });
     this.started.catch(() => undefined);
     this.ready = this.started.then((store) => store.ready);
     this.ready.catch(() => undefined);
+  }
+
+  /**
+   * Checks the topic (retried until Kafka answers) and starts reading it; resolves with the first
+   * check's outcome. Writes made before wait for it.
+   */
+  start(): Promise<'created' | 'exists' | 'unreachable' | TopicNotCompactedError> {
+    if (!this.starting) {
+      this.starting = true;
+      this.begin().then(this.markStarted, this.failStart);
+    }
+    return this.checked;
   }
 
   /** Where the store is: checking the topic, reading it, ready, or stopped by a topic that is not compacted. */
@@ -97,6 +115,7 @@ export class KafkaRetainedStore implements RetainedStore {
     if (this.closed) return;
     this.closed = true;
     this.phase = 'closed';
+    this.failStart(new RetainedWriteError('closed', 'the retained store was closed before it started'));
     await this.store?.close();
   }
 
@@ -112,7 +131,7 @@ export class KafkaRetainedStore implements RetainedStore {
   }
 
   /** The topic checked (retried until Kafka answers), then the store that reads it. */
-  private async start(): Promise<CompactedStore<RetainedMessage>> {
+  private async begin(): Promise<CompactedStore<RetainedMessage>> {
     const { topic, connection, logger } = this.options;
     const backoff = new Backoff(this.options.retryMs?.first ?? 200, this.options.retryMs?.max ?? 5000);
     let attempts = 0;

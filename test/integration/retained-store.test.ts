@@ -14,6 +14,7 @@ const stores: KafkaRetainedStore[] = [];
 function store(topic: string): KafkaRetainedStore {
   const s = new KafkaRetainedStore({ topic, connection: { clientId: 'mkp-test-retained', brokers }, logger: quietLogger(), maxWaitMs: 100, writeTimeoutMs: 15_000 });
   stores.push(s);
+  void s.start();
   return s;
 }
 
