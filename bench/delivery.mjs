@@ -276,13 +276,13 @@ function toMarkdown(r) {
   const m = r.machine;
   const lines = [`## Delivery${r.quick ? ' (quick)' : ''}: ${r.date}`, '', `Command: \`${r.command}\`. Machine: ${m.nproc} cores (${m.cpu}), ${m.memory}, Linux ${m.kernel}, Node ${m.node}, Mosquitto ${m.mosquitto}, file limit ${m.fdLimit}, load average ${m.loadAverageAtStart.join(' / ')} at the start. Payload ${PAYLOAD_BYTES} B, QoS 0 subscriptions.`, ''];
   const floor = r.latency.find((x) => x.target === 'direct');
-  lines.push(`### Latency, send -> receive (${r.plan.rate} messages/s for ${r.plan.latencyMs / 1000} s, each to one subscriber)`, '', '| target | subscribed connections | received / sent | p50 ms | p99 ms | max ms | p50 / direct | p99 / direct |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+  if (r.latency.length > 0) lines.push(`### Latency, send -> receive (${r.plan.rate} messages/s for ${r.plan.latencyMs / 1000} s, each to one subscriber)`, '', '| target | subscribed connections | received / sent | p50 ms | p99 ms | max ms | p50 / direct | p99 / direct |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.latency) lines.push(`| ${x.target} | ${n0(x.connections)} | ${n0(x.received)} / ${n0(x.sent)} | ${f(x.p50, 2)} | ${f(x.p99, 2)} | ${f(x.max, 1)} | ${ratio(x.p50, floor?.p50)} | ${ratio(x.p99, floor?.p99)} |`);
   const direct = r.throughput.find((x) => x.target === 'direct');
-  lines.push('', `### Delivered messages/s and CPU (${n0(r.plan.burst)} messages as fast as they go, over ${n0(r.plan.burstConnections)} subscribers)`, '', '| target | delivered | messages/s | CPU-s per 100k delivered | rate / direct | CPU / direct |', '|---|---:|---:|---:|---:|---:|');
+  if (r.throughput.length > 0) lines.push('', `### Delivered messages/s and CPU (${n0(r.plan.burst)} messages as fast as they go, over ${n0(r.plan.burstConnections)} subscribers)`, '', '| target | delivered | messages/s | CPU-s per 100k delivered | rate / direct | CPU / direct |', '|---|---:|---:|---:|---:|---:|');
   for (const x of r.throughput) lines.push(`| ${x.target} | ${n0(x.delivered)} / ${n0(x.sent)} | ${n0(x.rate)} | ${f(x.cpuPer100k, 2)} | ${ratio(x.rate, direct?.rate)} | ${ratio(x.cpuPer100k, direct?.cpuPer100k)} |`);
   const mosq = r.fanout.find((x) => x.target === 'mosquitto');
-  lines.push('', `### Fan-out: 1 message -> ${n0(r.plan.fanoutSubscribers)} subscribers of one topic (${r.plan.fanoutRecords} messages, 200 ms apart)`, '', '| target | delivered | p50 ms | p99 ms | to the last subscriber, median ms | worst ms | CPU-s per 100k delivered | last-subscriber / Mosquitto |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+  if (r.fanout.length > 0) lines.push('', `### Fan-out: 1 message -> ${n0(r.plan.fanoutSubscribers)} subscribers of one topic (${r.plan.fanoutRecords} messages, 200 ms apart)`, '', '| target | delivered | p50 ms | p99 ms | to the last subscriber, median ms | worst ms | CPU-s per 100k delivered | last-subscriber / Mosquitto |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const x of r.fanout) lines.push(`| ${x.target} | ${n0(x.delivered)} | ${f(x.p50, 2)} | ${f(x.p99, 2)} | ${f(x.lastSubscriberP50, 2)} | ${f(x.lastSubscriberMax, 1)} | ${f(x.cpuPer100k, 2)} | ${ratio(x.lastSubscriberP50, mosq?.lastSubscriberP50)} |`);
   if (r.amplification !== null) {
     const a = r.amplification;
