@@ -4,7 +4,7 @@
  */
 import type { OutboundProperties } from '../mqtt/publish-encoding.js';
 import type { QoS } from '../mqtt/types.js';
-import type { RetainedMessage } from '../state/retained-store.js';
+import type { RetainedMessage, RetainedStore } from '../state/retained-store.js';
 
 /** The SUBSCRIBE option (MQTT 5 3.8.3.1); a 3.1.1 subscription behaves as 0. */
 export type RetainHandling = 0 | 1 | 2;
@@ -61,4 +61,28 @@ export function retainedDelivery(message: RetainedMessage, grantedQos: QoS, now:
     properties = { ...message.properties, messageExpiryInterval: Math.ceil(remainingMs / 1000) };
   }
   return { topic: message.topic, payload: message.payload, qos, retain: true, properties };
+}
+
+/** What a new or repeated subscription asks of the retained messages. */
+export interface RetainedRequest {
+  /** The topic filter, without any `$share/GROUP/` prefix. */
+  readonly filter: string;
+  readonly grantedQos: QoS;
+  readonly retainHandling: RetainHandling;
+  readonly subscriptionExisted: boolean;
+  readonly shared: boolean;
+}
+
+/**
+ * The retained messages to send for one SUBSCRIBE entry, in the order the store gives them (none
+ * when Retain Handling or a shared subscription says so), each as retainedDelivery() makes it.
+ */
+export function retainedForSubscription(store: Pick<RetainedStore, 'matching'>, request: RetainedRequest, now: number): RetainedDelivery[] {
+  if (!retainedToSend(request.retainHandling, request.subscriptionExisted, request.shared)) return [];
+  const out: RetainedDelivery[] = [];
+  for (const message of store.matching(request.filter, now)) {
+    const delivery = retainedDelivery(message, request.grantedQos, now);
+    if (delivery !== undefined) out.push(delivery);
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { liveRetainFlag, retainedDelivery, retainedToSend } from '../../src/delivery/retain-handling.js';
+import { liveRetainFlag, retainedDelivery, retainedForSubscription, retainedToSend } from '../../src/delivery/retain-handling.js';
+import { TopicIndex } from '../../src/state/retained-index.js';
 import type { RetainedMessage } from '../../src/state/retained-store.js';
 
 const stored = (extra: Partial<RetainedMessage> = {}): RetainedMessage => ({
@@ -60,5 +61,18 @@ describe('retain handling', () => {
     assert.equal(m.properties?.messageExpiryInterval, 60, 'the stored message is not changed');
     assert.equal(retainedDelivery(m, 2, m.storedAt + 60_000), undefined);
     assert.equal(retainedDelivery(stored(), 2, Number.MAX_SAFE_INTEGER)?.properties, undefined);
+  });
+
+  it('retainedForSubscription: the matching messages per Retain Handling, at the lower QoS, expired ones left out', () => {
+    const index = new TopicIndex<RetainedMessage>();
+    for (const m of [stored({ topic: 'a/1', qos: 2 }), stored({ topic: 'a/2', qos: 0 }), stored({ topic: 'a/3', properties: { messageExpiryInterval: 1 } }), stored({ topic: 'b/1' })]) index.set(m.topic, m);
+    const store = { matching: (filter: string) => index.match(filter) };
+    const request = { filter: 'a/+', grantedQos: 1 as const, retainHandling: 0 as const, subscriptionExisted: false, shared: false };
+    const sent = retainedForSubscription(store, request, 1_000_000 + 5_000);
+    assert.deepEqual(sent.map((d) => [d.topic, d.qos, d.retain]).sort(), [['a/1', 1, true], ['a/2', 0, true]]);
+    assert.deepEqual(retainedForSubscription(store, { ...request, retainHandling: 1, subscriptionExisted: true }, 0), []);
+    assert.equal(retainedForSubscription(store, { ...request, retainHandling: 1 }, 0).length, 3);
+    assert.deepEqual(retainedForSubscription(store, { ...request, shared: true }, 0), []);
+    assert.deepEqual(retainedForSubscription(store, { ...request, retainHandling: 2 }, 0), []);
   });
 });
