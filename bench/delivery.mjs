@@ -349,7 +349,7 @@ async function main() {
     ctx.mqtt?.close();
     await ctx.kafka.close();
     await Promise.all([...children].map((child) => stop(child)));
-    await admin.deleteTopics({ topics: [TOPICS.commands, TOPICS.broadcast] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [TOPICS.commands, TOPICS.broadcast, TOPICS.retained] }).catch(() => admin.deleteTopics({ topics: [TOPICS.commands, TOPICS.broadcast] })).catch(() => undefined);
     await admin.close();
     if (kafkaInfo.own) execFileSync(path.join(ROOT, 'scripts/kafka-dev'), ['stop', '--clean'], { env: kafkaInfo.env, stdio: 'ignore' });
   }
