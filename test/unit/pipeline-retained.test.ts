@@ -48,8 +48,8 @@ function setup(retained: RetainedStore | undefined) {
   const session: MqttSession = { clientId: 'c1', username: undefined, protocolVersion: 5, remoteAddress: '127.0.0.1', listener: 'tcp:1883' };
   pipeline.attach(session);
   const answers: string[] = [];
-  const publish = (topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2 = 1): void => {
-    const message: InboundPublish = { topic, payload: Buffer.from(payload), qos, retain, will: false, properties: { contentType: 'text/plain' }, receivedAt: 1234 };
+  const publish = (topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2 = 1, will = false): void => {
+    const message: InboundPublish = { topic, payload: Buffer.from(payload), qos, retain, will, properties: { contentType: 'text/plain' }, receivedAt: 1234 };
     pipeline.onPublish(session, message, {
       accept: () => answers.push(`${topic}: accepted`),
       reject: (code) => answers.push(`${topic}: rejected ${code}`),
@@ -138,5 +138,18 @@ describe('retained PUBLISH through the pipeline', () => {
     publish('q/0', 'x', true, 0);
     assert.equal(store.writes.length, 1);
     assert.deepEqual(answers, ['q/0: accepted']);
+  });
+
+  it('MQTT-3.1.2-17: a Will with Will Retain 1 is retained too, and counted as published once both are in Kafka', async () => {
+    const store = new HeldStore();
+    const { records, answers, publish } = setup(store);
+    publish('wills/c1', 'gone', true, 1, true);
+    assert.equal(store.writes[0]?.value.topic, 'wills/c1');
+    records[0]!.done(null);
+    await tick();
+    assert.deepEqual(answers, []);
+    store.writes[0]!.resolve();
+    await tick();
+    assert.deepEqual(answers, ['wills/c1: accepted']);
   });
 });
