@@ -17,6 +17,7 @@ import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
 import { composeHooks, createMqttPart, type MqttPart } from './parts/mqtt-part.js';
+import { createRetainedPart, type RetainedPart } from './parts/retained-part.js';
 import { readinessOf } from './readiness.js';
 import type { ReloadStep } from './reload.js';
 
@@ -43,18 +44,22 @@ export interface ComposedProxy {
   readonly ingest: IngestPart;
   readonly mqtt: MqttPart;
   readonly listeners: ListenersPart;
+  /** Its store (undefined when retained messages are off) is what ingest writes and delivery reads. */
+  readonly retained: RetainedPart;
 }
 
 export function composeProxy(config: ProxyConfig, options: ComposeOptions): ComposedProxy {
   const { logger, metrics } = options;
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
-  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
+  const retained = createRetainedPart(config, logger);
+  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access, retained: retained.store });
   const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, undefined) });
   ingest.attach(mqtt.engine);
   const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection);
   // The engine before ingest: it stops after ingest drained, so the acknowledgements go out first.
-  const serving: readonly Part[] = [kafka, access, mqtt, ingest, listeners, kafka.connect];
+  // Retained before both: it stops after ingest has drained the retained writes on their way.
+  const serving: readonly Part[] = [kafka, access, retained, mqtt, ingest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;
@@ -71,6 +76,7 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
     ingest,
     mqtt,
     listeners,
+    retained,
   };
 }
 
