@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/types.js';
 import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
-import { checkPublish, checkReceive, checkSubscribe, type AclRule } from './acl.js';
 import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
+import { createAuthorization } from './authorization.js';
 import { FailureDelay } from './failure-delay.js';
 import { HashSlots } from './hash-slots.js';
 import { JwtStore } from './jwt-store.js';
@@ -125,28 +125,7 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       }
       return result;
     },
-    authorizePublish(subject, topic) {
-      const policy = users?.current.acl;
-      if (policy === undefined) return 'allow';
-      const decision = checkPublish(policy, subject, topic);
-      if (decision.allowed) return 'allow';
-      const verdict: PublishVerdict = subject.protocolVersion === 5 || auth.deniedPublish311 === 'disconnect' ? 'deny' : 'drop';
-      metrics.aclDenials.inc({ version: String(subject.protocolVersion) });
-      logDenial(logger, subject, topic, decision.rule, verdict);
-      return verdict;
-    },
-    authorizeSubscribe(session, filter) {
-      const policy = users?.current.acl;
-      if (policy === undefined) return 'allow';
-      const decision = checkSubscribe(policy, session, filter);
-      if (decision.allowed) return 'allow';
-      logSubscribeDenial(logger, session, filter, decision.rule);
-      return 'deny';
-    },
-    authorizeDelivery(session, topic) {
-      const policy = users?.current.acl;
-      return policy === undefined || checkReceive(policy, session, topic).allowed;
-    },
+    ...createAuthorization(() => users?.current.acl, auth.deniedPublish311, logger, metrics),
     reload() {
       const usersReloaded = users?.reload() ?? true;
       const keysReloaded = jwt?.reload() ?? true;
@@ -192,41 +171,4 @@ function createLoginGuard(auth: AuthConfig, logger: Logger, metrics: ProxyMetric
           : 'login refused as server busy: too many attempts from this address at once',
       ),
   });
-}
-
-function ruleText(rule: AclRule | undefined): string {
-  if (rule === undefined) return 'none matched';
-  return `${rule.effect}: ${rule.filter}${rule.access === undefined || rule.access === 'both' ? '' : ` (${rule.access})`}`;
-}
-
-function logSubscribeDenial(logger: Logger, session: PublishSubject, filter: string, rule: AclRule | undefined): void {
-  logger.warn(
-    {
-      clientId: session.clientId,
-      username: session.username,
-      remoteAddress: session.remoteAddress,
-      listener: session.listener,
-      protocolVersion: session.protocolVersion,
-      filter,
-      rule: ruleText(rule),
-      outcome: session.protocolVersion === 5 ? 'SUBACK 0x87 not authorized' : 'SUBACK 0x80 failure',
-    },
-    'subscribe denied by ACL',
-  );
-}
-
-function logDenial(logger: Logger, subject: PublishSubject, topic: string, rule: AclRule | undefined, verdict: PublishVerdict): void {
-  logger.warn(
-    {
-      clientId: subject.clientId,
-      username: subject.username,
-      remoteAddress: subject.remoteAddress,
-      listener: subject.listener,
-      protocolVersion: subject.protocolVersion,
-      topic,
-      rule: ruleText(rule),
-      outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
-    },
-    'publish denied by ACL',
-  );
 }
