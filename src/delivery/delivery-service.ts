@@ -6,15 +6,17 @@ import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
 import type { ReaderBatch } from '../kafka/reader-types.js';
 import type { DeliveryRouter } from '../mapping/delivery-router.js';
 import type { ServerCapabilities } from '../mqtt/capabilities.js';
-import type { MqttHooks } from '../mqtt/types.js';
+import type { MqttHooks, MqttSession } from '../mqtt/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryState, ProxyMetrics } from '../observability/metrics.js';
 import { readerLagGauge } from '../observability/reader-lag.js';
+import type { RetainedStore } from '../state/retained-store.js';
 import { FanOut } from './fan-out.js';
 import { LocalSubscriptions, type ShareGroup } from './local-subscriptions.js';
 import { QueueBound } from './queue-bound.js';
+import { retainedForSubscription } from './retain-handling.js';
 import { SharedGroups } from './shared-groups.js';
-import { subscribeHooks } from './subscribe-hooks.js';
+import { subscribeHooks, type MadeSubscription } from './subscribe-hooks.js';
 import { TopicReading } from './topic-reading.js';
 import type { DeliveryEngine } from './types.js';
 
@@ -25,6 +27,8 @@ export interface DeliveryOptions {
   readonly access: () => AccessControl;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** Retained messages for new subscriptions; undefined when they are off (Retain Available 0). */
+  readonly retained: Pick<RetainedStore, 'matching'> | undefined;
 }
 
 export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>>;
@@ -78,7 +82,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     },
   });
   const capabilities: ServerCapabilities = Object.freeze({
-    retainAvailable: false,
+    retainAvailable: options.retained !== undefined,
     wildcardSubscriptionAvailable: true,
     subscriptionIdentifiersAvailable: true,
     sharedSubscriptionAvailable: true,
@@ -94,6 +98,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       const group = subscriptions.group(shareGroup, filter);
       return (group === undefined ? undefined : joining.get(group)) ?? Promise.resolve();
     },
+    ...(options.retained !== undefined && { subscribed: retainedSender(options.retained, () => fanOut) }),
     logger,
   });
 
@@ -108,5 +113,17 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     async close() {
       await Promise.all([reading.close(), shared.close()]);
     },
+  };
+}
+
+/** Sends a new subscription the retained messages it is due [MQTT-3.3.1-9..11], after its SUBACK. */
+function retainedSender(store: Pick<RetainedStore, 'matching'>, fanOut: () => FanOut | undefined) {
+  return (session: MqttSession, made: MadeSubscription): void => {
+    const request = { filter: made.filter, grantedQos: made.granted, retainHandling: made.retainHandling, subscriptionExisted: made.existed, shared: made.shared };
+    for (const message of retainedForSubscription(store, request, Date.now())) {
+      const id = made.subscriptionIdentifier;
+      const properties = id === undefined ? message.properties : { ...message.properties, subscriptionIdentifiers: [id] };
+      fanOut()?.retained(session, { topic: message.topic, payload: message.payload, qos: message.qos, retain: true, ...(properties !== undefined && { properties }) });
+    }
   };
 }

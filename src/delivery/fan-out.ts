@@ -69,6 +69,11 @@ export class FanOut {
     this.count(outcome);
   }
 
+  /** A retained message for a new subscription: the ACL, then the engine, counted like the rest. */
+  retained(session: MqttSession, message: OutboundMessage): void {
+    this.count(this.options.access().authorizeDelivery(session, message.topic) ? this.deliver(session, message) : 'denied');
+  }
+
   private route(kafkaTopic: string, partition: number, record: ReaderRecord): DeliveryRoute | undefined {
     const result = this.options.router().route({ kafkaTopic, partition, key: record.key, headers: record.headers, timestamp: record.timestamp });
     if (result.ok) return result.route;

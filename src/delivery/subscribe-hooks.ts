@@ -9,6 +9,16 @@ import type { MqttSession, QoS } from '../mqtt/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
 
+/** A subscription just made or replaced, for what it is sent after the SUBACK. */
+export interface MadeSubscription {
+  readonly filter: string;
+  readonly granted: QoS;
+  readonly existed: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  readonly shared: boolean;
+  readonly subscriptionIdentifier: number | undefined;
+}
+
 export interface SubscribeHooksOptions {
   readonly subscriptions: LocalSubscriptions;
   readonly rules: () => readonly DeliveryRuleConfig[];
@@ -17,7 +27,7 @@ export interface SubscribeHooksOptions {
   /** Resolves once what the filter needs is read (direct: the reader; shared: the group joined). */
   readonly ready: (filter: string, shareGroup: string | undefined) => Promise<void>;
   /** After the SUBACK is out: what else the new subscription gets (retained messages). */
-  readonly subscribed?: (session: MqttSession, filter: string, granted: QoS, existed: boolean, retainHandling: 0 | 1 | 2, shared: boolean) => void;
+  readonly subscribed?: (session: MqttSession, made: MadeSubscription) => void;
   readonly logger: Logger;
   /** The longest a SUBACK waits for the reading to start [10000]. */
   readonly readyTimeoutMs?: number;
@@ -63,7 +73,8 @@ export function subscribeHooks(options: SubscribeHooksOptions) {
           shareGroup,
         });
         waits.push(withinTimeout(options.ready(filter, shareGroup)));
-        after.push(() => options.subscribed?.(session, filter, granted, existed, entry.retainHandling, shareGroup !== undefined));
+        const made: MadeSubscription = { filter, granted, existed, retainHandling: entry.retainHandling, shared: shareGroup !== undefined, subscriptionIdentifier: request.subscriptionIdentifier };
+        after.push(() => options.subscribed?.(session, made));
         return codes.push(granted);
       });
       await Promise.all(waits);

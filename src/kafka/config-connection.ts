@@ -1,19 +1,22 @@
-// The reader's connection options from the proxy's `kafka` section.
 import type { KafkaConfig } from '../config/types.js';
 import type { KafkaConnectionOptions } from './connection-options.js';
 import { saslOptions } from './platformatic-client.js';
 import { tlsOptions } from './security.js';
 
-/** Connection options for a reader or consumer of the proxy, its client id `kafka.clientId` + `suffix`. */
-export function connectionFromConfig(kafka: KafkaConfig, suffix: string): KafkaConnectionOptions {
-  const tls = tlsOptions(kafka.ssl);
-  const sasl = saslOptions(kafka.sasl);
+/**
+ * How a reader or a compacted store reaches the cluster the proxy's `kafka` section names: the same
+ * brokers, TLS and SASL as the producer, its client id with `suffix` (so the broker's logs and
+ * quotas tell the parts apart).
+ */
+export function connectionFromConfig(config: KafkaConfig, suffix: string): KafkaConnectionOptions {
+  const tls = tlsOptions(config.ssl);
+  const sasl = saslOptions(config.sasl);
   return {
-    clientId: `${kafka.clientId}${suffix}`,
-    brokers: kafka.brokers,
-    connectTimeoutMs: kafka.connectionTimeoutMs,
-    requestTimeoutMs: kafka.requestTimeoutMs,
-    ...(tls !== undefined && { tls, tlsServerName: kafka.ssl?.servername ?? true }),
+    clientId: `${config.clientId}-${suffix}`,
+    brokers: config.brokers,
+    connectTimeoutMs: config.connectionTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    ...(tls !== undefined && { tls, tlsServerName: config.ssl?.servername ?? true }),
     ...(sasl !== undefined && { sasl }),
   };
 }

@@ -1,20 +1,20 @@
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
-import type { AcksSetting, KafkaConfig } from '../config/types.js';
+import type { KafkaConfig } from '../config/types.js';
 import type { ClientProducer, KafkaClient } from './client.js';
-import { classifyProduceError, ProduceError } from './errors.js';
+import { ProduceError } from './errors.js';
+import { IdempotentSender } from './idempotent-sender.js';
 import { createPlatformaticClient } from './platformatic-client.js';
-import { ProduceLane, type ProduceCallback, type StillWanted } from './produce-lane.js';
-import type { KafkaAcks, KafkaRecord } from './record.js';
+import type { ProduceCallback, ProduceLane, StillWanted } from './produce-lane.js';
+import type { KafkaRecord } from './record.js';
 import { describeMoves, LeaderWatch } from './leader-watch.js';
 import { Reachability } from './reachability.js';
-import { sendUntil } from './send-until.js';
+import { SinkLanes, type DeliveryClass } from './sink-lanes.js';
 import { TargetTopics } from './target-topics.js';
 import { TopicCatalog } from './topic-catalog.js';
 import type { StaticTopic } from './topic-check.js';
 
-/** Which of the configured delivery settings a record travels with (`kafka.acks.qos0|qos1|qos2`). */
-export type DeliveryClass = 'qos0' | 'qos1' | 'qos2';
+export type { DeliveryClass } from './sink-lanes.js';
 
 export interface RecordSink {
   /**
@@ -55,9 +55,6 @@ const CONNECT_RETRY_MS = 2000;
 const HEALTH_CHECK_MS = 5000;
 /** The longest start() waits for the first connection attempt; the attempt goes on afterwards. */
 const FIRST_ATTEMPT_WAIT_MS = 3000;
-/** Pauses between produce requests of a batch that failed retriably (the client retried each already). */
-const RESEND_PAUSE_MS = 250;
-const RESEND_MAX_PAUSE_MS = 2000;
 
 export interface KafkaSinkOptions {
   /** Target topics known from the config, checked once connected. */
@@ -73,208 +70,165 @@ export interface KafkaSinkOptions {
  * batches records from all connections.
  */
 export function createKafkaSink(config: KafkaConfig, logger: Logger, options: KafkaSinkOptions = {}): RecordSink {
-  const { produceLatency } = options;
-  const reach = new Reachability(logger, { brokers: config.brokers, security: { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null } });
-  const leaders = new LeaderWatch();
-  const client = createPlatformaticClient(config, logger, {
-    metadata(view) {
-      const moves = leaders.observe(view);
-      if (moves.length > 0) logger.warn({ brokers: config.brokers, moved: describeMoves(moves) }, 'Kafka partition leaders moved');
-    },
-  });
-  const topics = new TargetTopics(options.staticTopics ?? [], () => client.listTopics(), config.requireTopics, logger);
-  const newIdempotent = (): ClientProducer => client.producer(true);
-  let idempotent = newIdempotent();
-  // After a failed request the client rolls its sequence numbers back, although Kafka may have
-  // written that request (a timeout, a broker going down mid-request). The next request would then
-  // reuse those numbers, and Kafka would take it for a retry of the written one: answered as a
-  // success and discarded. A failed request therefore retires the producer; the next request goes
-  // out under a new producer id, whose numbers Kafka has never seen.
-  let idempotentStale = false;
-  const sendIdempotent = async (records: readonly KafkaRecord[]): Promise<void> => {
-    if (idempotentStale) {
-      const retired = idempotent;
-      idempotent = newIdempotent();
-      idempotentStale = false;
-      void retired.disconnect().catch(() => undefined);
-      try {
-        await idempotent.connect();
-      } catch (error) {
-        idempotentStale = true;
-        throw error;
-      }
-      logger.info('idempotent producer replaced after a failed request');
-    }
-    try {
-      await idempotent.send(records, -1);
-    } catch (error) {
-      // A refusal (too large, not authorized...) was not written: only doubt retires the producer.
-      if (classifyProduceError(error).retriable) idempotentStale = true;
-      throw error;
-    }
-  };
-  const plain = client.producer(false);
-  const catalog = new TopicCatalog(() => client.listTopics());
+  return new KafkaSink(config, logger, options);
+}
 
-  const lanesBySetting = new Map<string, ProduceLane>();
-  const laneFor = (acks: AcksSetting): ProduceLane => {
-    const kafkaAcks: KafkaAcks = acks === 'all' ? -1 : acks;
-    const key = String(kafkaAcks);
-    let lane = lanesBySetting.get(key);
-    if (lane === undefined) {
-      const latency = produceLatency?.labels({ acks: String(acks) });
-      const write =
-        kafkaAcks === -1
-          ? sendIdempotent
-          : (records: readonly KafkaRecord[]) => plain.send(records, kafkaAcks);
-      const attempt = (records: readonly KafkaRecord[]): Promise<void> => (latency === undefined ? write(records) : timed(() => write(records), latency));
-      const send = async (records: readonly KafkaRecord[], deadline: number): Promise<void> => {
-        await sendUntil(() => attempt(records), deadline, {
-          pauseMs: RESEND_PAUSE_MS,
-          maxPauseMs: RESEND_MAX_PAUSE_MS,
-          onFailure: (error, retriable) => {
-            if (retriable) reach.failed(error);
-          },
-          stopped: () => stopped,
-        });
-        reach.succeeded();
-      };
-      lane = new ProduceLane(send, {
-        lingerMs: config.lingerMs,
-        maxRecords: config.batchMaxRecords,
-        maxBytes: config.batchMaxBytes,
-        deliveryTimeoutMs: config.requestTimeoutMs,
-      });
-      lanesBySetting.set(key, lane);
-    }
-    return lane;
-  };
-  const lanes: Record<DeliveryClass, ProduceLane> = {
-    qos0: laneFor(config.acks.qos0),
-    qos1: laneFor(config.acks.qos1),
-    qos2: laneFor(config.acks.qos2),
-  };
-
-  let connected = false;
-  let stopped = false;
+class KafkaSink implements RecordSink {
+  private readonly reach: Reachability;
+  private readonly client: KafkaClient;
+  private readonly targets: TargetTopics;
+  private readonly idempotent: IdempotentSender;
+  private readonly plain: ClientProducer;
+  private readonly catalog: TopicCatalog;
+  private readonly lanes: SinkLanes;
+  private isConnected = false;
+  private stopped = false;
   /** Records waiting for the topic catalog to decide: in flight too, or the intake bound misses them. */
-  let awaitingCatalog = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let healthTimer: NodeJS.Timeout | undefined;
-  let checking = false;
+  private awaitingCatalog = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private checking = false;
 
-  const checkHealth = (): void => {
-    if (checking || stopped) return;
-    checking = true;
-    withTimeout(client.checkCluster(), config.requestTimeoutMs, 'cluster check timed out').then(
-      () => reach.succeeded(),
-      (error: unknown) => reach.failed(error),
-    ).finally(() => {
-      checking = false;
+  constructor(
+    private readonly config: KafkaConfig,
+    logger: Logger,
+    options: KafkaSinkOptions,
+  ) {
+    this.reach = new Reachability(logger, { brokers: config.brokers, security: { tls: config.ssl !== null, sasl: config.sasl?.mechanism ?? null } });
+    const leaders = new LeaderWatch();
+    this.client = createPlatformaticClient(config, logger, {
+      metadata(view) {
+        const moves = leaders.observe(view);
+        if (moves.length > 0) logger.warn({ brokers: config.brokers, moved: describeMoves(moves) }, 'Kafka partition leaders moved');
+      },
     });
-  };
+    this.targets = new TargetTopics(options.staticTopics ?? [], () => this.client.listTopics(), config.requireTopics, logger);
+    this.idempotent = new IdempotentSender(() => this.client.producer(true), logger);
+    this.plain = this.client.producer(false);
+    this.catalog = new TopicCatalog(() => this.client.listTopics());
+    this.lanes = new SinkLanes(config, {
+      send: (records, acks) => (acks === -1 ? this.idempotent.send(records) : this.plain.send(records, acks)),
+      succeeded: () => this.reach.succeeded(),
+      failedRetriably: (error) => this.reach.failed(error),
+      stopped: () => this.stopped,
+    }, options.produceLatency);
+  }
 
-  const connect = async (): Promise<void> => {
+  async start(): Promise<void> {
+    if (this.stopped) return;
+    await this.client.prepare();
+    const first = this.connect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  get reachable(): boolean {
+    return this.isConnected && this.reach.state === 'reachable';
+  }
+
+  get topics(): RecordSink['topics'] {
+    return { checked: this.targets.checked, missing: this.targets.missing };
+  }
+
+  get ready(): boolean {
+    return this.reachable && this.targets.satisfied;
+  }
+
+  get inFlight(): number {
+    let total = this.awaitingCatalog;
+    for (const lane of this.lanes.all) total += lane.size;
+    return total;
+  }
+
+  get sent(): RecordSink['sent'] {
+    let requests = 0;
+    let records = 0;
+    for (const lane of this.lanes.all) {
+      requests += lane.sent.requests;
+      records += lane.sent.records;
+    }
+    return { requests, records };
+  }
+
+  produce(record: KafkaRecord, delivery: DeliveryClass, done: ProduceCallback, wanted?: StillWanted): void {
+    const lane = this.lanes.byClass[delivery];
+    const status = this.catalog.check(record.topic);
+    if (status === 'exists') return this.enqueue(lane, record, done, wanted);
+    this.awaitingCatalog++;
+    void status.then((resolved) => {
+      this.awaitingCatalog--;
+      if (resolved === 'exists') this.enqueue(lane, record, done, wanted);
+      else if (resolved === 'missing') done(new ProduceError('topic-missing', `Kafka topic ${record.topic} does not exist`));
+      else done(new ProduceError('unavailable', 'Kafka is not reachable'));
+    });
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    const lanes = [...this.lanes.all];
+    for (const lane of lanes) lane.close();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all(lanes.map((lane) => lane.whenIdle())), deadline]);
+    clearTimeout(timer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.healthTimer);
+    this.targets.stop();
+    await Promise.allSettled([this.idempotent.disconnect(), this.plain.disconnect(), this.client.disconnectAdmin()]);
+    this.isConnected = false;
+  }
+
+  private async connect(): Promise<void> {
     try {
       // One metadata request without retries first: a cluster that is down fails it at once, and
       // the retries are this loop's, at its pace, with one log line for the whole outage.
-      await client.checkCluster();
-      await Promise.all([idempotent.connect(), plain.connect()]);
+      await this.client.checkCluster();
+      await Promise.all([this.idempotent.connect(), this.plain.connect()]);
       // A stop that came while connecting (a signal during startup) wins.
-      if (stopped) return;
-      connected = true;
-      reach.succeeded();
-      healthTimer = setInterval(checkHealth, HEALTH_CHECK_MS);
-      healthTimer.unref();
-      void topics.check();
-      catalog.prime();
+      if (this.stopped) return;
+      this.isConnected = true;
+      this.reach.succeeded();
+      this.healthTimer = setInterval(() => this.checkHealth(), HEALTH_CHECK_MS);
+      this.healthTimer.unref();
+      void this.targets.check();
+      this.catalog.prime();
     } catch (error) {
-      if (stopped) return;
-      reach.failed(error);
-      retryTimer = setTimeout(() => void connect(), CONNECT_RETRY_MS);
+      if (this.stopped) return;
+      this.reach.failed(error);
+      this.retryTimer = setTimeout(() => void this.connect(), CONNECT_RETRY_MS);
     }
-  };
+  }
 
-  const enqueue = (lane: ProduceLane, record: KafkaRecord, done: ProduceCallback, wanted: StillWanted | undefined): void => {
+  private checkHealth(): void {
+    if (this.checking || this.stopped) return;
+    this.checking = true;
+    withTimeout(this.client.checkCluster(), this.config.requestTimeoutMs, 'cluster check timed out')
+      .then(() => this.reach.succeeded(), (error: unknown) => this.reach.failed(error))
+      .finally(() => {
+        this.checking = false;
+      });
+  }
+
+  private enqueue(lane: ProduceLane, record: KafkaRecord, done: ProduceCallback, wanted: StillWanted | undefined): void {
     lane.produce(
       record,
       (error) => {
-        if (error?.reason === 'topic-missing') catalog.forget(record.topic);
+        if (error?.reason === 'topic-missing') this.catalog.forget(record.topic);
         done(error);
       },
       wanted,
     );
-  };
-
-  return {
-    async start() {
-      if (stopped) return;
-      await client.prepare();
-      const first = connect();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_ATTEMPT_WAIT_MS)))]);
-      clearTimeout(timer);
-    },
-    get connected() {
-      return connected;
-    },
-    get reachable() {
-      return connected && reach.state === 'reachable';
-    },
-    get topics() {
-      return { checked: topics.checked, missing: topics.missing };
-    },
-    get ready() {
-      return connected && reach.state === 'reachable' && topics.satisfied;
-    },
-    get inFlight() {
-      let total = awaitingCatalog;
-      for (const lane of lanesBySetting.values()) total += lane.size;
-      return total;
-    },
-    get sent() {
-      let requests = 0;
-      let records = 0;
-      for (const lane of lanesBySetting.values()) {
-        requests += lane.sent.requests;
-        records += lane.sent.records;
-      }
-      return { requests, records };
-    },
-    produce(record, delivery, done, wanted) {
-      const lane = lanes[delivery];
-      const status = catalog.check(record.topic);
-      if (status === 'exists') {
-        enqueue(lane, record, done, wanted);
-        return;
-      }
-      awaitingCatalog++;
-      status.then((resolved) => {
-        awaitingCatalog--;
-        if (resolved === 'exists') enqueue(lane, record, done, wanted);
-        else if (resolved === 'missing') done(new ProduceError('topic-missing', `Kafka topic ${record.topic} does not exist`));
-        else done(new ProduceError('unavailable', 'Kafka is not reachable'));
-      });
-    },
-    async drain(timeoutMs) {
-      for (const lane of lanesBySetting.values()) lane.close();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([Promise.all([...lanesBySetting.values()].map((lane) => lane.whenIdle())), deadline]);
-      clearTimeout(timer);
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(retryTimer);
-      clearInterval(healthTimer);
-      topics.stop();
-      await Promise.allSettled([idempotent.disconnect(), plain.disconnect(), client.disconnectAdmin()]);
-      idempotentStale = false;
-      connected = false;
-    },
-  };
+  }
 }
 
 /** `promise`, or a rejection with `message` when it has not settled within `ms`. */
@@ -284,10 +238,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Observes how long `request` takes, whether Kafka accepted it or not. */
-function timed(request: () => Promise<void>, latency: Histogram.Internal<'acks'>): Promise<void> {
-  const end = latency.startTimer();
-  return request().finally(() => end());
 }

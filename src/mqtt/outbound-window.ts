@@ -18,30 +18,7 @@ import { TopicAliases } from './topic-aliases.js';
 export type * from './outbound-types.js';
 export { checkWindowOptions, MAX_INFLIGHT } from './outbound-types.js';
 
-const MAX_PACKET_ID = 65_535;
-const PACKET_ID_NOT_FOUND = 0x92;
-
-const enum State {
-  Queued,
-  Sent,
-  /** PUBREC received, PUBREL sent, waiting for PUBCOMP. */
-  Released,
-  /** Sent on an earlier connection, not yet again on this one (the window was full at resume). */
-  AwaitingResend,
-  Done,
-}
-
-/** One message on its way: one allocation per queued or QoS 1/2 message, none for a QoS 0 sent at once. */
-class Entry {
-  packetId = 0;
-  state = State.Queued;
-  constructor(
-    readonly message: OutboundMessage,
-    readonly seq: number,
-    readonly topicBytes: number,
-    public propsSize: number,
-  ) {}
-}
+import { Entry, MAX_PACKET_ID, PACKET_ID_NOT_FOUND, State } from './outbound-entry.js';
 
 const EMPTY: readonly Packet[] = Object.freeze([]);
 const QUEUED: OfferResult = Object.freeze({ outcome: 'queued', packets: EMPTY });

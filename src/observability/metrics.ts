@@ -217,26 +217,7 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
     limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
     protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
     reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),
-    deliveries: new Counter({ name: `${p}deliveries_total`, help: 'Messages from Kafka for subscribers, by outcome', labelNames: ['outcome'], registers, collect: flushHot }),
-    subscriptions: new Gauge({
-      name: `${p}subscriptions`,
-      help: 'Subscriptions of connected clients, by kind',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        const state = readDelivery?.();
-        this.set({ kind: 'direct' }, state?.directSubscriptions ?? 0);
-        this.set({ kind: 'shared' }, state?.sharedSubscriptions ?? 0);
-      },
-    }),
-    queuedDeliveries: new Gauge({
-      name: `${p}queued_deliveries`,
-      help: 'Messages from Kafka waiting in connections outbound queues',
-      registers,
-      collect() {
-        this.set(readDelivery?.().queued ?? 0);
-      },
-    }),
+    ...deliveryMetrics(registers, flushHot, () => readDelivery),
   };
 }
 
@@ -264,5 +245,36 @@ function scrapedGauges(
       (state) => state.inflightBytes,
     ),
     ready: gauge('ready', '1 while /readyz reports ready', (state) => (state.ready ? 1 : 0)),
+  };
+}
+
+/** The delivery counter (its hot counts flushed before a read) and the gauges read from delivery at each scrape. */
+function deliveryMetrics(
+  registers: Registry[],
+  flushHot: (this: Counter<string>) => void,
+  reader: () => (() => DeliveryState) | undefined,
+): Pick<ProxyMetrics, 'deliveries' | 'subscriptions' | 'queuedDeliveries'> {
+  const p = METRIC_PREFIX;
+  return {
+    deliveries: new Counter({ name: `${p}deliveries_total`, help: 'Messages from Kafka for subscribers, by outcome', labelNames: ['outcome'], registers, collect: flushHot }),
+    subscriptions: new Gauge({
+      name: `${p}subscriptions`,
+      help: 'Subscriptions of connected clients, by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const state = reader()?.();
+        this.set({ kind: 'direct' }, state?.directSubscriptions ?? 0);
+        this.set({ kind: 'shared' }, state?.sharedSubscriptions ?? 0);
+      },
+    }),
+    queuedDeliveries: new Gauge({
+      name: `${p}queued_deliveries`,
+      help: 'Messages from Kafka waiting in connections outbound queues',
+      registers,
+      collect() {
+        this.set(reader()?.().queued ?? 0);
+      },
+    }),
   };
 }

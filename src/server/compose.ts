@@ -18,6 +18,7 @@ import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
 import { composeHooks, createMqttPart, type MqttPart } from './parts/mqtt-part.js';
+import { createRetainedPart, type RetainedPart } from './parts/retained-part.js';
 import { readinessOf } from './readiness.js';
 import type { ReloadStep } from './reload.js';
 
@@ -46,21 +47,25 @@ export interface ComposedProxy {
   /** Undefined without delivery rules. */
   readonly delivery: DeliveryPart | undefined;
   readonly listeners: ListenersPart;
+  /** Its store (undefined when retained messages are off) is what ingest writes and delivery reads. */
+  readonly retained: RetainedPart;
 }
 
 export function composeProxy(config: ProxyConfig, options: ComposeOptions): ComposedProxy {
   const { logger, metrics } = options;
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
-  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
-  const delivery = createDeliveryPart({ config, logger, metrics, access });
+  const retained = createRetainedPart(config, logger);
+  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access, retained: retained.store });
+  const delivery = createDeliveryPart({ config, logger, metrics, access, retained: retained.store });
   const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery?.hooks) });
   ingest.attach(mqtt.engine);
   delivery?.attach(mqtt.engine);
   const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection);
   // The engine before ingest and delivery: it stops after ingest drained and delivery stopped
-  // reading, so the acknowledgements go out before the clients are told goodbye.
-  const serving: readonly Part[] = [kafka, access, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, listeners, kafka.connect];
+  // reading, so the acknowledgements go out before the clients are told goodbye. Retained before
+  // them all: it stops after ingest has drained the retained writes on their way.
+  const serving: readonly Part[] = [kafka, access, retained, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;
@@ -78,6 +83,7 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
     mqtt,
     delivery,
     listeners,
+    retained,
   };
 }
 

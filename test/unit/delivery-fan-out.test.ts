@@ -107,6 +107,7 @@ function fanOut(engine: FakeEngine, deny: readonly string[] = [], total = 1000) 
   const metrics = createMetrics({ collectDefault: false });
   const router: DeliveryRouter = {
     kafkaTopics: ['commands'],
+    ruleNames: ['commands'],
     route: (input) => ({ ok: true, route: route({ mqttTopic: `devices/${input.key?.toString()}/commands`, qos: 1 }) }),
     mayServe: () => true,
   };

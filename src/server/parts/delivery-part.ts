@@ -10,6 +10,7 @@ import { connectionFromConfig } from '../../kafka/config-connection.js';
 import { compileDeliveryRouter } from '../../mapping/delivery-router.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ProxyMetrics } from '../../observability/metrics.js';
+import type { RetainedStore } from '../../state/retained-store.js';
 import type { Part } from '../part.js';
 import type { AccessPart } from './access-part.js';
 
@@ -23,19 +24,22 @@ export interface DeliveryPartOptions {
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
   readonly access: AccessPart;
+  /** undefined when retained messages are off. */
+  readonly retained: RetainedStore | undefined;
 }
 
 /** Undefined when there are no delivery rules: SUBSCRIBE is then refused as before. */
-export function createDeliveryPart({ config, logger, metrics, access }: DeliveryPartOptions): DeliveryPart | undefined {
+export function createDeliveryPart({ config, logger, metrics, access, retained }: DeliveryPartOptions): DeliveryPart | undefined {
   if (config.delivery.length === 0) return undefined;
   const delivery: Delivery = createDelivery({
     config,
     router: compileDeliveryRouter(config.delivery),
-    connection: connectionFromConfig(config.kafka, '-delivery'),
+    connection: connectionFromConfig(config.kafka, 'delivery'),
     // Through the part: a reload may replace the access control.
     access: () => access.current,
     metrics,
     logger: logger.child({ component: 'delivery' }),
+    retained,
   });
   metrics.observeDelivery(() => delivery.state());
   return {

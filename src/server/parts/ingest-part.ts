@@ -11,6 +11,7 @@ import type { MqttHooks, MqttSession } from '../../mqtt/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { ReadSwitch } from '../../pipeline/inflight-budget.js';
+import type { RetainedStore } from '../../state/retained-store.js';
 import { PublishPipeline } from '../../pipeline/pipeline.js';
 import { routerFor } from '../load-config.js';
 import type { Part } from '../part.js';
@@ -30,10 +31,12 @@ export interface IngestPartOptions {
   readonly metrics: ProxyMetrics;
   readonly sink: RecordSink;
   readonly access: AccessPart;
+  /** Where a PUBLISH with RETAIN 1 is also written; undefined: retained messages are off. */
+  readonly retained: RetainedStore | undefined;
 }
 
 export function createIngestPart(options: IngestPartOptions): IngestPart {
-  const { config, logger, metrics, sink, access } = options;
+  const { config, logger, metrics, sink, access, retained } = options;
   // The engine hands publishes to the pipeline and the pipeline tells the engine when to stop
   // reading a connection: the pipeline is made first, with a switch that is connected to the
   // engine as soon as that exists, before any connection can be served.
@@ -47,6 +50,7 @@ export function createIngestPart(options: IngestPartOptions): IngestPart {
     reads,
     // Through the part: a reload may replace the access control.
     authorize: (session, message) => access.current.authorizePublish(session, message.topic),
+    ...(retained !== undefined && { retained }),
   });
 
   return {
