@@ -59,6 +59,7 @@ mappings:
   - { name: panels, match: '^panels/.+$', topic: ${commands} }
 delivery:
   - { name: panel, kafka: ${commands}, mqttTopic: 'panels/\${key}/commands', qos: 1 }
+retained: { enabled: false }
 auth: { anonymous: true }
 http: { port: 0 }
 `);

@@ -20,6 +20,7 @@ const ports = { haproxy: BASE, mqtt: [BASE + 1, BASE + 2], http: [BASE + 11, BAS
 const brokers = testBrokers();
 const commands = uniqueName('replicas-commands');
 const events = uniqueName('replicas-events');
+const retainedTopic = uniqueName('replicas-retained');
 const clients: mqtt.MqttClient[] = [];
 const replicas: ProxyProcess[] = [];
 let haproxy: HaProxy | undefined;
@@ -27,10 +28,11 @@ const producer = new CommandProducer(brokers);
 
 const yaml = (httpPort: number): string => `
 mappings:
-  - { name: chat, match: '^chat/.+$', topic: ${events}, key: '\${clientId}' }
+  - { name: chat, match: '^(chat|status)/.+$', topic: ${events}, key: '\${clientId}' }
 delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'devices/\${key}/commands' }
   - { name: events, kafka: ${events} }
+retained: { topic: ${retainedTopic} }
 auth: { anonymous: true }
 kafka: { clientId: replicas-test }
 http: { host: 127.0.0.1, port: ${httpPort} }
@@ -73,6 +75,22 @@ describe('two replicas', { skip }, () => {
     assert.equal(listener.received[0]!.topic, 'chat/kitchen/hello');
     assert.equal(listener.received[0]!.payload, 'hello from the other replica');
     assert.equal(listener.received[0]!.packet.qos, 1);
+  });
+
+  test('a retained message set on one replica is sent to a new subscription on the other, per Retain Handling [MQTT-3.3.1-9, MQTT-3.3.1-11]', async () => {
+    const lamp = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt[0]}`, { protocolVersion: 5, clientId: 'lamp', reconnectPeriod: 0 });
+    clients.push(lamp);
+    await lamp.publishAsync('status/lamp', 'on', { qos: 1, retain: true });
+    const fresh = await subscriber(`mqtt://127.0.0.1:${ports.mqtt[1]}`, { 'status/#': { qos: 1 } }, { protocolVersion: 5, clientId: 'fresh' });
+    const never = await subscriber(`mqtt://127.0.0.1:${ports.mqtt[1]}`, { 'status/#': { qos: 1, rh: 2 } }, { protocolVersion: 5, clientId: 'never' });
+    const old = await subscriber(`mqtt://127.0.0.1:${ports.mqtt[1]}`, { 'status/#': { qos: 0 } }, { protocolVersion: 4, clientId: 'old' });
+    clients.push(fresh.client, never.client, old.client);
+    await until(() => fresh.received.length === 1 && old.received.length === 1, 15_000, 'the retained message');
+    assert.equal(fresh.received[0]!.payload, 'on');
+    assert.equal(fresh.received[0]!.packet.retain, true, 'sent because of the subscription: RETAIN 1');
+    assert.equal(old.received[0]!.packet.retain, true);
+    await sleep(500);
+    assert.equal(never.received.length, 0, 'Retain Handling 2: none');
   });
 
   test('a shared subscription with a member on each replica gets each record exactly once', { timeout: 120_000 }, async () => {

@@ -33,6 +33,7 @@ mappings:
   - { name: fleet, match: '^fleet/.+$', topic: ${commands} }
 delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'fleet/\${key}' }
+retained: { enabled: false }
 auth: { anonymous: true }
 limits: { maxQueuedDeliveries: 2000 }
 http: { host: 127.0.0.1, port: ${BASE + 1} }

@@ -59,6 +59,7 @@ mappings:
 delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'devices/\${key}/commands' }
   - { name: events, kafka: ${events} }
+retained: { enabled: false }
 auth: { anonymous: true, usersFile: ${await usersFile()} }
 limits: { maxConnectionsPerAddress: 0 }
 http: { port: 0 }
