@@ -3,7 +3,7 @@
  */
 import { stringify } from 'yaml';
 import type { ProxyConfig } from './config/types.js';
-import type { RouteResult } from './mapping/types.js';
+import type { DeliveryInput, DeliveryProperties, DeliveryResult, RouteResult } from './mapping/types.js';
 
 /** Shown instead of a secret's value. */
 export const MASK = '********';
@@ -43,7 +43,7 @@ export function effectiveConfigView(config: ProxyConfig): Record<string, unknown
   const view = { ...rest, unmapped: unmapped.action === 'reject' ? 'reject' : { topic: unmapped.topic } };
   // Keep the file's order of sections for people reading it.
   const ordered: Record<string, unknown> = {};
-  for (const key of ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log']) {
+  for (const key of ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log']) {
     if (key in view) ordered[key] = (view as Record<string, unknown>)[key];
   }
   for (const [key, value] of Object.entries(view)) if (!(key in ordered)) ordered[key] = value;
@@ -78,6 +78,54 @@ export function describeRoute(topic: string, route: RouteResult, format: 'text' 
     `MQTT topic:  ${topic}`,
     `rejected:    ${route.reason}${route.rule === null ? '' : ` (rule ${route.rule})`}`,
     `why:         ${route.detail}`,
+    '',
+  ].join('\n');
+}
+
+/** Properties as plain JSON: Correlation Data (bytes) as hex. */
+function propertiesView(properties: DeliveryProperties | undefined): Record<string, unknown> | undefined {
+  if (properties === undefined) return undefined;
+  const { correlationData, userProperties, ...rest } = properties;
+  return {
+    ...rest,
+    ...(correlationData !== undefined && { correlationData: correlationData.toString('hex') }),
+    ...(userProperties !== undefined && { userProperties: { ...userProperties } }),
+  };
+}
+
+/** `map --kafka`'s answer for one record. */
+export function describeDelivery(input: DeliveryInput, result: DeliveryResult, format: 'text' | 'json'): string {
+  const key = input.key === null ? null : input.key.toString('utf8');
+  if (format === 'json') {
+    const record = { kafkaTopic: input.kafkaTopic, partition: input.partition, key };
+    const body = result.ok
+      ? {
+          ...record,
+          delivered: true,
+          rule: result.route.rule,
+          mqttTopic: result.route.mqttTopic,
+          qos: result.route.qos,
+          retain: result.route.retain,
+          originClientId: result.route.originClientId ?? null,
+          properties: propertiesView(result.route.properties) ?? null,
+        }
+      : { ...record, delivered: false, reason: result.reason, rule: result.rule ?? null, detail: result.detail };
+    return `${JSON.stringify(body)}\n`;
+  }
+  const head = [`Kafka topic: ${input.kafkaTopic} (partition ${input.partition})`, `key:         ${key === null ? '(none)' : JSON.stringify(key)}`];
+  if (!result.ok) {
+    return [...head, `not delivered: ${result.reason}${result.rule === undefined ? '' : ` (rule ${result.rule})`}`, `why:         ${result.detail}`, ''].join('\n');
+  }
+  const { route } = result;
+  const properties = propertiesView(route.properties);
+  return [
+    ...head,
+    `rule:        ${route.rule}`,
+    `MQTT topic:  ${route.mqttTopic}`,
+    `QoS:         at most ${route.qos} (lower when the subscription is)`,
+    `retain:      ${route.retain}`,
+    `publisher:   ${route.originClientId ?? '(none)'}`,
+    `properties:  ${properties === undefined ? '(none)' : JSON.stringify(properties)}`,
     '',
   ].join('\n');
 }

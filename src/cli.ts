@@ -1,12 +1,14 @@
-/** The command line: `mqtt-kafka-proxy [check | map TOPIC | passwd] --config FILE`. */
+/** The command line: `mqtt-kafka-proxy [check | map TOPIC | map --kafka TOPIC | passwd] --config FILE`. */
 import { ConfigError } from './config/errors.js';
 import type { ProxyConfig } from './config/types.js';
-import { describeRoute, effectiveConfigText } from './cli-tools.js';
+import { describeDelivery, describeRoute, effectiveConfigText } from './cli-tools.js';
 import { parseArguments, UsageError, type RawArguments } from './cli/arguments.js';
 import { EXIT } from './cli/exit-codes.js';
+import { mapRequestFrom, type MapRequest } from './cli/map-request.js';
 import { passwd } from './cli/passwd.js';
 import { run } from './cli/run.js';
 import { settingsFrom, type CliSettings } from './cli/settings.js';
+import { compileDeliveryRouter } from './mapping/delivery-router.js';
 import { loadConfig, routerFor } from './server/load-config.js';
 
 export { DRAIN_WATCHDOG_SLACK_MS } from './cli/run.js';
@@ -37,9 +39,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   let settings: CliSettings;
   let args: RawArguments;
+  let mapRequest: MapRequest | undefined;
   try {
     args = parseArguments(argv);
     settings = settingsFrom(args, env);
+    if (settings.command === 'map') mapRequest = mapRequestFrom(args, Date.now());
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`mqtt-kafka-proxy: ${error.message}\nRun mqtt-kafka-proxy --help for the options.\n`);
@@ -55,12 +59,21 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     case 'check':
       process.stdout.write(effectiveConfigText(config, args.json === true ? 'json' : 'yaml'));
       return EXIT.ok;
-    case 'map': {
-      const route = routerFor(config).route({ topic: args.topic ?? '', clientId: args.clientId ?? '', username: args.username });
-      process.stdout.write(describeRoute(args.topic ?? '', route, args.json === true ? 'json' : 'text'));
-      return route.kind === 'mapped' ? EXIT.ok : EXIT.rejected;
-    }
+    case 'map':
+      return map(config, mapRequest!, args.json === true ? 'json' : 'text');
     case 'run':
       return run(settings, config);
   }
+}
+
+/** `map`: where a PUBLISH would go, or how a Kafka record would be delivered. */
+function map(config: ProxyConfig, request: MapRequest, format: 'text' | 'json'): number {
+  if (request.direction === 'delivery') {
+    const result = compileDeliveryRouter(config.delivery, config.source).route(request.input);
+    process.stdout.write(describeDelivery(request.input, result, format));
+    return result.ok ? EXIT.ok : EXIT.rejected;
+  }
+  const route = routerFor(config).route({ topic: request.topic, clientId: request.clientId, username: request.username });
+  process.stdout.write(describeRoute(request.topic, route, format));
+  return route.kind === 'mapped' ? EXIT.ok : EXIT.rejected;
 }

@@ -1,5 +1,5 @@
 /**
- * Authentication and publish authorization as the proxy uses them: built from `auth`, logging and
+ * Authentication and authorization (publish, subscribe, delivery) as the proxy uses them: built from `auth`, logging and
  * counting every refusal (never with the password or token), reloadable.
  *
  * `authenticate` is the one entry for every login, whatever the protocol: an MQTT CONNECT, and
@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/types.js';
 import { createLimitReporter } from '../observability/limit-reporter.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
-import { checkPublish, type AclRule } from './acl.js';
 import { Authenticator, type AuthResult, type Credentials } from './authenticator.js';
+import { createAuthorization } from './authorization.js';
 import { FailureDelay } from './failure-delay.js';
 import { HashSlots } from './hash-slots.js';
 import { JwtStore } from './jwt-store.js';
@@ -46,6 +46,16 @@ export type PublishVerdict = 'allow' | 'deny' | 'drop';
 export interface AccessControl {
   authenticate(attempt: LoginAttempt): Promise<AuthResult>;
   authorizePublish(subject: PublishSubject, topic: string): PublishVerdict;
+  /**
+   * May the session subscribe to `filter` (valid, without any `$share/{group}/` prefix)? A denial
+   * is logged; the caller answers SUBACK 0x87 (MQTT 5) / 0x80 (3.1.1).
+   */
+  authorizeSubscribe(session: PublishSubject, filter: string): 'allow' | 'deny';
+  /**
+   * May a message on the concrete `topic` be delivered to the session? Asked per message, so it
+   * neither logs nor counts: the caller counts what it drops.
+   */
+  authorizeDelivery(session: PublishSubject, topic: string): boolean;
   /** Re-reads the users file and the JWT key files. False when one was refused (the previous one stays). */
   reload(): boolean;
   /** Password hashes running and waiting now, and so far. */
@@ -115,16 +125,7 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       }
       return result;
     },
-    authorizePublish(subject, topic) {
-      const policy = users?.current.acl;
-      if (policy === undefined) return 'allow';
-      const decision = checkPublish(policy, subject, topic);
-      if (decision.allowed) return 'allow';
-      const verdict: PublishVerdict = subject.protocolVersion === 5 || auth.deniedPublish311 === 'disconnect' ? 'deny' : 'drop';
-      metrics.aclDenials.inc({ version: String(subject.protocolVersion) });
-      logDenial(logger, subject, topic, decision.rule, verdict);
-      return verdict;
-    },
+    ...createAuthorization(() => users?.current.acl, auth.deniedPublish311, logger, metrics),
     reload() {
       const usersReloaded = users?.reload() ?? true;
       const keysReloaded = jwt?.reload() ?? true;
@@ -170,20 +171,4 @@ function createLoginGuard(auth: AuthConfig, logger: Logger, metrics: ProxyMetric
           : 'login refused as server busy: too many attempts from this address at once',
       ),
   });
-}
-
-function logDenial(logger: Logger, subject: PublishSubject, topic: string, rule: AclRule | undefined, verdict: PublishVerdict): void {
-  logger.warn(
-    {
-      clientId: subject.clientId,
-      username: subject.username,
-      remoteAddress: subject.remoteAddress,
-      listener: subject.listener,
-      protocolVersion: subject.protocolVersion,
-      topic,
-      rule: rule === undefined ? 'none matched' : `${rule.effect}: ${rule.filter}`,
-      outcome: verdict === 'drop' ? 'acknowledged and dropped' : subject.protocolVersion === 5 ? 'not authorized (0x87)' : 'disconnected',
-    },
-    'publish denied by ACL',
-  );
 }

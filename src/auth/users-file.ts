@@ -7,6 +7,8 @@
  *     password: scrypt$32768$8$1$SALT$HASH   # optional: without it, alice logs in by JWT or certificate only
  *     acl:                                    # optional, checked first for alice
  *       - allow: devices/%u/#
+ *       - allow: commands/%u/#
+ *         access: subscribe                   # publish | subscribe | both (the default)
  *       - deny: '#'
  * acl:                                        # optional
  *   authenticated: [{ allow: 'shared/%c/#' }]  # every client with a username, after its own rules
@@ -17,7 +19,7 @@
  */
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
-import { topicFilterProblem, type AclPolicy, type AclRule } from './acl.js';
+import { ACL_ACCESS_VALUES, topicFilterProblem, type AclAccess, type AclPolicy, type AclRule } from './acl.js';
 import { isParsedHash, parsePasswordHash, type ParsedHash } from './password-hash.js';
 
 export interface UserEntry {
@@ -121,23 +123,44 @@ function readRules(value: unknown, path: string, report: (path: string, problem:
   }
   const rules: AclRule[] = [];
   for (const [index, item] of value.entries()) {
-    const rulePath = `${path}[${index}]`;
-    const keys = isObject(item) ? Object.keys(item) : [];
-    if (!isObject(item) || keys.length !== 1 || (keys[0] !== 'allow' && keys[0] !== 'deny')) {
-      report(rulePath, 'expected exactly one of { allow: FILTER } or { deny: FILTER }');
-      continue;
-    }
-    const effect = keys[0] as 'allow' | 'deny';
-    const filter = item[effect];
-    if (typeof filter !== 'string') {
-      report(`${rulePath}.${effect}`, 'expected an MQTT topic filter string (quote # in YAML: "#")');
-      continue;
-    }
-    const problem = topicFilterProblem(filter);
-    if (problem !== null) report(`${rulePath}.${effect}`, problem);
-    else rules.push({ effect, filter });
+    const rule = readRule(item, `${path}[${index}]`, report);
+    if (rule !== undefined) rules.push(rule);
   }
   return rules;
+}
+
+const RULE_SHAPE = 'exactly one of { allow: FILTER } or { deny: FILTER }, and optionally access: publish, subscribe or both';
+
+function readRule(item: unknown, rulePath: string, report: (path: string, problem: string) => void): AclRule | undefined {
+  const effects = isObject(item) ? Object.keys(item).filter((key) => key !== 'access') : [];
+  if (!isObject(item) || effects.length !== 1 || (effects[0] !== 'allow' && effects[0] !== 'deny')) {
+    report(rulePath, `expected ${RULE_SHAPE}`);
+    return undefined;
+  }
+  const effect = effects[0];
+  const filter = item[effect];
+  const access = readAccess(item['access'], `${rulePath}.access`, report);
+  if (typeof filter !== 'string') {
+    report(`${rulePath}.${effect}`, 'expected an MQTT topic filter string (quote # in YAML: "#")');
+    return undefined;
+  }
+  const problem = topicFilterProblem(filter);
+  if (problem !== null) {
+    report(`${rulePath}.${effect}`, problem);
+    return undefined;
+  }
+  if (access === null) return undefined;
+  // A rule without access is about both; it is kept as written.
+  return access === undefined ? { effect, filter } : { effect, filter, access };
+}
+
+/** undefined: not given (both); null: a problem was reported. */
+function readAccess(value: unknown, path: string, report: (path: string, problem: string) => void): AclAccess | undefined | null {
+  if (value === undefined) return undefined;
+  const access = ACL_ACCESS_VALUES.find((known) => known === value);
+  if (access !== undefined) return access;
+  report(path, `expected publish, subscribe or both, got ${JSON.stringify(value) ?? String(value)}`);
+  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -20,6 +20,11 @@ export interface RawArguments {
   readonly topic?: string;
   readonly clientId?: string;
   readonly username?: string;
+  /** `map --kafka`: the delivery direction. */
+  readonly kafka?: string;
+  readonly key?: string;
+  readonly header?: readonly string[];
+  readonly partition?: number;
 }
 
 function commonOptions<T>(args: Argv<T>) {
@@ -80,13 +85,17 @@ export function parseArguments(argv: readonly string[]): RawArguments {
       args.option('json', { type: 'boolean', describe: 'Print JSON instead of YAML', default: false }),
     )
     .command(
-      'map <topic>',
-      'Which rule TOPIC matches, its Kafka topic and key (exit 0 mapped, 3 rejected)',
+      'map [topic]',
+      'Where a PUBLISH to TOPIC goes, or with --kafka how a record is delivered (exit 0 or 3)',
       (args) =>
         args
           .positional('topic', { type: 'string', describe: 'MQTT topic as a device would publish it' })
           .option('client-id', { type: 'string', describe: 'MQTT client id for ${clientId}', default: '' })
           .option('username', { type: 'string', describe: 'MQTT username for ${username}' })
+          .option('kafka', { type: 'string', describe: 'Kafka topic of a record to deliver (instead of TOPIC)' })
+          .option('key', { type: 'string', describe: "the record's key (with --kafka); absent: a record without a key" })
+          .option('header', { type: 'string', array: true, describe: 'a record header name=value (with --kafka; repeatable)' })
+          .option('partition', { type: 'number', describe: "the record's partition (with --kafka)", default: 0 })
           .option('json', { type: 'boolean', describe: 'Print JSON instead of text', default: false }),
     )
     .strict()

@@ -3,6 +3,7 @@
  * README and `--help` can print them instead of repeating them. Each section module owns its own.
  */
 import { AUTH_DEFAULTS, JWT_DEFAULTS, type JwtDefaults } from './auth.js';
+import { DELIVERY_QOS_DEFAULT, RETAINED_DEFAULTS } from './delivery.js';
 import { DRAIN_DEFAULTS } from './drain.js';
 import { deepFreeze } from './freeze.js';
 import { HTTP_DEFAULTS } from './http.js';
@@ -23,6 +24,7 @@ import type {
   ListenerProtocol,
   LogConfig,
   ReloadConfig,
+  RetainedConfig,
   UnmappedConfig,
 } from './types.js';
 
@@ -43,6 +45,9 @@ export interface ConfigDefaults {
   readonly mappingKey: string;
   /** `unmapped` when absent: reject, as in the sample config (UnmappedConfig has no default of its own). */
   readonly unmapped: UnmappedConfig;
+  /** QoS ceiling of a delivery rule without `qos`. */
+  readonly deliveryQos: 0 | 1 | 2;
+  readonly retained: RetainedConfig;
   readonly auth: AuthConfig;
   /** Defaults of `auth.jwt`'s optional fields. */
   readonly jwt: JwtDefaults;
@@ -62,6 +67,8 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   kafka: KAFKA_DEFAULTS,
   mappingKey: MAPPING_KEY_DEFAULT,
   unmapped: UNMAPPED_DEFAULT,
+  deliveryQos: DELIVERY_QOS_DEFAULT,
+  retained: RETAINED_DEFAULTS,
   auth: AUTH_DEFAULTS,
   jwt: JWT_DEFAULTS,
   http: HTTP_DEFAULTS,

@@ -60,6 +60,17 @@ export interface LimitsConfig {
   readonly publishRatePerSecond: number;
   /** Publishes a connection may send at once before the rate applies; 0 = the rate (one second's worth). Default 0. */
   readonly publishRateBurst: number;
+  /**
+   * Messages from Kafka one connection may have waiting (behind its Receive Maximum or a socket
+   * that does not take more). Past it a QoS 0 message is dropped; a QoS 1 / 2 subscriber is
+   * disconnected (MQTT 5: 0x97 Quota exceeded). Default 1000.
+   */
+  readonly maxQueuedDeliveries: number;
+  /**
+   * Messages from Kafka waiting over all connections; at the bound the delivery topics are not
+   * read until the count is back at the low-water mark. Default 100000.
+   */
+  readonly maxQueuedDeliveriesTotal: number;
 }
 
 /**
@@ -89,6 +100,8 @@ export const LIMITS_DEFAULTS: LimitsConfig = deepFreeze<LimitsConfig>({
   publishRatePerSecond: 0,
   // 0 = as many as the rate: one second's worth.
   publishRateBurst: 0,
+  maxQueuedDeliveries: 1000,
+  maxQueuedDeliveriesTotal: 100_000,
 });
 
 const LIMITS_KEYS = [
@@ -108,6 +121,8 @@ const LIMITS_KEYS = [
   'maxKeepAliveSeconds',
   'publishRatePerSecond',
   'publishRateBurst',
+  'maxQueuedDeliveries',
+  'maxQueuedDeliveriesTotal',
 ] as const;
 const QOS0_OVERLOAD = ['block', 'drop'] as const;
 
@@ -140,6 +155,8 @@ export function readLimits(value: unknown, problems: Problems): LimitsConfig {
     maxKeepAliveSeconds: int('maxKeepAliveSeconds', 1, 65535),
     publishRatePerSecond: int('publishRatePerSecond', 0, 10_000_000),
     publishRateBurst: int('publishRateBurst', 0, 10_000_000),
+    maxQueuedDeliveries: int('maxQueuedDeliveries', 1, 2 ** 31 - 1),
+    maxQueuedDeliveriesTotal: int('maxQueuedDeliveriesTotal', 1, 2 ** 31 - 1),
   };
   if (limits.minKeepAliveSeconds > limits.maxKeepAliveSeconds) {
     problems.report('limits.minKeepAliveSeconds', `must not exceed maxKeepAliveSeconds (${limits.maxKeepAliveSeconds})`);

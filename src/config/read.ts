@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { readAuth } from './auth.js';
+import { checkRetainedTopic, readDelivery, readRetained } from './delivery.js';
 import { readDrain } from './drain.js';
 import { ConfigError } from './errors.js';
 import { deepFreeze } from './freeze.js';
@@ -36,7 +37,7 @@ export interface ReadConfigOptions {
   readonly checkRules?: RuleSetCheck;
 }
 
-const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
+const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
 
 /** `file` is shown in messages as given; ProxyConfig.source is its absolute path. */
 export function readConfigFile(file: string, options: ReadConfigOptions = {}): ProxyConfig {
@@ -71,6 +72,9 @@ function buildConfig(text: string, displayName: string, source: string, options:
   const listeners = readListeners(raw['listeners'], dirname(resolve(source)), problems);
   const kafka = readKafka(raw['kafka'], dirname(resolve(source)), problems);
   const { mappings, unmapped } = readRules(raw, options.checkRules, problems);
+  const delivery = readDelivery(raw['delivery'], problems);
+  const retained = readRetained(raw['retained'], problems);
+  checkRetainedTopic(delivery, retained, problems);
   const auth = readAuth(raw['auth'], dirname(source), problems);
   const http = readHttp(raw['http'], problems);
   const drain = readDrain(raw['drain'], problems);
@@ -89,6 +93,8 @@ function buildConfig(text: string, displayName: string, source: string, options:
     kafka: overridden.kafka,
     mappings,
     unmapped,
+    delivery,
+    retained,
     auth,
     http: overridden.http,
     drain,

@@ -11,6 +11,8 @@ const SECTIONS: Readonly<Record<ConfigSection, true>> = {
   kafka: true,
   mappings: true,
   unmapped: true,
+  delivery: true,
+  retained: true,
   auth: true,
   http: true,
   drain: true,
@@ -24,11 +26,13 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = Object.keys(SECTIONS).f
 /**
  * Sections a running proxy cannot take over without a restart: sockets are bound, Kafka clients
  * and the MQTT engine are built from them (`listeners` includes the HTTP ingest settings of http /
- * https listeners, `listeners[].ingest`: their servers are built with the listener). Everything
- * else (mappings, unmapped, auth, log level, drain) is applied by a reload, to HTTP ingest requests
- * as to MQTT publishes.
+ * https listeners, `listeners[].ingest`: their servers are built with the listener); the delivery
+ * readers are built from the delivery rules and the retained store from its topic, and the
+ * subscriptions they serve already hold what was delivered under the old rules. Everything else
+ * (mappings, unmapped, auth, log level, drain) is applied by a reload, to HTTP ingest requests as
+ * to MQTT publishes.
  */
-export const RESTART_REQUIRED_SECTIONS = ['listeners', 'kafka', 'http', 'limits', 'reload'] as const satisfies readonly ConfigSection[];
+export const RESTART_REQUIRED_SECTIONS = ['listeners', 'kafka', 'delivery', 'retained', 'http', 'limits', 'reload'] as const satisfies readonly ConfigSection[];
 
 export type RestartRequiredSection = (typeof RESTART_REQUIRED_SECTIONS)[number];
 

@@ -4,6 +4,7 @@
  * type lives with its reader and defaults (listeners.ts, kafka.ts, ...); this module gathers them.
  */
 import type { AuthConfig } from './auth.js';
+import type { DeliveryRuleConfig, RetainedConfig } from './delivery.js';
 import type { DrainConfig } from './drain.js';
 import type { HttpConfig } from './http.js';
 import type { KafkaConfig } from './kafka.js';
@@ -14,6 +15,7 @@ import type { MappingRuleConfig, UnmappedConfig } from './mappings.js';
 import type { ReloadConfig } from './reload.js';
 
 export type { AuthConfig, CertificateAuthMode, DeniedPublish311, FailureDelayConfig, JwtConfig, LoginLimitsConfig } from './auth.js';
+export type { DeliveryRuleConfig, RetainedConfig } from './delivery.js';
 export type { DrainConfig } from './drain.js';
 export type { HttpConfig } from './http.js';
 export type { AcksSetting, KafkaAcksConfig, KafkaClientName, KafkaCompression, KafkaConfig } from './kafka.js';
@@ -35,6 +37,9 @@ export interface ProxyConfig {
   /** Ordered; first match wins. Rules from `topic.regex.list` are appended after `mappings`. */
   readonly mappings: readonly MappingRuleConfig[];
   readonly unmapped: UnmappedConfig;
+  /** Kafka -> devices: which Kafka topics feed subscriptions, and how ([] when absent). */
+  readonly delivery: readonly DeliveryRuleConfig[];
+  readonly retained: RetainedConfig;
   readonly auth: AuthConfig;
   readonly http: HttpConfig;
   readonly drain: DrainConfig;

@@ -12,3 +12,6 @@ export {
   type TemplatePart,
 } from './template.js';
 export { isLegalKafkaTopic, kafkaTopicProblem, MAX_KAFKA_TOPIC_LENGTH } from '../common/kafka-topic.js';
+export type { DeliveryInput, DeliveryProperties, DeliveryRejection, DeliveryResult, DeliveryRoute } from './types.js';
+export { compileDeliveryRouter, type DeliveryRouter } from './delivery-router.js';
+export { DeliveryHeader } from './delivery-headers.js';

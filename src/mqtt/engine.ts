@@ -8,7 +8,7 @@ import type { ConnectionInfo, MqttSession, OutboundMessage } from './types.js';
 export type { ConnectionInfo };
 export type { MqttEngineOptions };
 
-/** Messages one connection may have waiting for room in its outbound window before offers are refused. */
+/** Messages one connection may have waiting for room in its outbound window before offers are refused (limits.maxQueuedDeliveries). */
 export const DEFAULT_MAX_QUEUED_OUTBOUND = 1000;
 
 export interface MqttEngine {
@@ -30,6 +30,10 @@ export interface MqttEngine {
    * client's Receive Maximum, in order). `gone` when the session's connection has ended.
    */
   deliver(session: MqttSession, message: OutboundMessage): OfferOutcome | 'gone';
+  /** Messages given to `deliver` for this session still waiting for window room or a writable socket. */
+  queuedFor(session: MqttSession): number;
+  /** Sends one client away: MQTT 5 gets DISCONNECT with `reasonCode` and `reason` first; then the connection closes. */
+  disconnect(session: MqttSession, reasonCode: number, reason: string): void;
   /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
   disconnectAll(reasonCode: number): Promise<void>;
   close(): Promise<void>;
@@ -68,12 +72,20 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
         maximumPacketSize: connection.maximumPacketSize,
         topicAliasMaximum: connection.clientTopicAliasMaximum,
         protocolVersion: connection.protocolVersion,
-        maxQueued: DEFAULT_MAX_QUEUED_OUTBOUND,
+        maxQueued: ctx.limits.maxQueuedDeliveries,
       }));
       if ((connection.pauses & Pause.Writes) !== 0 && window.writable) window.setWritable(false);
       const { outcome, packets } = window.offer(message);
       connection.send(packets);
       return outcome;
+    },
+    queuedFor(session) {
+      const connection = connectionOf(session);
+      // What a connection that ended had queued goes with it.
+      return connection === undefined || connection.gone ? 0 : (connection.outbound?.queued ?? 0);
+    },
+    disconnect(session, reasonCode, reason) {
+      connectionOf(session)?.drop(reasonCode, reason);
     },
     async disconnectAll(reasonCode) {
       // Acknowledgements written in this tick are gathered until its end; let them out before

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { readLagGauge } from './reader-lag.js';
 
 /**
  * Every metric the proxy exports, in one registry per proxy (so two proxies in one process, as in
@@ -61,10 +62,21 @@ export interface ProxyMetrics {
   /** 1 while the proxy reports ready on /readyz, 0 otherwise (starting, Kafka unreachable, draining). */
   readonly ready: Gauge;
   /**
+   * Messages from Kafka for subscribers, by {@link DeliveryOutcome}: one per subscriber a record
+   * matched (or per record when it matched no rule: `unroutable`).
+   */
+  readonly deliveries: Counter<'outcome'>;
+  /** Subscriptions of connected clients, by kind (`direct`, `shared`). */
+  readonly subscriptions: Gauge<'kind'>;
+  /** Messages from Kafka waiting in connections' outbound queues (limits.maxQueuedDeliveriesTotal bounds them). */
+  readonly queuedDeliveries: Gauge;
+  /**
    * Sets the in-flight and ready gauges from `read` at each scrape, rather than updating them per
    * record on the hot path.
    */
   observe(read: () => ScrapedState): void;
+  /** Sets the subscription and queue gauges from `read` at each scrape. */
+  observeDelivery(read: () => DeliveryState): void;
   /**
    * A count for the per-message path: a plain number it adds to, handed to `counter` (with these
    * labels) whenever the counter is read. prom-client hashes the labels on every `inc`.
@@ -98,6 +110,24 @@ export interface ScrapedState {
   readonly ready: boolean;
 }
 
+/** Values read from delivery when metrics are scraped. */
+export interface DeliveryState {
+  readonly directSubscriptions: number;
+  readonly sharedSubscriptions: number;
+  readonly queued: number;
+}
+
+/**
+ * What became of a message for one subscriber: `sent` (written), `queued` (waits behind the
+ * Receive Maximum or the socket), `dropped` (QoS 0 over the connection's queue bound),
+ * `disconnected` (QoS 1 / 2 over it: the subscriber was sent away), `too-large` (over the client's
+ * Maximum Packet Size), `expired` (Message Expiry passed), `denied` (the ACL refused the topic),
+ * `no-local` (the subscriber published it itself), `gone` (its connection had ended), or, per
+ * record, `unroutable` (no rule gave it an MQTT topic).
+ */
+export const DELIVERY_OUTCOMES = ['sent', 'queued', 'dropped', 'disconnected', 'too-large', 'expired', 'denied', 'no-local', 'gone', 'unroutable'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
 export const METRIC_PREFIX = 'mqtt_kafka_proxy_';
 
 /**
@@ -129,8 +159,11 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
   const registry = new Registry();
   if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // Each Kafka reader (delivery, later sessions and retained) reports its lag into this one.
+  readLagGauge(registry);
   const p = METRIC_PREFIX;
   let read: (() => ScrapedState) | undefined;
+  let readDelivery: (() => DeliveryState) | undefined;
   const hot = new Map<Counter<string>, HotCount[]>();
   // Called by prom-client before it reads a counter (scrape, get()): pending hot counts first.
   const flushHot = function (this: Counter<string>): void {
@@ -139,6 +172,9 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
   return {
     observe(reader) {
       read = reader;
+    },
+    observeDelivery(reader) {
+      readDelivery = reader;
     },
     hotCount<L extends string>(counter: Counter<L>, labels: LabelValues<L>): HotCount {
       const count = new HotCount((value) => counter.inc(labels, value));
@@ -196,6 +232,7 @@ export function createMetrics(options: { collectDefault?: boolean } = {}): Proxy
     limitsHit: new Counter({ name: `${p}limits_hit_total`, help: 'Limits reached, by limit', labelNames: ['limit'], registers }),
     protocolErrors: new Counter({ name: `${p}protocol_errors_total`, help: 'Malformed packets and protocol violations', labelNames: ['kind'], registers }),
     reloads: new Counter({ name: `${p}config_reloads_total`, help: 'Config reloads, by outcome', labelNames: ['outcome'], registers }),
+    ...deliveryMetrics(registers, flushHot, () => readDelivery),
   };
 }
 
@@ -223,5 +260,36 @@ function scrapedGauges(
       (state) => state.inflightBytes,
     ),
     ready: gauge('ready', '1 while /readyz reports ready', (state) => (state.ready ? 1 : 0)),
+  };
+}
+
+/** The delivery counter (its hot counts flushed before a read) and the gauges read from delivery at each scrape. */
+function deliveryMetrics(
+  registers: Registry[],
+  flushHot: (this: Counter<string>) => void,
+  reader: () => (() => DeliveryState) | undefined,
+): Pick<ProxyMetrics, 'deliveries' | 'subscriptions' | 'queuedDeliveries'> {
+  const p = METRIC_PREFIX;
+  return {
+    deliveries: new Counter({ name: `${p}deliveries_total`, help: 'Messages from Kafka for subscribers, by outcome', labelNames: ['outcome'], registers, collect: flushHot }),
+    subscriptions: new Gauge({
+      name: `${p}subscriptions`,
+      help: 'Subscriptions of connected clients, by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const state = reader()?.();
+        this.set({ kind: 'direct' }, state?.directSubscriptions ?? 0);
+        this.set({ kind: 'shared' }, state?.sharedSubscriptions ?? 0);
+      },
+    }),
+    queuedDeliveries: new Gauge({
+      name: `${p}queued_deliveries`,
+      help: 'Messages from Kafka waiting in connections outbound queues',
+      registers,
+      collect() {
+        this.set(reader()?.().queued ?? 0);
+      },
+    }),
   };
 }

@@ -1,5 +1,4 @@
 import { Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from './metrics.js';
 
 /** What a Kafka reader reports lag to (the reader's `LagSink`, by shape). */
 export interface LagGauge {
@@ -7,7 +6,27 @@ export interface LagGauge {
   remove(topic: string, partition: number): void;
 }
 
-export const READ_LAG_METRIC = `${METRIC_PREFIX}kafka_read_lag_records`;
+// The metrics prefix spelled out: metrics.ts registers this gauge with every registry, so this
+// module may not import it back.
+export const READ_LAG_METRIC = 'mqtt_kafka_proxy_kafka_read_lag_records';
+
+type LagGaugeMetric = Gauge<'reader' | 'topic' | 'partition'>;
+
+/** The registry's read-lag gauge, made on first use (createMetrics makes it, so it is always exported). */
+export function readLagGauge(registry: Registry): LagGaugeMetric {
+  const existing = registry.getSingleMetric(READ_LAG_METRIC);
+  if (existing instanceof Gauge) return existing as LagGaugeMetric;
+  return new Gauge({
+    name: READ_LAG_METRIC,
+    help: 'Records a Kafka reader is behind the end of each partition it reads',
+    labelNames: ['reader', 'topic', 'partition'],
+    registers: [registry],
+    // prom-client calls collect() before each read of the gauge: every reader's numbers go in then.
+    collect() {
+      for (const flush of collectors.get(this) ?? []) flush();
+    },
+  });
+}
 
 /**
  * `mqtt_kafka_proxy_kafka_read_lag_records{reader, topic, partition}`: how many records each
@@ -19,20 +38,7 @@ export const READ_LAG_METRIC = `${METRIC_PREFIX}kafka_read_lag_records`;
 export function readerLagGauge(registry: Registry, reader: string): LagGauge {
   const lags = new Map<string, { topic: string; partition: number; lag: number }>();
   const removed: Array<{ topic: string; partition: number }> = [];
-  const existing = registry.getSingleMetric(READ_LAG_METRIC);
-  const gauge =
-    existing instanceof Gauge
-      ? (existing as Gauge<'reader' | 'topic' | 'partition'>)
-      : new Gauge({
-          name: READ_LAG_METRIC,
-          help: 'Records a Kafka reader is behind the end of each partition it reads',
-          labelNames: ['reader', 'topic', 'partition'],
-          registers: [registry],
-          // prom-client calls collect() before each read of the gauge: every reader's numbers go in then.
-          collect() {
-            for (const flush of collectors.get(this) ?? []) flush();
-          },
-        });
+  const gauge = readLagGauge(registry);
   const flushes = collectors.get(gauge) ?? [];
   collectors.set(gauge, flushes);
   flushes.push(() => {
@@ -53,4 +59,4 @@ export function readerLagGauge(registry: Registry, reader: string): LagGauge {
 }
 
 // The readers reporting to each gauge (one gauge per registry).
-const collectors = new WeakMap<Gauge<'reader' | 'topic' | 'partition'>, Array<() => void>>();
+const collectors = new WeakMap<LagGaugeMetric, Array<() => void>>();

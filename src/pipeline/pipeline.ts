@@ -7,11 +7,13 @@ import type { Route } from '../mapping/types.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
+import type { RetainedStore } from '../state/retained-store.js';
 import { recordBytes, type KafkaRecord, type WriteReceipt } from '../kafka/record.js';
 import { AckSequencer } from './ack-sequencer.js';
 import { InflightBudget, type ReadSwitch } from './inflight-budget.js';
 import { OverloadLog, PublishCounters, type Transport } from './publish-counters.js';
 import { buildRecord } from './record.js';
+import { alongsideRetained } from './retained-ingest.js';
 
 export interface PipelineOptions {
   /** The mapping rules in effect when the pipeline starts; {@link PublishPipeline.setRouter} swaps them. */
@@ -33,6 +35,8 @@ export interface PipelineOptions {
   >;
   /** Stops and restarts reading from a client's connection. */
   readonly reads: ReadSwitch<MqttSession>;
+  /** Where a PUBLISH with RETAIN 1 is also written; absent = retained messages are off (only produced, as any PUBLISH). */
+  readonly retained?: RetainedStore;
 }
 
 /** Accounted bytes per record on top of its payload, topic, key and headers: the objects around it. */
@@ -205,7 +209,7 @@ export class PublishPipeline {
 
     // A QoS 1/2 record whose client is gone before it is sent is not sent: the client retransmits it.
     const wanted = acked ? () => !reply.gone : undefined;
-    this.options.sink.produce(record, DELIVERY[message.qos]!, (error, receipt, index) => {
+    const done = (error: ProduceError | null, receipt?: WriteReceipt, index?: number): void => {
       this.budget.release(session, bytes);
       this.overload.update(this.budget.isOverloaded, this.budget);
       this.counters.outcome(error === null ? 'acked' : error.retriable ? 'failed' : 'rejected', error === null ? 'ok' : error.reason, transport);
@@ -228,7 +232,10 @@ export class PublishPipeline {
         );
         if (acked || message.will) answer(() => reply.reject(rejectionCode(error), `Kafka refused the record: ${error.reason}`, error.reason));
       }
-    }, wanted);
+    };
+    const retained = this.options.retained;
+    const settled = message.retain && retained !== undefined ? alongsideRetained(retained, message, done) : done;
+    this.options.sink.produce(record, DELIVERY[message.qos]!, settled, wanted);
   }
 
   /**

@@ -13,10 +13,13 @@ import { routerFor } from './load-config.js';
 import type { Part } from './part.js';
 import { createAccessPart, type AccessPart } from './parts/access-part.js';
 import { createAdminPart, type AdminPart } from './parts/admin-part.js';
+import { createDeliveryPart, type DeliveryPart } from './parts/delivery-part.js';
 import { createHttpIngestPart } from './parts/http-ingest-part.js';
 import { createIngestPart, type IngestPart } from './parts/ingest-part.js';
 import { createKafkaPart, type KafkaPart } from './parts/kafka-part.js';
 import { createListenersPart, type ListenersPart } from './parts/listeners-part.js';
+import { composeHooks, createMqttPart, type MqttPart } from './parts/mqtt-part.js';
+import { createRetainedPart, type RetainedPart } from './parts/retained-part.js';
 import { readinessOf } from './readiness.js';
 import type { ReloadStep } from './reload.js';
 
@@ -41,17 +44,31 @@ export interface ComposedProxy {
   readonly kafka: KafkaPart;
   readonly access: AccessPart;
   readonly ingest: IngestPart;
+  readonly mqtt: MqttPart;
+  /** Undefined without delivery rules. */
+  readonly delivery: DeliveryPart | undefined;
   readonly listeners: ListenersPart;
+  /** Its store (undefined when retained messages are off) is what ingest writes and delivery reads. */
+  readonly retained: RetainedPart;
 }
 
 export function composeProxy(config: ProxyConfig, options: ComposeOptions): ComposedProxy {
   const { logger, metrics } = options;
   const access = createAccessPart(config, logger, metrics);
   const kafka = createKafkaPart(config, logger, metrics);
-  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access });
+  const retained = createRetainedPart(config, logger);
+  const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access, retained: retained.store });
   const httpIngest = createHttpIngestPart({ config, logger, metrics, pipeline: ingest.pipeline, access });
-  const listeners = createListenersPart(config, logger, metrics, ingest.onConnection, (listener) => httpIngest.connectionHandler(listener));
-  const serving: readonly Part[] = [kafka, access, ingest, httpIngest, listeners, kafka.connect];
+  const delivery = createDeliveryPart({ config, logger, metrics, access, retained: retained.store });
+  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery?.hooks) });
+  ingest.attach(mqtt.engine);
+  delivery?.attach(mqtt.engine);
+  const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection, (listener) => httpIngest.connectionHandler(listener));
+  // The engine before ingest and delivery: it stops after ingest drained and delivery stopped
+  // reading, so the acknowledgements go out before the clients are told goodbye. Retained before
+  // them all: it stops after ingest has drained the retained writes on their way. HTTP ingest
+  // after ingest: its requests are answered before the pipeline drains.
+  const serving: readonly Part[] = [kafka, access, retained, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, httpIngest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;
@@ -66,7 +83,10 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
     kafka,
     access,
     ingest,
+    mqtt,
+    delivery,
     listeners,
+    retained,
   };
 }
 

@@ -47,6 +47,19 @@ export class InspectorSession {
     return usage.usedSize;
   }
 
+  /**
+   * After a full garbage collection: the JavaScript heap in use plus the memory of Buffers and
+   * ArrayBuffers outside it (payloads, socket data), which `heapAfterGc` does not count.
+   */
+  async memoryAfterGc(): Promise<number> {
+    await this.call('HeapProfiler.collectGarbage');
+    const { result } = (await this.call('Runtime.evaluate', {
+      expression: '(() => { const m = process.memoryUsage(); return m.heapUsed + m.external; })()',
+      returnByValue: true,
+    })) as { result: { value: number } };
+    return result.value;
+  }
+
   close(): void {
     this.socket.close();
   }

@@ -564,6 +564,90 @@ auth: { anonymous: true }
   });
 });
 
+describe('map --kafka (delivery)', () => {
+  let file: string;
+  before(async () => {
+    file = join(dir, 'map-delivery.yaml');
+    await writeFile(
+      file,
+      `mappings: [{ name: all, match: '^(.*)$', topic: iot.all }]
+auth: { anonymous: true }
+delivery:
+  - name: commands
+    kafka: iot.commands
+    mqttTopic: 'devices/\${key}/commands'
+    qos: 1
+  - name: mirror
+    kafka: iot.telemetry
+`,
+    );
+  });
+
+  test('a record a rule delivers: exit 0 with the rule, the MQTT topic, QoS and properties', async () => {
+    const result = await runCli(['map', '--config', file, '--kafka', 'iot.commands', '--key', 'dev-17', '--header', 'region=eu', '--header', 'mqtt.content_type=text/plain']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /rule: +commands\n/);
+    assert.match(result.stdout, /MQTT topic: +devices\/dev-17\/commands\n/);
+    assert.match(result.stdout, /QoS: +at most 1/);
+    assert.match(result.stdout, /properties: +\{"contentType":"text\/plain","userProperties":\{"region":"eu"\}\}/);
+    const json = await runCli(['map', '--config', file, '--kafka', 'iot.telemetry', '--header', 'mqtt.topic=devices/d-1/telemetry', '--header', 'mqtt.qos=0', '--partition', '4', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      kafkaTopic: 'iot.telemetry',
+      partition: 4,
+      key: null,
+      delivered: true,
+      rule: 'mirror',
+      mqttTopic: 'devices/d-1/telemetry',
+      qos: 0,
+      retain: false,
+      originClientId: null,
+      properties: null,
+    });
+  });
+
+  test('no rule reads the topic, or the record gives no topic: exit 3 saying why', async () => {
+    const none = await runCli(['map', '--config', file, '--kafka', 'iot.other', '--key', 'k']);
+    assert.equal(none.code, 3, none.stderr);
+    assert.match(none.stdout, /not delivered: no-rule\n/);
+    assert.match(none.stdout, /no delivery rule reads Kafka topic iot\.other/);
+    const nullKey = await runCli(['map', '--config', file, '--kafka', 'iot.commands']);
+    assert.equal(nullKey.code, 3);
+    assert.match(nullKey.stdout, /not delivered: no-topic \(rule commands\)/);
+    const wildcard = await runCli(['map', '--config', file, '--kafka', 'iot.commands', '--key', 'dev/+', '--json']);
+    assert.equal(wildcard.code, 3);
+    assert.deepEqual(
+      (({ delivered, reason, rule }) => ({ delivered, reason, rule }))(JSON.parse(wildcard.stdout) as Record<string, unknown>),
+      { delivered: false, reason: 'bad-topic', rule: 'commands' },
+    );
+  });
+
+  test('usage errors exit 2: a header without =, a topic and --kafka together, --key without --kafka', async () => {
+    for (const args of [
+      ['--kafka', 'iot.commands', '--header', 'novalue'],
+      ['a/b', '--kafka', 'iot.commands'],
+      ['a/b', '--key', 'k'],
+    ]) {
+      const result = await runCli(['map', '--config', file, ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /mqtt-kafka-proxy: (--header|map):/);
+    }
+  });
+
+  test('check lists the delivery rules and the retained section with their defaults', async () => {
+    const json = await runCli(['check', '--config', file, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const view = JSON.parse(json.stdout) as Record<string, unknown>;
+    assert.deepEqual(view.delivery, [
+      { name: 'commands', kafka: 'iot.commands', mqttTopic: 'devices/${key}/commands', qos: 1 },
+      { name: 'mirror', kafka: 'iot.telemetry', qos: 2 },
+    ]);
+    assert.deepEqual(view.retained, { topic: 'mqtt.retained', enabled: true });
+    const yaml = await runCli(['check', '--config', file]);
+    assert.match(yaml.stdout, /delivery:\n {2}- name: commands\n {4}kafka: iot\.commands\n/);
+  });
+});
+
 describe('--log-pretty', () => {
   test('prints readable lines instead of JSON', async () => {
     const file = join(dir, 'pretty.yaml');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { describeRoute, effectiveConfigText, effectiveConfigView, isSecretKey, MASK, maskSecrets } from '../../src/cli-tools.js';
+import { describeDelivery, describeRoute, effectiveConfigText, effectiveConfigView, isSecretKey, MASK, maskSecrets } from '../../src/cli-tools.js';
 import { parseConfig } from '../../src/server/load-config.js';
 
 const CONFIG = `mappings:
@@ -51,7 +51,7 @@ describe('effective config', () => {
 
   it('has every section in file order, unmapped in the file shape, no source', () => {
     const view = effectiveConfigView(config);
-    assert.deepEqual(Object.keys(view), ['listeners', 'kafka', 'mappings', 'unmapped', 'auth', 'http', 'drain', 'reload', 'limits', 'log']);
+    assert.deepEqual(Object.keys(view), ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log']);
     assert.deepEqual(view.unmapped, { topic: 'iot.unmapped' });
     assert.equal((view.mappings as unknown[]).length, 2);
     assert.equal('source' in view, false);
@@ -98,5 +98,46 @@ describe('describeRoute', () => {
       rule: null,
       detail: 'd',
     });
+  });
+});
+
+describe('describeDelivery', () => {
+  const input = { kafkaTopic: 'iot.c', partition: 2, key: Buffer.from('dev 1'), headers: [], timestamp: 0 };
+  const route = {
+    rule: 'c',
+    mqttTopic: 'devices/dev 1/c',
+    qos: 1 as const,
+    retain: true,
+    originClientId: 'pub-1',
+    properties: { correlationData: Buffer.from([0xca, 0xfe]), userProperties: Object.assign(Object.create(null) as Record<string, string>, { a: 'b' }) },
+    expiresAt: undefined,
+  };
+
+  it('text: every fact of the route, correlation data as hex', () => {
+    const text = describeDelivery(input, { ok: true, route }, 'text');
+    assert.equal(
+      text,
+      [
+        'Kafka topic: iot.c (partition 2)',
+        'key:         "dev 1"',
+        'rule:        c',
+        'MQTT topic:  devices/dev 1/c',
+        'QoS:         at most 1 (lower when the subscription is)',
+        'retain:      true',
+        'publisher:   pub-1',
+        'properties:  {"correlationData":"cafe","userProperties":{"a":"b"}}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('json, delivered and not', () => {
+    assert.deepEqual(JSON.parse(describeDelivery({ ...input, key: null }, { ok: true, route: { ...route, properties: undefined, originClientId: undefined } }, 'json')), {
+      kafkaTopic: 'iot.c', partition: 2, key: null, delivered: true, rule: 'c', mqttTopic: 'devices/dev 1/c', qos: 1, retain: true, originClientId: null, properties: null,
+    });
+    assert.deepEqual(JSON.parse(describeDelivery(input, { ok: false, reason: 'no-rule', rule: undefined, detail: 'd' }, 'json')), {
+      kafkaTopic: 'iot.c', partition: 2, key: 'dev 1', delivered: false, reason: 'no-rule', rule: null, detail: 'd',
+    });
+    assert.match(describeDelivery(input, { ok: false, reason: 'bad-topic', rule: 'c', detail: 'why' }, 'text'), /not delivered: bad-topic \(rule c\)\nwhy: +why\n$/);
   });
 });

@@ -97,6 +97,8 @@ describe('config: valid files', () => {
       },
       mappings: [{ name: 'telemetry', match: '^devices/(?<deviceId>[^/]+)/telemetry$', topic: 'iot.telemetry', key: '${deviceId}' }],
       unmapped: { action: 'reject' },
+      delivery: [],
+      retained: { topic: 'mqtt.retained', enabled: true },
       auth: {
         anonymous: true,
         certificate: 'ignore',
@@ -126,6 +128,8 @@ describe('config: valid files', () => {
         maxKeepAliveSeconds: 65535,
         publishRatePerSecond: 0,
         publishRateBurst: 0,
+        maxQueuedDeliveries: 1000,
+        maxQueuedDeliveriesTotal: 100000,
       },
       log: { level: 'info' },
     });
@@ -170,6 +174,8 @@ describe('config: valid files', () => {
       maxKeepAliveSeconds: 65535,
       publishRatePerSecond: 0,
       publishRateBurst: 0,
+      maxQueuedDeliveries: 1000,
+      maxQueuedDeliveriesTotal: 100000,
     });
     assert.deepEqual(config.log, { level: 'info' });
   });
@@ -348,6 +354,8 @@ log: { level: debug }
       maxKeepAliveSeconds: 300,
       publishRatePerSecond: 100,
       publishRateBurst: 500,
+      maxQueuedDeliveries: 1000,
+      maxQueuedDeliveriesTotal: 100000,
     });
     assert.equal(config.log.level, 'debug');
   });

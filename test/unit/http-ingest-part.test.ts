@@ -15,9 +15,9 @@ describe('the http-ingest part', () => {
     const composed = composeProxy(config, { logger: createLogger('silent'), metrics: createMetrics({ collectDefault: false }), ownLogger: false, adminPort: undefined, phase: () => 'starting' });
     assert.deepEqual(
       composed.parts.map((part) => part.name),
-      ['kafka', 'auth', 'ingest', 'http-ingest', 'listeners', 'kafka-connect'],
+      ['kafka', 'auth', 'retained', 'mqtt', 'ingest', 'http-ingest', 'listeners', 'kafka-connect'],
     );
-    const httpIngest = composed.parts[3]!;
+    const httpIngest = composed.parts.find((part) => part.name === 'http-ingest')!;
     await httpIngest.stop({ drainTimeoutMs: 100 });
     await composed.access.stop({ drainTimeoutMs: 0 });
   });

@@ -1,17 +1,17 @@
 /**
  * Device -> Kafka: the MQTT engine hands each PUBLISH to the publish pipeline, which routes it,
  * produces it and answers it in arrival order, and which pauses reading from connections at the
- * in-flight bounds.
+ * in-flight bounds. The engine is the MQTT part's; this part brings the hooks and, once the engine
+ * exists, is told how to pause and resume reading from it.
  */
 import type { ProxyConfig } from '../../config/types.js';
 import type { RecordSink } from '../../kafka/producer.js';
-import type { ConnectionHandler } from '../../listeners/index.js';
-import { createMqttEngine } from '../../mqtt/engine.js';
-import { ReasonCode } from '../../mqtt/reason-codes.js';
+import type { MqttEngine } from '../../mqtt/engine.js';
 import type { MqttHooks, MqttSession } from '../../mqtt/types.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { ReadSwitch } from '../../pipeline/inflight-budget.js';
+import type { RetainedStore } from '../../state/retained-store.js';
 import { PublishPipeline } from '../../pipeline/pipeline.js';
 import { routerFor } from '../load-config.js';
 import type { Part } from '../part.js';
@@ -19,8 +19,10 @@ import type { AccessPart } from './access-part.js';
 
 export interface IngestPart extends Part {
   readonly pipeline: PublishPipeline;
-  /** Serves one client connection: what the listeners hand each accepted stream to. */
-  readonly onConnection: ConnectionHandler;
+  /** Authentication, PUBLISH and the connection events, for the engine. */
+  readonly hooks: MqttHooks;
+  /** The engine the hooks serve: the pipeline pauses and resumes reading through it. Once, before any connection. */
+  attach(engine: Pick<MqttEngine, 'pauseReading' | 'resumeReading'>): void;
 }
 
 export interface IngestPartOptions {
@@ -29,10 +31,12 @@ export interface IngestPartOptions {
   readonly metrics: ProxyMetrics;
   readonly sink: RecordSink;
   readonly access: AccessPart;
+  /** Where a PUBLISH with RETAIN 1 is also written; undefined: retained messages are off. */
+  readonly retained: RetainedStore | undefined;
 }
 
 export function createIngestPart(options: IngestPartOptions): IngestPart {
-  const { config, logger, metrics, sink, access } = options;
+  const { config, logger, metrics, sink, access, retained } = options;
   // The engine hands publishes to the pipeline and the pipeline tells the engine when to stop
   // reading a connection: the pipeline is made first, with a switch that is connected to the
   // engine as soon as that exists, before any connection can be served.
@@ -46,34 +50,27 @@ export function createIngestPart(options: IngestPartOptions): IngestPart {
     reads,
     // Through the part: a reload may replace the access control.
     authorize: (session, message) => access.current.authorizePublish(session, message.topic),
+    ...(retained !== undefined && { retained }),
   });
-  const engine = createMqttEngine({
-    limits: config.limits,
-    logger: logger.child({ component: 'mqtt' }),
-    metrics,
-    hooks: ingestHooks(pipeline, access, logger),
-  });
-  reads.connect({ pause: (session) => engine.pauseReading(session), resume: (session) => engine.resumeReading(session) });
-  let started = false;
 
   return {
     name: 'ingest',
     pipeline,
-    onConnection: (stream, info) => engine.handle(stream, info),
-    async start() {
-      await engine.start();
-      started = true;
+    hooks: ingestHooks(pipeline, access, logger),
+    attach(engine) {
+      reads.connect({ pause: (session) => engine.pauseReading(session), resume: (session) => engine.resumeReading(session) });
+    },
+    start() {
       // Said once, so an operator sees what the memory-derived defaults came to in this process.
       const { maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection } = config.limits;
       logger.info({ maxInflightMessages, maxInflightBytes, maxInflightPerConnection, maxInflightBytesPerConnection }, 'in-flight bounds');
+      return Promise.resolve();
     },
     async stop({ drainTimeoutMs }) {
+      // The MQTT part stops after this one: the acknowledgements of the drained records go out
+      // before the clients are told goodbye.
       pipeline.beginDrain();
       await drainRecords(sink, drainTimeoutMs, logger);
-      if (!started) return;
-      // The acknowledgements of the drained records went out above; now say goodbye.
-      await engine.disconnectAll(ReasonCode.ServerShuttingDown);
-      await engine.close();
     },
   };
 }

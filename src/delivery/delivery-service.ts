@@ -1,0 +1,129 @@
+// Kafka -> devices on this replica: the local subscriptions, the reader of the delivery topics
+// they need, the share groups' consumers, the fan-out, and the hooks the MQTT engine calls.
+import type { AccessControl } from '../auth/access-control.js';
+import type { ProxyConfig } from '../config/types.js';
+import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
+import type { ReaderBatch } from '../kafka/reader-types.js';
+import type { DeliveryRouter } from '../mapping/delivery-router.js';
+import type { ServerCapabilities } from '../mqtt/capabilities.js';
+import type { MqttHooks, MqttSession } from '../mqtt/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeliveryState, ProxyMetrics } from '../observability/metrics.js';
+import { readerLagGauge } from '../observability/reader-lag.js';
+import type { RetainedStore } from '../state/retained-store.js';
+import { FanOut } from './fan-out.js';
+import { LocalSubscriptions, type ShareGroup } from './local-subscriptions.js';
+import { QueueBound } from './queue-bound.js';
+import { retainedForSubscription } from './retain-handling.js';
+import { SharedGroups } from './shared-groups.js';
+import { subscribeHooks, type MadeSubscription } from './subscribe-hooks.js';
+import { TopicReading } from './topic-reading.js';
+import type { DeliveryEngine } from './types.js';
+
+export interface DeliveryOptions {
+  readonly config: ProxyConfig;
+  readonly router: DeliveryRouter;
+  readonly connection: KafkaConnectionOptions;
+  readonly access: () => AccessControl;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+  /** Retained messages for new subscriptions; undefined when they are off (Retain Available 0). */
+  readonly retained: Pick<RetainedStore, 'matching'> | undefined;
+}
+
+export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>>;
+
+export interface Delivery {
+  readonly hooks: DeliveryHooks;
+  /** The engine the hooks serve; once, before any connection. */
+  attach(engine: DeliveryEngine): void;
+  state(): DeliveryState;
+  close(): Promise<void>;
+}
+
+export function createDelivery(options: DeliveryOptions): Delivery {
+  const { config, logger, metrics } = options;
+  const router = (): DeliveryRouter => options.router;
+  let engine: DeliveryEngine | undefined;
+  const relay: DeliveryEngine = {
+    deliver: (session, message) => engine?.deliver(session, message) ?? 'gone',
+    queuedFor: (session) => engine?.queuedFor(session) ?? 0,
+    disconnect: (session, code, reason) => engine?.disconnect(session, code, reason),
+  };
+  const queue = new QueueBound(relay, config.limits.maxQueuedDeliveriesTotal, config.limits.inflightLowWater);
+  let fanOut: FanOut | undefined;
+  const onBatch = (batch: ReaderBatch): Promise<void> | undefined => {
+    for (const record of batch.records) fanOut?.direct(batch.topic, batch.partition, record);
+    return queue.whenRoom();
+  };
+  const reading = new TopicReading(router, { connection: options.connection, logger, lag: readerLagGauge(metrics.registry, 'delivery'), onBatch });
+  const shared = new SharedGroups({
+    connection: options.connection,
+    groupPrefix: config.kafka.clientId,
+    logger,
+    topicsFor: (filter) => reading.topicsFor(filter),
+    onRecord: (group, topic, partition, record) => {
+      fanOut?.shared(group, topic, partition, record);
+      const room = queue.whenRoom();
+      if (room === undefined) return;
+      shared.hold(true);
+      void room.then(() => shared.hold(false));
+    },
+  });
+  const joining = new Map<ShareGroup, Promise<void>>();
+  const subscriptions = new LocalSubscriptions({
+    directFilter: (filter, present) => (present ? void reading.filterAdded(filter) : reading.filterRemoved(filter)),
+    shareGroup: (group, present) => {
+      if (present) joining.set(group, shared.joined(group));
+      else {
+        joining.delete(group);
+        shared.left(group);
+      }
+    },
+  });
+  const capabilities: ServerCapabilities = Object.freeze({
+    retainAvailable: options.retained !== undefined,
+    wildcardSubscriptionAvailable: true,
+    subscriptionIdentifiersAvailable: true,
+    sharedSubscriptionAvailable: true,
+    maximumQoS: 2,
+  });
+  const hooks = subscribeHooks({
+    subscriptions,
+    rules: () => config.delivery,
+    mayServe: (topic, filter) => router().mayServe(topic, filter),
+    access: options.access,
+    ready: (filter, shareGroup) => {
+      if (shareGroup === undefined) return reading.readyFor(filter);
+      const group = subscriptions.group(shareGroup, filter);
+      return (group === undefined ? undefined : joining.get(group)) ?? Promise.resolve();
+    },
+    ...(options.retained !== undefined && { subscribed: retainedSender(options.retained, () => fanOut) }),
+    logger,
+  });
+
+  return {
+    hooks: { capabilities: () => capabilities, ...hooks },
+    attach(target) {
+      if (engine !== undefined) throw new Error('delivery is attached to an engine already');
+      engine = target;
+      fanOut = new FanOut({ router, subscriptions, engine: relay, access: options.access, queue, maxQueuedPerConnection: config.limits.maxQueuedDeliveries, metrics, logger });
+    },
+    state: () => ({ directSubscriptions: subscriptions.directCount, sharedSubscriptions: subscriptions.sharedSubscriptions, queued: queue.total }),
+    async close() {
+      await Promise.all([reading.close(), shared.close()]);
+    },
+  };
+}
+
+/** Sends a new subscription the retained messages it is due [MQTT-3.3.1-9..11], after its SUBACK. */
+function retainedSender(store: Pick<RetainedStore, 'matching'>, fanOut: () => FanOut | undefined) {
+  return (session: MqttSession, made: MadeSubscription): void => {
+    const request = { filter: made.filter, grantedQos: made.granted, retainHandling: made.retainHandling, subscriptionExisted: made.existed, shared: made.shared };
+    for (const message of retainedForSubscription(store, request, Date.now())) {
+      const id = made.subscriptionIdentifier;
+      const properties = id === undefined ? message.properties : { ...message.properties, subscriptionIdentifiers: [id] };
+      fanOut()?.retained(session, { topic: message.topic, payload: message.payload, qos: message.qos, retain: true, ...(properties !== undefined && { properties }) });
+    }
+  };
+}
