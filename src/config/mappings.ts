@@ -49,9 +49,11 @@ export function readRules(raw: Record<string, unknown>, check: RuleSetCheck | un
   const regexListRules = readTopicRegexList(raw[TOPIC_REGEX_LIST_KEY], problems);
   const unmapped = readUnmapped(raw['unmapped'], problems);
   const rules = [...mappings, ...regexListRules];
+  // A proxy that only delivers (commands from Kafka to devices) needs no ingest rule.
+  const delivers = Array.isArray(raw['delivery']) && raw['delivery'].length > 0;
   // Rules with a malformed shape were dropped above; the rest are still compiled so their regex
   // and template mistakes are reported in the same round.
-  checkRouting({ source: problems.file, mappings: rules, unmapped }, problems.list.length === before, check, problems);
+  checkRouting({ source: problems.file, mappings: rules, unmapped }, problems.list.length === before && !delivers, check, problems);
   return { mappings: rules, unmapped };
 }
 
@@ -121,13 +123,13 @@ function readUnmapped(value: unknown, problems: Problems): UnmappedConfig {
   return UNMAPPED_DEFAULT;
 }
 
-function checkRouting(rules: RuleSet, shapesValid: boolean, check: RuleSetCheck | undefined, problems: Problems): void {
+function checkRouting(rules: RuleSet, needsRules: boolean, check: RuleSetCheck | undefined, problems: Problems): void {
   // With malformed rules dropped, "no rules" would only repeat those problems.
-  if (shapesValid && rules.mappings.length === 0 && rules.unmapped.action === 'reject') {
+  if (needsRules && rules.mappings.length === 0 && rules.unmapped.action === 'reject') {
     problems.report(
       'mappings',
       `no mapping rules, so every PUBLISH would be rejected: add rules under mappings (or ${TOPIC_REGEX_LIST_KEY}), ` +
-        'or send unmatched topics to Kafka with unmapped: { topic: NAME }',
+        'or send unmatched topics to Kafka with unmapped: { topic: NAME } (a proxy that only delivers from Kafka needs delivery rules instead)',
     );
   }
   if (check === undefined) return;

@@ -140,9 +140,11 @@ export class KafkaReader implements FetchHost, RefreshHost {
     if (this.isClosed) return;
     this.isClosed = true;
     clearInterval(this.periodic);
-    await this.refresh.stop();
-    await Promise.all([...this.fetchers.values()].map((fetcher) => fetcher.stop()));
+    const stopping = [this.refresh.stop(), ...[...this.fetchers.values()].map((fetcher) => fetcher.stop())];
+    // The connections go first: a fetch or metadata request a frozen broker never answers fails
+    // then, instead of holding the close for its whole request timeout.
     await this.consumer.close();
+    await Promise.all(stopping);
   }
 
   // ------------------------------------------------------------------ FetchHost, RefreshHost

@@ -27,6 +27,8 @@ mappings:
     match: '^route/([^/]+)$'
     topic: 'e2e.$1'
 unmapped: reject
+# An ingest-only server: no delivery rules, and retained messages off (so MQTT 5 is told Retain Available 0).
+retained: { enabled: false }
 auth: { anonymous: true }
 http: { port: 0 }
 `;

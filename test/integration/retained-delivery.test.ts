@@ -104,7 +104,9 @@ describe('retained messages across replicas', () => {
     const got = collect(subscriber);
     await subscriber.subscribeAsync('devices/rd-3/state', { qos: 1 });
     await sleep(1500);
-    assert.deepEqual(got, []);
+    // A replica whose reader of the topic lags may still hand the PUBLISHes written just before the
+    // SUBSCRIBE to it as live messages (RETAIN 0; docs/semantics.md "Which records"); no retained one.
+    assert.deepEqual(got.filter((message) => message.retain), []);
   });
 
   test('MQTT-3.3.1-9/10/11: Retain Handling 0 sends at every SUBSCRIBE, 1 only for a new subscription, 2 never', async () => {

@@ -67,6 +67,15 @@ describe('retained PUBLISH', () => {
     await client.endAsync();
   });
 
+  test('MQTT 5 without delivery rules: CONNACK says Retain Available 1 and a retained PUBLISH is stored, as for 3.1.1', async () => {
+    const client = await mqtt.connectAsync(proxy.url, { protocolVersion: 5, clientId: 'retained-v5', reconnectPeriod: 0, connectTimeout: 5000 });
+    const connack = (client as unknown as { connackPacket?: { properties?: { retainAvailable?: boolean } } }).connackPacket;
+    assert.equal(connack?.properties?.retainAvailable, true);
+    await client.publishAsync('devices/dev-5/state', 'v5', { qos: 1, retain: true });
+    await until(() => otherReplica.matching('devices/dev-5/state', Date.now())[0]?.payload.toString() === 'v5', 10_000, 'stored and seen by the other replica');
+    await client.endAsync();
+  });
+
   test('MQTT-3.3.1-10/11: an empty retained payload is delivered as any PUBLISH, clears with a tombstone and is not stored', async () => {
     const client = await connect('retained-clear');
     await client.publishAsync('devices/dev-2/state', 'here', { qos: 1, retain: true });

@@ -653,12 +653,16 @@ describe('config: mappings', () => {
     assertOneProblem(rules(`  - { name: 'topic.regex.list[0]', match: x, topic: 't/' }\n`), 'mappings[0] "topic.regex.list[0]".name', /reserved/);
     assertOneProblem(rules(`  - { name: unmapped, match: x, topic: t }\n`), 'mappings[0] "unmapped".name', /reserved/);
   });
-  it('needs at least one rule unless unmapped routes to a topic', () => {
+  it('needs at least one rule unless unmapped routes to a topic or the proxy only delivers', () => {
     const message =
       'no mapping rules, so every PUBLISH would be rejected: add rules under mappings (or topic.regex.list), ' +
-      'or send unmatched topics to Kafka with unmapped: { topic: NAME }';
+      'or send unmatched topics to Kafka with unmapped: { topic: NAME } (a proxy that only delivers from Kafka needs delivery rules instead)';
     assertOneProblem('auth: { anonymous: true }\n', 'mappings', message);
     assertOneProblem('mappings: []\nunmapped: reject\nauth: { anonymous: true }\n', 'mappings', message);
+    assertOneProblem('delivery: []\nauth: { anonymous: true }\n', 'mappings', message);
+    const deliveryOnly = parse("delivery: [{ name: c, kafka: iot.commands, mqttTopic: 'devices/${key}/commands' }]\nauth: { anonymous: true }\n");
+    assert.deepEqual(deliveryOnly.mappings, []);
+    assert.equal(deliveryOnly.delivery.length, 1);
   });
   it('reports topic.regex.list errors naming the entry', () => {
     assertOneProblem(`${VALID_BASE}topic.regex.list: 'ok:x, broken'\n`, 'topic.regex.list[1] "broken"', "missing ':' between the Kafka topic and the regex");

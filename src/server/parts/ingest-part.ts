@@ -6,6 +6,7 @@
  */
 import type { ProxyConfig } from '../../config/types.js';
 import type { RecordSink } from '../../kafka/producer.js';
+import { INGEST_ONLY_CAPABILITIES, type ServerCapabilities } from '../../mqtt/capabilities.js';
 import type { MqttEngine } from '../../mqtt/engine.js';
 import type { MqttHooks, MqttSession } from '../../mqtt/types.js';
 import type { Logger } from '../../observability/logger.js';
@@ -56,7 +57,7 @@ export function createIngestPart(options: IngestPartOptions): IngestPart {
   return {
     name: 'ingest',
     pipeline,
-    hooks: ingestHooks(pipeline, access, logger),
+    hooks: ingestHooks(pipeline, access, logger, retained !== undefined),
     attach(engine) {
       reads.connect({ pause: (session) => engine.pauseReading(session), resume: (session) => engine.resumeReading(session) });
     },
@@ -75,8 +76,12 @@ export function createIngestPart(options: IngestPartOptions): IngestPart {
   };
 }
 
-function ingestHooks(pipeline: PublishPipeline, access: AccessPart, logger: Logger): MqttHooks {
+function ingestHooks(pipeline: PublishPipeline, access: AccessPart, logger: Logger, retains: boolean): MqttHooks {
+  // Retained PUBLISHes are stored whether or not this replica serves subscribers (another may):
+  // MQTT 5 clients are told so, as 3.1.1 clients, who cannot be told, are served.
+  const capabilities: ServerCapabilities = Object.freeze({ ...INGEST_ONLY_CAPABILITIES, retainAvailable: retains });
   return {
+    capabilities: () => capabilities,
     authenticate: async (request) => {
       const result = await access.current.authenticate(request);
       return result.accepted
