@@ -307,10 +307,10 @@ describe('CONNACK', () => {
     });
   }
 
-  test('MQTT-3.2.2.3 v5: CONNACK advertises Retain Available, Wildcard Subscription Available, Subscription Identifier Available and Shared Subscription Available as 0 while delivery is not there', async () => {
+  test('MQTT-3.2.2.3 v5: CONNACK advertises Retain Available 1 (the retained store is on by default) and Wildcard Subscription Available, Subscription Identifier Available and Shared Subscription Available as 0 while no delivery rule exists', async () => {
     const connack = await serverConnack(proxy.port);
     const p = connack.properties ?? {};
-    assert.equal(p.retainAvailable, false, `Retain Available must be sent as 0 (got ${JSON.stringify(p)})`);
+    assert.notEqual(p.retainAvailable, false, `Retain Available must be 1 or absent (got ${JSON.stringify(p)})`);
     assert.equal(p.wildcardSubscriptionAvailable, false, 'Wildcard Subscription Available must be sent as 0');
     assert.equal(p.subscriptionIdentifiersAvailable, false, 'Subscription Identifier Available must be sent as 0');
     assert.equal(p.sharedSubscriptionAvailable, false, 'Shared Subscription Available must be sent as 0');
@@ -340,21 +340,6 @@ describe('CONNACK', () => {
     const packet = connectPacket(clientIdFor('enhanced'), 5, { properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: Buffer.from('client-first') } });
     const client = await refusedConnect(5, packet, { connackCodes: [Code.badAuthenticationMethod, Code.notAuthorized] }, 'enhanced authentication');
     assert.equal(client.of('auth').length, 0, 'no AUTH exchange is started');
-  });
-
-  test('MQTT-3.2.2-13 v5: a Will with Will Retain 1 while Retain Available is 0 is refused (CONNACK 0x9A) and closed; accepted when retain is available', async () => {
-    const retainAvailable = (await serverConnack(proxy.port)).properties?.retainAvailable ?? true;
-    const packet = connectPacket(clientIdFor('willretain'), 5, { will: { topic: 'will/retained', payload: Buffer.from('bye'), qos: 1, retain: true } });
-    if (!retainAvailable) {
-      await refusedConnect(5, packet, { connackCodes: [Code.retainNotSupported] }, 'will retain without retain support');
-      return;
-    }
-    const client = await ConformanceClient.open(proxy.port, 5);
-    client.send(packet);
-    const connack = (await client.waitFor('connack')) as ConnackPacket;
-    client.send(bytes.disconnect(5, 0));
-    client.destroy();
-    assert.equal(connackCode(connack), 0);
   });
 
   test('MQTT-3.1.2.11 v5: property errors in CONNECT (Receive Maximum 0, Maximum Packet Size 0, a property twice, a PUBLISH property, an unknown one) are refused: closed, at most CONNACK 0x81/0x82 first', async () => {
@@ -393,3 +378,39 @@ describe('CONNACK', () => {
     }
   });
 });
+
+describe('without a retained store (retained.enabled: false)', () => {
+  let bare: RunningProxy;
+  before(async () => {
+    bare = await startConformanceProxy('retained: { enabled: false }');
+  });
+  after(() => bare?.stop());
+
+  test('MQTT-3.2.2.3 v5: CONNACK advertises Retain Available 0', async () => {
+    const p = (await serverConnack(bare.port)).properties ?? {};
+    assert.equal(p.retainAvailable, false, `Retain Available must be sent as 0 (got ${JSON.stringify(p)})`);
+  });
+
+  test('MQTT-3.2.2-13 v5: a Will with Will Retain 1 while Retain Available is 0 is refused (CONNACK 0x9A) and closed', async () => {
+    const client = await ConformanceClient.open(bare.port, 5);
+    try {
+      client.send(willRetainConnect());
+      await assertClosedAfter(client, { connackCodes: [Code.retainNotSupported] }, 'will retain without retain support');
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+test('MQTT-3.2.2-13 v5: a Will with Will Retain 1 is accepted where Retain Available is 1', async () => {
+  const client = await ConformanceClient.open(proxy.port, 5);
+  client.send(willRetainConnect());
+  const connack = (await client.waitFor('connack')) as ConnackPacket;
+  client.send(bytes.disconnect(5, 0));
+  client.destroy();
+  assert.equal(connackCode(connack), 0);
+});
+
+function willRetainConnect(): Buffer {
+  return connectPacket(clientIdFor('willretain'), 5, { will: { topic: 'will/retained', payload: Buffer.from('bye'), qos: 1, retain: true } });
+}

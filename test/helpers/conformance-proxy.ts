@@ -23,8 +23,9 @@ export async function startConformanceProxy(extraYaml = ''): Promise<RunningProx
   watchForCrashes();
   const catchAll = uniqueName('conformance');
   // Made before the proxy starts, so its first topic listing knows them (it lists at most every 2 s).
-  probePool.push(...Array.from({ length: PROBE_POOL_SIZE }, () => uniqueName('conf-probe')));
-  await createTopics([catchAll, ...probePool]);
+  const probes = Array.from({ length: PROBE_POOL_SIZE }, () => uniqueName('conf-probe'));
+  probePool.push(...probes);
+  await createTopics([catchAll, ...probes]);
   const proxy = await startProxy(
     `
 mappings:

@@ -131,9 +131,8 @@ http: { port: 0 }
         const retain = qos === 1;
         const args = ['-h', '127.0.0.1', '-p', String(proxy.port), '-V', version, '-q', String(qos), '-i', clientId, '-t', mqttTopic, '-m', payload];
         if (retain) args.push('-r');
-        // MQTT 5: CONNACK says Retain Available 0, so mosquitto_pub sends the message without RETAIN.
-        const sentRetain = retain && version !== 'mqttv5';
-        const headers = [`mqtt.topic=${mqttTopic}`, `mqtt.qos=${qos}`, `mqtt.retain=${sentRetain}`, `mqtt.client_id=${clientId}`];
+        // The retained store is on by default, so CONNACK says Retain Available 1 and RETAIN arrives.
+        const headers = [`mqtt.topic=${mqttTopic}`, `mqtt.qos=${qos}`, `mqtt.retain=${retain}`, `mqtt.client_id=${clientId}`];
         if (version === 'mqttv5') {
           args.push(
             '-D', 'publish', 'user-property', 'site', 'plant-7',
