@@ -43,7 +43,7 @@ export function effectiveConfigView(config: ProxyConfig): Record<string, unknown
   const view = { ...rest, unmapped: unmapped.action === 'reject' ? 'reject' : { topic: unmapped.topic } };
   // Keep the file's order of sections for people reading it.
   const ordered: Record<string, unknown> = {};
-  for (const key of ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log']) {
+  for (const key of ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'sessions', 'auth', 'http', 'drain', 'reload', 'limits', 'log']) {
     if (key in view) ordered[key] = (view as Record<string, unknown>)[key];
   }
   for (const [key, value] of Object.entries(view)) if (!(key in ordered)) ordered[key] = value;

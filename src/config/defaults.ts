@@ -14,6 +14,7 @@ import { LISTENER_DEFAULTS } from './listeners.js';
 import { LOG_DEFAULTS } from './log.js';
 import { MAPPING_KEY_DEFAULT, UNMAPPED_DEFAULT } from './mappings.js';
 import { RELOAD_DEFAULTS } from './reload.js';
+import { SESSIONS_DEFAULTS } from './sessions.js';
 import type {
   AuthConfig,
   DrainConfig,
@@ -25,6 +26,7 @@ import type {
   LogConfig,
   ReloadConfig,
   RetainedConfig,
+  SessionsConfig,
   UnmappedConfig,
 } from './types.js';
 
@@ -48,6 +50,7 @@ export interface ConfigDefaults {
   /** QoS ceiling of a delivery rule without `qos`. */
   readonly deliveryQos: 0 | 1 | 2;
   readonly retained: RetainedConfig;
+  readonly sessions: SessionsConfig;
   readonly auth: AuthConfig;
   /** Defaults of `auth.jwt`'s optional fields. */
   readonly jwt: JwtDefaults;
@@ -69,6 +72,7 @@ export const DEFAULTS: ConfigDefaults = deepFreeze<ConfigDefaults>({
   unmapped: UNMAPPED_DEFAULT,
   deliveryQos: DELIVERY_QOS_DEFAULT,
   retained: RETAINED_DEFAULTS,
+  sessions: SESSIONS_DEFAULTS,
   auth: AUTH_DEFAULTS,
   jwt: JWT_DEFAULTS,
   http: HTTP_DEFAULTS,

@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { readAuth } from './auth.js';
 import { checkRetainedTopic, readDelivery, readRetained } from './delivery.js';
+import { checkSessionsTopic, readSessions } from './sessions.js';
 import { readDrain } from './drain.js';
 import { ConfigError } from './errors.js';
 import { deepFreeze } from './freeze.js';
@@ -37,7 +38,7 @@ export interface ReadConfigOptions {
   readonly checkRules?: RuleSetCheck;
 }
 
-const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
+const TOP_LEVEL_KEYS = ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'sessions', 'auth', 'http', 'drain', 'reload', 'limits', 'log', TOPIC_REGEX_LIST_KEY] as const;
 
 /** `file` is shown in messages as given; ProxyConfig.source is its absolute path. */
 export function readConfigFile(file: string, options: ReadConfigOptions = {}): ProxyConfig {
@@ -75,6 +76,8 @@ function buildConfig(text: string, displayName: string, source: string, options:
   const delivery = readDelivery(raw['delivery'], problems);
   const retained = readRetained(raw['retained'], problems);
   checkRetainedTopic(delivery, retained, problems);
+  const sessions = readSessions(raw['sessions'], problems);
+  checkSessionsTopic(delivery, retained, sessions, problems);
   const auth = readAuth(raw['auth'], dirname(source), problems);
   const http = readHttp(raw['http'], problems);
   const drain = readDrain(raw['drain'], problems);
@@ -95,6 +98,7 @@ function buildConfig(text: string, displayName: string, source: string, options:
     unmapped,
     delivery,
     retained,
+    sessions,
     auth,
     http: overridden.http,
     drain,

@@ -13,6 +13,7 @@ const SECTIONS: Readonly<Record<ConfigSection, true>> = {
   unmapped: true,
   delivery: true,
   retained: true,
+  sessions: true,
   auth: true,
   http: true,
   drain: true,
@@ -32,7 +33,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = Object.keys(SECTIONS).f
  * (mappings, unmapped, auth, log level, drain) is applied by a reload, to HTTP ingest requests as
  * to MQTT publishes.
  */
-export const RESTART_REQUIRED_SECTIONS = ['listeners', 'kafka', 'delivery', 'retained', 'http', 'limits', 'reload'] as const satisfies readonly ConfigSection[];
+export const RESTART_REQUIRED_SECTIONS = ['listeners', 'kafka', 'delivery', 'retained', 'sessions', 'http', 'limits', 'reload'] as const satisfies readonly ConfigSection[];
 
 export type RestartRequiredSection = (typeof RESTART_REQUIRED_SECTIONS)[number];
 

@@ -13,6 +13,7 @@ import type { ListenerConfig } from './listeners.js';
 import type { LogConfig, LogLevel } from './log.js';
 import type { MappingRuleConfig, UnmappedConfig } from './mappings.js';
 import type { ReloadConfig } from './reload.js';
+import type { SessionsConfig } from './sessions.js';
 
 export type { AuthConfig, CertificateAuthMode, DeniedPublish311, FailureDelayConfig, JwtConfig, LoginLimitsConfig } from './auth.js';
 export type { DeliveryRuleConfig, RetainedConfig } from './delivery.js';
@@ -27,6 +28,7 @@ export type { HttpIngestConfig } from './http-ingest.js';
 export type { LogConfig, LogLevel } from './log.js';
 export type { MappingRuleConfig, UnmappedConfig } from './mappings.js';
 export type { ReloadConfig } from './reload.js';
+export type { SessionsConfig } from './sessions.js';
 export { Secret } from './secret.js';
 
 export interface ProxyConfig {
@@ -40,6 +42,8 @@ export interface ProxyConfig {
   /** Kafka -> devices: which Kafka topics feed subscriptions, and how ([] when absent). */
   readonly delivery: readonly DeliveryRuleConfig[];
   readonly retained: RetainedConfig;
+  /** Persistent sessions (with delivery rules). */
+  readonly sessions: SessionsConfig;
   readonly auth: AuthConfig;
   readonly http: HttpConfig;
   readonly drain: DrainConfig;

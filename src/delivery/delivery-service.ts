@@ -18,7 +18,10 @@ import { retainedForSubscription } from './retain-handling.js';
 import { SharedGroups } from './shared-groups.js';
 import { subscribeHooks, type MadeSubscription } from './subscribe-hooks.js';
 import { TopicReading } from './topic-reading.js';
-import type { DeliveryEngine } from './types.js';
+import type { SessionEngine } from './types.js';
+import { PersistentSessions } from './persistent-sessions.js';
+import { SessionResume } from './session-resume.js';
+import type { KafkaSessionStore } from '../state/session-store.js';
 
 export interface DeliveryOptions {
   readonly config: ProxyConfig;
@@ -29,14 +32,21 @@ export interface DeliveryOptions {
   readonly logger: Logger;
   /** Retained messages for new subscriptions; undefined when they are off (Retain Available 0). */
   readonly retained: Pick<RetainedStore, 'matching'> | undefined;
+  /** Persistent sessions; undefined when they are off (every session ends with its connection). */
+  readonly sessions: { readonly store: KafkaSessionStore; readonly maxExpirySeconds: number; readonly replicaId: string } | undefined;
 }
 
-export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>>;
+export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>> &
+  Pick<MqttHooks, 'openSession' | 'onSessionEnd' | 'onDeliveryAcknowledged'>;
 
 export interface Delivery {
   readonly hooks: DeliveryHooks;
   /** The engine the hooks serve; once, before any connection. */
-  attach(engine: DeliveryEngine): void;
+  attach(engine: SessionEngine): void;
+  /** Deletes the stored sessions past their expiry; how many. */
+  sweepSessions(): number;
+  /** Resolves once the session writes under way are done. */
+  flushSessions(): Promise<void>;
   state(): DeliveryState;
   close(): Promise<void>;
 }
@@ -44,12 +54,8 @@ export interface Delivery {
 export function createDelivery(options: DeliveryOptions): Delivery {
   const { config, logger, metrics } = options;
   const router = (): DeliveryRouter => options.router;
-  let engine: DeliveryEngine | undefined;
-  const relay: DeliveryEngine = {
-    deliver: (session, message) => engine?.deliver(session, message) ?? 'gone',
-    queuedFor: (session) => engine?.queuedFor(session) ?? 0,
-    disconnect: (session, code, reason) => engine?.disconnect(session, code, reason),
-  };
+  let engine: SessionEngine | undefined;
+  const relay = engineRelay(() => engine);
   const queue = new QueueBound(relay, config.limits.maxQueuedDeliveriesTotal, config.limits.inflightLowWater);
   let fanOut: FanOut | undefined;
   const onBatch = (batch: ReaderBatch): Promise<void> | undefined => {
@@ -101,16 +107,23 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     ...(options.retained !== undefined && { subscribed: retainedSender(options.retained, () => fanOut) }),
     logger,
   });
+  const persistent = options.sessions === undefined ? undefined : persistentSessions(options, options.sessions, { subscriptions, relay, reading, fanOut: () => fanOut });
 
   return {
-    hooks: { capabilities: () => capabilities, ...hooks },
+    hooks: { capabilities: () => capabilities, ...(persistent === undefined ? hooks : withSessions(hooks, persistent)) },
     attach(target) {
       if (engine !== undefined) throw new Error('delivery is attached to an engine already');
       engine = target;
-      fanOut = new FanOut({ router, subscriptions, engine: relay, access: options.access, queue, maxQueuedPerConnection: config.limits.maxQueuedDeliveries, metrics, logger });
+      fanOut = new FanOut({
+        router, subscriptions, engine: relay, access: options.access, queue, maxQueuedPerConnection: config.limits.maxQueuedDeliveries, metrics, logger,
+        ...(persistent !== undefined && { positionsOf: (session: MqttSession) => persistent.positionsOf(session) }),
+      });
     },
+    sweepSessions: () => persistent?.sweep() ?? 0,
+    flushSessions: () => persistent?.flush() ?? Promise.resolve(),
     state: () => ({ directSubscriptions: subscriptions.directCount, sharedSubscriptions: subscriptions.sharedSubscriptions, queued: queue.total }),
     async close() {
+      persistent?.close();
       await Promise.all([reading.close(), shared.close()]);
     },
   };
@@ -126,4 +139,51 @@ function retainedSender(store: Pick<RetainedStore, 'matching'>, fanOut: () => Fa
       fanOut()?.retained(session, { topic: message.topic, payload: message.payload, qos: message.qos, retain: true, ...(properties !== undefined && { properties }) });
     }
   };
+}
+
+/** The hooks of a proxy with persistent sessions: a SUBSCRIBE or UNSUBSCRIBE is stored too. */
+function withSessions(hooks: ReturnType<typeof subscribeHooks>, persistent: PersistentSessions): Omit<DeliveryHooks, 'capabilities'> {
+  return {
+    ...hooks,
+    async onSubscribe(session, request) {
+      const codes = await hooks.onSubscribe(session, request);
+      persistent.changed(session);
+      return codes;
+    },
+    onUnsubscribe(session, request) {
+      const codes = hooks.onUnsubscribe(session, request);
+      persistent.changed(session);
+      return codes;
+    },
+    openSession: (session, request) => persistent.open(session, request),
+    onSessionEnd: (session, end) => persistent.ended(session, end),
+    onDeliveryAcknowledged: (session, token) => persistent.acknowledged(session, token),
+  };
+}
+
+/** The engine through a late binding: the hooks exist before the engine they serve. */
+function engineRelay(engine: () => SessionEngine | undefined): SessionEngine {
+  return {
+    deliver: (session, message) => engine()?.deliver(session, message) ?? 'gone',
+    queuedFor: (session) => engine()?.queuedFor(session) ?? 0,
+    disconnect: (session, code, reason) => engine()?.disconnect(session, code, reason),
+    restoreOutbound: (session, entries) => engine()?.restoreOutbound(session, entries) ?? 'gone',
+    outboundOf: (session) => engine()?.outboundOf(session) ?? [],
+    inboundQoS2Of: (session) => engine()?.inboundQoS2Of(session) ?? [],
+    cancelWill: (clientId) => engine()?.cancelWill(clientId) ?? false,
+  };
+}
+
+function persistentSessions(
+  options: DeliveryOptions,
+  sessions: NonNullable<DeliveryOptions['sessions']>,
+  parts: { subscriptions: LocalSubscriptions; relay: SessionEngine; reading: TopicReading; fanOut: () => FanOut | undefined },
+): PersistentSessions {
+  const { relay, reading, subscriptions } = parts;
+  const { connection, logger, config } = options;
+  const queueHighWater = Math.max(1, Math.floor(config.limits.maxQueuedDeliveries / 2));
+  const resume = new SessionResume({ connection, logger, fanOut: parts.fanOut, engine: () => relay, livePosition: (t, p) => reading.position(t, p), queueHighWater });
+  const persistent = new PersistentSessions({ ...sessions, subscriptions, engine: () => relay, resume, live: reading, logger });
+  sessions.store.onRecord((clientId, record) => persistent.onRecord(clientId, record));
+  return persistent;
 }

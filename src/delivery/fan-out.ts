@@ -15,6 +15,7 @@ import type { LocalSubscriptions, ShareGroup } from './local-subscriptions.js';
 import { messageFor } from './outbound-message.js';
 import type { QueueBound } from './queue-bound.js';
 import type { DeliveryEngine } from './types.js';
+import type { SessionPositions } from './session-positions.js';
 
 export interface FanOutOptions {
   readonly router: () => DeliveryRouter;
@@ -26,6 +27,15 @@ export interface FanOutOptions {
   readonly maxQueuedPerConnection: number;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** A persistent session's positions: its deliveries carry tokens, and what it has seen is not sent again. */
+  readonly positionsOf?: (session: MqttSession) => SessionPositions | undefined;
+}
+
+/** Where a record came from, for a persistent session's positions. */
+interface Origin {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -52,7 +62,39 @@ export class FanOut {
     if (bySession === undefined) return;
     const payload = ownPayload(record.value);
     const now = Date.now();
-    for (const [session, subscriptions] of bySession) this.count(this.offer(session, subscriptions, route, payload, now));
+    const origin: Origin = { topic: kafkaTopic, partition, offset: record.offset };
+    const positionsOf = this.options.positionsOf;
+    for (const [session, subscriptions] of bySession) {
+      const positions = positionsOf?.(session);
+      // A resuming session gets this partition from its catch-up, or has had this record already.
+      if (positions !== undefined && !positions.accepts(kafkaTopic, partition, record.offset)) continue;
+      this.count(this.offer(session, subscriptions, route, payload, now, positions === undefined ? undefined : { positions, origin }));
+    }
+  }
+
+  /**
+   * A record read for one resuming session (its catch-up): to it alone, if its subscriptions match.
+   * Returns the outcome, or undefined when nothing was offered.
+   */
+  toSession(session: MqttSession, positions: SessionPositions, kafkaTopic: string, partition: number, record: ReaderRecord): DeliveryOutcome | undefined {
+    const route = this.route(kafkaTopic, partition, record);
+    const subscriptions = route === undefined ? [] : [...this.options.subscriptions.match(route.mqttTopic)].filter((m) => m.subscriber === session).map((m) => m.options);
+    if (route === undefined || subscriptions.length === 0) {
+      positions.passed(kafkaTopic, partition, record.offset);
+      return undefined;
+    }
+    const outcome = this.offer(session, subscriptions, route, ownPayload(record.value), Date.now(), { positions, origin: { topic: kafkaTopic, partition, offset: record.offset } });
+    this.count(outcome);
+    return outcome;
+  }
+
+  /** The message a stored in-flight delivery was, rebuilt from its record for this session (undefined: it no longer matches). */
+  rebuilt(session: MqttSession, kafkaTopic: string, partition: number, record: ReaderRecord): OutboundMessage | undefined {
+    const route = this.route(kafkaTopic, partition, record);
+    if (route === undefined) return undefined;
+    const subscriptions = [...this.options.subscriptions.match(route.mqttTopic)].filter((m) => m.subscriber === session).map((m) => m.options);
+    const message = subscriptions.length === 0 ? 'none' : messageFor(session.clientId, subscriptions, route, ownPayload(record.value), Date.now());
+    return typeof message === 'string' ? undefined : message;
   }
 
   /** A record a share group's consumer got: to one local member, round robin, the next one if it cannot take it. */
@@ -88,12 +130,20 @@ export class FanOut {
     route: DeliveryRoute,
     payload: Buffer,
     now: number,
+    tracked?: { readonly positions: SessionPositions; readonly origin: Origin },
   ): DeliveryOutcome {
     const message = messageFor(session.clientId, subscriptions, route, payload, now);
-    if (typeof message === 'string') return message;
+    const passed = (): void => tracked?.positions.passed(tracked.origin.topic, tracked.origin.partition, tracked.origin.offset);
+    if (typeof message === 'string') return (passed(), message);
     // A denied delivery never leaves the proxy.
-    if (!this.options.access().authorizeDelivery(session, route.mqttTopic)) return 'denied';
-    return this.deliver(session, message);
+    if (!this.options.access().authorizeDelivery(session, route.mqttTopic)) return (passed(), 'denied');
+    if (tracked === undefined) return this.deliver(session, message);
+    const { positions, origin } = tracked;
+    const token = positions.delivered(origin.topic, origin.partition, origin.offset, message.qos);
+    const outcome = this.deliver(session, token === undefined ? message : { ...message, token });
+    // Too large for the client counts as delivered [MQTT-3.1.2-25].
+    if (outcome === 'too-large' && token !== undefined) positions.acknowledged(token);
+    return outcome;
   }
 
   private deliver(session: MqttSession, message: OutboundMessage): DeliveryOutcome {

@@ -38,7 +38,7 @@ export class LocalSubscriptions {
   private readonly filterCounts = new Map<string, number>();
   private readonly groups = new Map<string, ShareGroup>();
   /** Per session: its subscriptions by key (the filter, or ShareName + filter). */
-  private readonly bySession = new Map<MqttSession, Map<string, { readonly filter: string; readonly shareGroup: string | undefined }>>();
+  private readonly bySession = new Map<MqttSession, Map<string, { readonly filter: string; readonly shareGroup: string | undefined; readonly options: SubscriptionOptions }>>();
   private sharedCount = 0;
 
   constructor(private readonly watcher: SubscriptionWatcher) {}
@@ -58,7 +58,7 @@ export class LocalSubscriptions {
     let held = this.bySession.get(session);
     if (held === undefined) this.bySession.set(session, (held = new Map()));
     const existed = held.has(key);
-    held.set(key, { filter, shareGroup: group });
+    held.set(key, { filter, shareGroup: group, options });
     if (group === undefined) {
       this.direct.add(filter, session, options);
       if (!existed) this.countFilter(filter, 1);
@@ -85,6 +85,13 @@ export class LocalSubscriptions {
     if (held === undefined) return;
     this.bySession.delete(session);
     for (const { filter, shareGroup } of held.values()) this.drop(session, filter, shareGroup);
+  }
+
+  /** A session's direct subscriptions with their options (what a persistent session keeps). */
+  directOf(session: MqttSession): Array<{ filter: string; options: SubscriptionOptions }> {
+    const out: Array<{ filter: string; options: SubscriptionOptions }> = [];
+    for (const { filter, shareGroup, options } of this.bySession.get(session)?.values() ?? []) if (shareGroup === undefined) out.push({ filter, options });
+    return out;
   }
 
   /** The direct subscriptions whose filter matches a topic name. */

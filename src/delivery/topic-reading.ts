@@ -66,6 +66,16 @@ export class TopicReading {
     }
   }
 
+  /** The next offset the live reader hands over for a partition; undefined while it does not read it. */
+  position(topic: string, partition: number): bigint | undefined {
+    return this.reader?.position(topic, partition);
+  }
+
+  /** The partitions of a topic the live reader reads now. */
+  partitionsOf(topic: string): number[] {
+    return (this.reader?.partitions() ?? []).filter((p) => p.topic === topic).map((p) => p.partition);
+  }
+
   async close(): Promise<void> {
     for (const entry of this.needed.values()) clearTimeout(entry.linger);
     this.needed.clear();

@@ -43,6 +43,10 @@ export class Connection implements WriterPeer {
   clientTopicAliasMaximum = 0;
   /** Session Expiry Interval as the CONNECT asked (a DISCONNECT may change it only when this is not 0). */
   requestedSessionExpiry = 0;
+  /** The Session Expiry Interval in force: CONNACK's, or what a DISCONNECT set it to. */
+  grantedSessionExpiry = 0;
+  /** The hooks opened a session for this connection: they are told how it ends. */
+  sessionOpened = false;
   /** What CONNACK told the client the server offers. */
   capabilities: ServerCapabilities = INGEST_ONLY_CAPABILITIES;
   will: WillMessage | undefined;

@@ -3,7 +3,7 @@ import { Connection, Pause } from './connection.js';
 import { EngineContext, type MqttEngineOptions } from './engine-context.js';
 import { OutboundWindow, type OfferOutcome } from './outbound-window.js';
 import { ReasonCode } from './reason-codes.js';
-import type { ConnectionInfo, MqttSession, OutboundMessage } from './types.js';
+import type { ConnectionInfo, MqttSession, OutboundMessage, OutboundSnapshotEntry } from './types.js';
 
 export type { ConnectionInfo };
 export type { MqttEngineOptions };
@@ -32,6 +32,18 @@ export interface MqttEngine {
   deliver(session: MqttSession, message: OutboundMessage): OfferOutcome | 'gone';
   /** Messages given to `deliver` for this session still waiting for window room or a writable socket. */
   queuedFor(session: MqttSession): number;
+  /**
+   * A resumed session's unacknowledged messages from its last connection (see OutboundWindow.restore),
+   * sent before what `deliver` is given after. Messages too large for the client now are handed to
+   * onDeliveryAcknowledged, as delivered [MQTT-3.1.2-25]. `gone` when the connection has ended.
+   */
+  restoreOutbound(session: MqttSession, entries: readonly OutboundSnapshotEntry[]): 'restored' | 'gone';
+  /** What the session's outbound window holds now: unacknowledged and queued messages, in order. */
+  outboundOf(session: MqttSession): readonly OutboundSnapshotEntry[];
+  /** The session's QoS 2 packet identifiers awaiting PUBREL. */
+  inboundQoS2Of(session: MqttSession): readonly number[];
+  /** The client connected elsewhere: a will of its waiting out its delay here is not published. True when one was. */
+  cancelWill(clientId: string): boolean;
   /** Sends one client away: MQTT 5 gets DISCONNECT with `reasonCode` and `reason` first; then the connection closes. */
   disconnect(session: MqttSession, reasonCode: number, reason: string): void;
   /** Closes every connection: MQTT 5 clients get DISCONNECT with the reason code first. */
@@ -67,17 +79,27 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
     deliver(session, message) {
       const connection = connectionOf(session);
       if (connection === undefined || connection.gone || connection.state !== 'connected') return 'gone';
-      const window = (connection.outbound ??= new OutboundWindow({
-        receiveMaximum: connection.clientReceiveMaximum,
-        maximumPacketSize: connection.maximumPacketSize,
-        topicAliasMaximum: connection.clientTopicAliasMaximum,
-        protocolVersion: connection.protocolVersion,
-        maxQueued: ctx.limits.maxQueuedDeliveries,
-      }));
-      if ((connection.pauses & Pause.Writes) !== 0 && window.writable) window.setWritable(false);
-      const { outcome, packets } = window.offer(message);
+      const { outcome, packets } = windowOf(ctx, connection).offer(message);
       connection.send(packets);
       return outcome;
+    },
+    restoreOutbound(session, entries) {
+      const connection = connectionOf(session);
+      if (connection === undefined || connection.gone || connection.state !== 'connected') return 'gone';
+      const { packets, discarded } = windowOf(ctx, connection).restore(entries);
+      connection.send(packets);
+      const acknowledged = ctx.hooks.onDeliveryAcknowledged;
+      if (acknowledged !== undefined) for (const message of discarded) acknowledged(session, message.token);
+      return 'restored';
+    },
+    outboundOf(session) {
+      return connectionOf(session)?.outbound?.snapshot() ?? [];
+    },
+    inboundQoS2Of(session) {
+      return connectionOf(session)?.inbound?.awaitingPubrel() ?? [];
+    },
+    cancelWill(clientId) {
+      return ctx.wills.cancel(clientId);
     },
     queuedFor(session) {
       const connection = connectionOf(session);
@@ -108,3 +130,16 @@ export function createMqttEngine(options: MqttEngineOptions): MqttEngine {
 }
 
 export { ReasonCode };
+
+/** The connection's outbound window, made at its first delivery. */
+function windowOf(ctx: EngineContext, connection: Connection): OutboundWindow {
+  const window = (connection.outbound ??= new OutboundWindow({
+    receiveMaximum: connection.clientReceiveMaximum,
+    maximumPacketSize: connection.maximumPacketSize,
+    topicAliasMaximum: connection.clientTopicAliasMaximum,
+    protocolVersion: connection.protocolVersion,
+    maxQueued: ctx.limits.maxQueuedDeliveries,
+  }));
+  if ((connection.pauses & Pause.Writes) !== 0 && window.writable) window.setWritable(false);
+  return window;
+}

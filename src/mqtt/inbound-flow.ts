@@ -37,6 +37,24 @@ export class InboundFlow {
     this.qos2?.set(packetId, AWAITING_PUBREL);
   }
 
+  /** The identifiers whose PUBREC went out and whose PUBREL has not come (what a session keeps). */
+  awaitingPubrel(): number[] {
+    const ids: number[] = [];
+    for (const [id, state] of this.qos2 ?? []) if (state === AWAITING_PUBREL) ids.push(id);
+    return ids;
+  }
+
+  /** A resumed session's identifiers awaiting PUBREL: a retransmission of one is answered, not handed on. */
+  restoreAwaitingPubrel(ids: readonly number[]): number {
+    let added = 0;
+    for (const id of ids) {
+      if (this.qos2?.has(id) === true) continue;
+      (this.qos2 ??= new Map()).set(id, AWAITING_PUBREL);
+      added++;
+    }
+    return added;
+  }
+
   /** The QoS 2 flow of `packetId` is over (PUBCOMP sent, or refused). False when it was not known. */
   endQoS2(packetId: number): boolean {
     return this.qos2?.delete(packetId) ?? false;

@@ -3,27 +3,15 @@
 // sender flow and the resend when a session resumes. Pure: it returns the packets to write.
 import type { IPublishPacket, IPubrelPacket, Packet } from 'mqtt-packet';
 import { Deque } from './deque.js';
-import type {
-  AckResult,
-  OfferResult,
-  OutboundMessage,
-  OutboundSnapshotEntry,
-  OutboundWindowOptions,
-  ResumeResult,
-} from './outbound-types.js';
+import type { AckResult, OfferResult, OutboundMessage, OutboundSnapshotEntry, OutboundWindowOptions, ResumeResult } from './outbound-types.js';
 import { checkWindowOptions, MAX_INFLIGHT } from './outbound-types.js';
+import { EMPTY, Entry, MAX_PACKET_ID, PACKET_ID_NOT_FOUND, QUEUED, QUEUE_FULL, restoredEntry, State, TOO_LARGE, unexpectedAck } from './outbound-entry.js';
 import { MAX_PACKET_SIZE, packetProperties, propertiesSize, publishSize, TOPIC_ALIAS_SIZE } from './publish-encoding.js';
 import { TopicAliases } from './topic-aliases.js';
 
 export type * from './outbound-types.js';
 export { checkWindowOptions, MAX_INFLIGHT } from './outbound-types.js';
 
-import { Entry, MAX_PACKET_ID, PACKET_ID_NOT_FOUND, State } from './outbound-entry.js';
-
-const EMPTY: readonly Packet[] = Object.freeze([]);
-const QUEUED: OfferResult = Object.freeze({ outcome: 'queued', packets: EMPTY });
-const TOO_LARGE: OfferResult = Object.freeze({ outcome: 'too-large', packets: EMPTY });
-const QUEUE_FULL: OfferResult = Object.freeze({ outcome: 'queue-full', packets: EMPTY });
 
 export class OutboundWindow {
   private options: OutboundWindowOptions;
@@ -96,7 +84,7 @@ export class OutboundWindow {
   /** PUBACK: ends a QoS 1 flow [MQTT-4.3.2-3 (5.0) / MQTT-4.3.2-1 (3.1.1)]. */
   onPuback(packetId: number, reasonCode = 0): AckResult {
     const entry = this.inflightById?.get(packetId);
-    if (entry === undefined || entry.message.qos !== 1) return this.unexpected('PUBACK', packetId, reasonCode, EMPTY);
+    if (entry === undefined || entry.message.qos !== 1) return unexpectedAck('PUBACK', packetId, reasonCode, EMPTY);
     return this.complete(entry, reasonCode);
   }
 
@@ -107,8 +95,8 @@ export class OutboundWindow {
    */
   onPubrec(packetId: number, reasonCode = 0): AckResult {
     const entry = this.inflightById?.get(packetId);
-    if (entry === undefined) return this.unexpected('PUBREC', packetId, reasonCode, [this.pubrel(packetId, PACKET_ID_NOT_FOUND)]);
-    if (entry.message.qos !== 2) return this.unexpected('PUBREC', packetId, reasonCode, EMPTY);
+    if (entry === undefined) return unexpectedAck('PUBREC', packetId, reasonCode, [this.pubrel(packetId, PACKET_ID_NOT_FOUND)]);
+    if (entry.message.qos !== 2) return unexpectedAck('PUBREC', packetId, reasonCode, EMPTY);
     if (reasonCode >= 0x80) return this.complete(entry, reasonCode);
     if (entry.state !== State.Released) {
       if (entry.state === State.AwaitingResend) this.onWire++;
@@ -123,7 +111,7 @@ export class OutboundWindow {
   /** PUBCOMP: ends a QoS 2 flow whose PUBREL was sent [MQTT-4.3.3-5]. */
   onPubcomp(packetId: number, reasonCode = 0): AckResult {
     const entry = this.inflightById?.get(packetId);
-    if (entry === undefined || entry.state !== State.Released) return this.unexpected('PUBCOMP', packetId, reasonCode, EMPTY);
+    if (entry === undefined || entry.state !== State.Released) return unexpectedAck('PUBCOMP', packetId, reasonCode, EMPTY);
     return this.complete(entry, reasonCode);
   }
 
@@ -157,6 +145,32 @@ export class OutboundWindow {
     const keep = (entry: Entry): boolean => this.fits(entry) || (discarded.push(entry.message), false);
     this.waiting.retain(keep);
     this.waitingQos0.retain(keep);
+    this.pump(packets);
+    return { packets, discarded };
+  }
+
+  /**
+   * A stored session's messages from its last connection: PUBREL again for released ones, DUP PUBLISH
+   * with the original identifier for the others [MQTT-4.4.0-1], queued ones in turn; all before what
+   * is offered after. Identifiers in use on this connection already are skipped.
+   */
+  restore(entries: readonly OutboundSnapshotEntry[]): ResumeResult {
+    const packets: Packet[] = [];
+    const discarded: OutboundMessage[] = [];
+    const inflight = (this.inflightById ??= new Map());
+    for (const snapshot of entries) {
+      const entry = restoredEntry(snapshot, this.seq++);
+      if (entry.state !== State.Released && !this.fits(entry)) discarded.push(entry.message);
+      else if (entry.state === State.Queued) (entry.message.qos === 0 ? this.waitingQos0 : this.waiting).push(entry);
+      else if (!inflight.has(entry.packetId)) {
+        inflight.set(entry.packetId, entry);
+        if (entry.state === State.AwaitingResend) this.resends.push(entry);
+        else {
+          this.onWire++;
+          packets.push(this.pubrel(entry.packetId, 0));
+        }
+      }
+    }
     this.pump(packets);
     return { packets, discarded };
   }
@@ -279,9 +293,5 @@ export class OutboundWindow {
   private complete(entry: Entry, reasonCode: number): AckResult {
     this.forget(entry);
     return { acknowledged: entry.message, reasonCode, packets: this.pump(undefined), error: undefined };
-  }
-
-  private unexpected(kind: string, packetId: number, reasonCode: number, packets: readonly Packet[]): AckResult {
-    return { acknowledged: undefined, reasonCode, packets, error: `${kind} for packet identifier ${packetId}, which is not in flight for it` };
   }
 }

@@ -1,5 +1,5 @@
 import type { ServerCapabilities } from './capabilities.js';
-import type { OutboundMessage } from './outbound-window.js';
+import type { OutboundMessage, OutboundSnapshotEntry } from './outbound-window.js';
 import type { ConnectionInfo } from '../listeners/types.js';
 import type { ReasonCodeValue } from './reason-codes.js';
 import type { SubscribeRequest, UnsubscribeRequest } from './subscribe-request.js';
@@ -98,6 +98,37 @@ export type ConnectDecision =
       readonly reason: string;
     };
 
+/** What a CONNECT asks of its session. */
+export interface SessionRequest {
+  /** Clean Start (MQTT 5) / Clean Session (3.1.1): a stored session is discarded. */
+  readonly clean: boolean;
+  /**
+   * How long the session should outlive the connection, in seconds: MQTT 5's Session Expiry
+   * Interval (0 when absent); 3.1.1: 0 with Clean Session 1, 0xFFFFFFFF (never) with 0.
+   */
+  readonly expirySeconds: number;
+}
+
+/** The session a CONNECT gets: CONNACK's Session Present and Session Expiry Interval say so. */
+export interface SessionOpened {
+  /** A stored session was resumed [MQTT-3.2.2-2, MQTT-3.2.2-3]. */
+  readonly present: boolean;
+  /** The Session Expiry Interval granted (at most the one asked for, at least 0). */
+  readonly expirySeconds: number;
+  /** QoS 2 packet identifiers the client sent before whose PUBREL has not come: not handed on again. */
+  readonly inboundQoS2?: readonly number[];
+}
+
+/** What a session had when its connection ended, for whoever keeps it. */
+export interface SessionEnd {
+  /** The Session Expiry Interval in force at the end (a DISCONNECT may have changed it). */
+  readonly expirySeconds: number;
+  /** Delivered messages not completely acknowledged, and those still queued, in order. */
+  readonly outbound: readonly OutboundSnapshotEntry[];
+  /** QoS 2 packet identifiers received whose PUBREL has not come. */
+  readonly inboundQoS2: readonly number[];
+}
+
 export interface MqttHooks {
   /** Decides whether a client may connect, and under which username. */
   authenticate(request: ConnectRequest): ConnectDecision | Promise<ConnectDecision>;
@@ -106,6 +137,14 @@ export interface MqttHooks {
   onDisconnect?(session: MqttSession, reason: string): void;
   /** The connection of an authenticated session closed, whatever the reason; called exactly once. */
   onClosed?(session: MqttSession): void;
+  /**
+   * Before CONNACK, once the client is authenticated (and an earlier connection with its client id
+   * on this engine has been sent away): the session it resumes or starts. Default: none is kept,
+   * Session Present 0, Session Expiry 0.
+   */
+  openSession?(session: MqttSession, request: SessionRequest): SessionOpened | Promise<SessionOpened>;
+  /** The session's connection ended (just before onClosed): what it leaves behind. Only after openSession. */
+  onSessionEnd?(session: MqttSession, end: SessionEnd): void;
   /**
    * What this server offers subscribers, asked at each CONNECT (MQTT 5 CONNACK states it; SUBSCRIBE
    * is validated against it). Default: INGEST_ONLY_CAPABILITIES (nothing for subscribers).
@@ -125,4 +164,4 @@ export interface MqttHooks {
   onDeliveryAcknowledged?(session: MqttSession, token: unknown): void;
 }
 
-export type { ConnectionInfo, OutboundMessage };
+export type { ConnectionInfo, OutboundMessage, OutboundSnapshotEntry };

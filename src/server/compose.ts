@@ -68,7 +68,8 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   // reading, so the acknowledgements go out before the clients are told goodbye. Retained before
   // them all: it stops after ingest has drained the retained writes on their way. HTTP ingest
   // after ingest: its requests are answered before the pipeline drains.
-  const serving: readonly Part[] = [kafka, access, retained, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, httpIngest, listeners, kafka.connect];
+  const sessions = delivery?.sessions === undefined ? [] : [delivery.sessions];
+  const serving: readonly Part[] = [kafka, access, retained, ...sessions, mqtt, ...(delivery === undefined ? [] : [delivery]), ingest, httpIngest, listeners, kafka.connect];
   const readiness = (): Readiness => readinessOf(options.phase(), serving);
   metrics.observe(() => {
     const { messages, bytes } = ingest.pipeline.inflight;

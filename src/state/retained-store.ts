@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { CompactedStore } from '../kafka/compacted-store.js';
-import { ensureCompactedTopic, TopicNotCompactedError } from '../kafka/compacted-topic.js';
+import { TopicNotCompactedError } from '../kafka/compacted-topic.js';
+import { checkCompactedTopic } from '../kafka/compacted-topic-check.js';
 import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
-import { Backoff, describeCause } from '../kafka/reader-health.js';
+import { describeCause } from '../kafka/reader-health.js';
 import { retainedCodec } from './retained-codec.js';
 import { TopicIndex } from './retained-index.js';
 import { isExpired, RetainedWriteError, type RetainedMessage, type RetainedStore } from './retained-types.js';
@@ -133,28 +134,14 @@ export class KafkaRetainedStore implements RetainedStore {
   /** The topic checked (retried until Kafka answers), then the store that reads it. */
   private async begin(): Promise<CompactedStore<RetainedMessage>> {
     const { topic, connection, logger } = this.options;
-    const backoff = new Backoff(this.options.retryMs?.first ?? 200, this.options.retryMs?.max ?? 5000);
-    let attempts = 0;
-    while (!this.closed) {
-      try {
-        const outcome = await ensureCompactedTopic(connection, topic);
-        if (outcome === 'created') logger.info({ topic }, 'retained messages: topic created (cleanup.policy=compact)');
-        this.reportCheck(outcome);
-        break;
-      } catch (error) {
-        if (error instanceof TopicNotCompactedError) {
-          this.phase = 'misconfigured';
-          this.problem = error;
-          logger.error({ topic, cleanupPolicy: error.cleanupPolicy }, error.message);
-          this.reportCheck(error);
-          throw new RetainedWriteError('misconfigured', error.message, { cause: error });
-        }
-        if (attempts++ === 0) {
-          logger.warn({ topic, cause: describeCause(error) }, 'retained messages: cannot check the retained topic yet; retrying');
-          this.reportCheck('unreachable');
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoff.fail()));
-      }
+    try {
+      const check = { topic, connection, logger, what: 'retained messages', closed: () => this.closed, report: this.reportCheck };
+      await checkCompactedTopic({ ...check, ...(this.options.retryMs !== undefined && { retryMs: this.options.retryMs }) });
+    } catch (error) {
+      if (!(error instanceof TopicNotCompactedError)) throw error;
+      this.phase = 'misconfigured';
+      this.problem = error;
+      throw new RetainedWriteError('misconfigured', error.message, { cause: error });
     }
     if (this.closed) throw new RetainedWriteError('closed', 'the retained store was closed before it started');
     this.phase = 'reading';

@@ -20,6 +20,8 @@ const skip = !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} is not inst
 
 const mqttBundle = readFileSync(createRequire(import.meta.url).resolve('mqtt/dist/mqtt.min'));
 const commands = uniqueName('browser-commands');
+// A sessions topic of this file's own: client ids are reused across the suite's files.
+const sessionsTopic = uniqueName('browser-delivery-sessions');
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>commands</title>
@@ -60,6 +62,7 @@ mappings:
 delivery:
   - { name: panel, kafka: ${commands}, mqttTopic: 'panels/\${key}/commands', qos: 1 }
 retained: { enabled: false }
+sessions: { topic: ${sessionsTopic} }
 auth: { anonymous: true }
 http: { port: 0 }
 `);

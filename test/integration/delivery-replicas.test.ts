@@ -21,6 +21,8 @@ const brokers = testBrokers();
 const commands = uniqueName('replicas-commands');
 const events = uniqueName('replicas-events');
 const retainedTopic = uniqueName('replicas-retained');
+// A sessions topic of this file's own: client ids are reused across the suite's files.
+const sessionsTopic = uniqueName('delivery-replicas-sessions');
 const clients: mqtt.MqttClient[] = [];
 const replicas: ProxyProcess[] = [];
 let haproxy: HaProxy | undefined;
@@ -33,6 +35,7 @@ delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'devices/\${key}/commands' }
   - { name: events, kafka: ${events} }
 retained: { topic: ${retainedTopic} }
+sessions: { topic: ${sessionsTopic} }
 auth: { anonymous: true }
 kafka: { clientId: replicas-test }
 http: { host: 127.0.0.1, port: ${httpPort} }

@@ -16,6 +16,8 @@ import { until } from '../helpers/reader.js';
 const BASE = Number(process.env.DELIVERY_SLOW_PORT ?? 23130);
 const brokers = testBrokers();
 const commands = uniqueName('slow-commands');
+// A sessions topic of this file's own: client ids are reused across the suite's files.
+const sessionsTopic = uniqueName('delivery-slow-sessions');
 const producer = new CommandProducer(brokers);
 let proxy: ProxyProcess;
 let inspector: InspectorSession | undefined;
@@ -34,6 +36,7 @@ mappings:
 delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'fleet/\${key}' }
 retained: { enabled: false }
+sessions: { topic: ${sessionsTopic} }
 auth: { anonymous: true }
 limits: { maxQueuedDeliveries: 2000 }
 http: { host: 127.0.0.1, port: ${BASE + 1} }

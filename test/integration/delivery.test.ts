@@ -19,6 +19,8 @@ import { sleep, until } from '../helpers/reader.js';
 const brokers = testBrokers();
 const commands = uniqueName('delivery-commands');
 const events = uniqueName('delivery-events');
+// A sessions topic of this file's own: client ids are reused across the suite's files.
+const sessionsTopic = uniqueName('delivery-sessions');
 const producer = new CommandProducer(brokers);
 const clients: mqtt.MqttClient[] = [];
 let proxy: RunningProxy;
@@ -60,6 +62,7 @@ delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'devices/\${key}/commands' }
   - { name: events, kafka: ${events} }
 retained: { enabled: false }
+sessions: { topic: ${sessionsTopic} }
 auth: { anonymous: true, usersFile: ${await usersFile()} }
 limits: { maxConnectionsPerAddress: 0 }
 http: { port: 0 }

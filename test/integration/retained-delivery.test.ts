@@ -9,6 +9,8 @@ import { startProxy, waitFor, type RunningProxy } from '../helpers/proxy.js';
 
 const stateTopic = uniqueName('retained-delivery.state');
 const retainedTopic = uniqueName('retained-delivery.retained');
+// A sessions topic of this file's own: client ids are reused across the suite's files.
+const sessionsTopic = uniqueName('retained-delivery-sessions');
 
 // Records written from MQTT keep their MQTT topic (mqtt.topic): the delivery rule reads them back.
 const config = `
@@ -17,6 +19,7 @@ mappings:
 delivery:
   - { name: state, kafka: ${stateTopic} }
 retained: { topic: ${retainedTopic} }
+sessions: { topic: ${sessionsTopic} }
 auth: { anonymous: true }
 http: { port: 0 }
 `;

@@ -51,7 +51,7 @@ describe('effective config', () => {
 
   it('has every section in file order, unmapped in the file shape, no source', () => {
     const view = effectiveConfigView(config);
-    assert.deepEqual(Object.keys(view), ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'auth', 'http', 'drain', 'reload', 'limits', 'log']);
+    assert.deepEqual(Object.keys(view), ['listeners', 'kafka', 'mappings', 'unmapped', 'delivery', 'retained', 'sessions', 'auth', 'http', 'drain', 'reload', 'limits', 'log']);
     assert.deepEqual(view.unmapped, { topic: 'iot.unmapped' });
     assert.equal((view.mappings as unknown[]).length, 2);
     assert.equal('source' in view, false);

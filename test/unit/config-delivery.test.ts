@@ -157,3 +157,29 @@ describe('retained', () => {
     oneProblem('retained: [x]\n', 'retained', /expected a mapping \(keys: topic, enabled\)/);
   });
 });
+
+describe('sessions', () => {
+  it('absent: on, at mqtt.sessions, for at most a day', () => {
+    assert.deepEqual(parse('').sessions, { enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86400 });
+    assert.deepEqual(DEFAULTS.sessions, parse('').sessions);
+  });
+
+  it('takes its topic, its bound and enabled: false', () => {
+    assert.deepEqual(parse('sessions: { topic: iot.sessions, maxExpirySeconds: 3600, enabled: false }\n').sessions, { topic: 'iot.sessions', maxExpirySeconds: 3600, enabled: false });
+    assert.equal(parse('sessions: { maxExpirySeconds: 4294967295 }\n').sessions.maxExpirySeconds, 0xffffffff);
+  });
+
+  it('names what is wrong', () => {
+    oneProblem('sessions: { topic: "bad topic" }\n', 'sessions.topic', /./);
+    oneProblem('sessions: { topic: 7 }\n', 'sessions.topic', /Kafka topic name/);
+    oneProblem('sessions: { maxExpirySeconds: 0 }\n', 'sessions.maxExpirySeconds', /integer from 1 to 4294967295/);
+    oneProblem('sessions: { maxExpirySeconds: 4294967296 }\n', 'sessions.maxExpirySeconds', /integer from 1/);
+    oneProblem('sessions: { enabled: yes please }\n', 'sessions.enabled', /./);
+    oneProblem('sessions: { expiry: 5 }\n', 'sessions.expiry', /./);
+  });
+
+  it('needs a topic of its own: not the retained topic, not a delivery rule\'s', () => {
+    oneProblem('sessions: { topic: mqtt.retained }\n', 'sessions.topic', /also retained\.topic/);
+    oneProblem('delivery: [{ name: c, kafka: mqtt.sessions }]\n', 'delivery[0] "c".kafka', /mqtt\.sessions is sessions\.topic/);
+  });
+});

@@ -39,13 +39,14 @@ describe('reload diff', () => {
     assert.deepEqual(restartRequiredChanges(http('maxBodyBytes: 10'), http('maxBodyBytes: 11')), ['listeners']);
     assert.deepEqual(restartRequiredChanges(http('headers: [a]'), http('headers: [a]')), []);
   });
-  it('delivery and retained need a restart, each named', () => {
+  it('delivery, retained and sessions need a restart, each named', () => {
     const rule = "delivery: [{ name: commands, kafka: iot.commands, mqttTopic: 'devices/${key}/commands' }]\n";
     assert.deepEqual(restartRequiredChanges(parse(), parse(rule)), ['delivery'], 'a rule added');
     assert.deepEqual(restartRequiredChanges(parse(rule), parse(rule.replace("/commands'", "/cmd'"))), ['delivery'], 'a template changed');
     assert.deepEqual(restartRequiredChanges(parse(rule), parse(rule)), []);
     assert.deepEqual(restartRequiredChanges(parse(), parse('retained: { enabled: false }\n')), ['retained']);
     assert.deepEqual(restartRequiredChanges(parse(), parse('retained: { topic: other.retained }\n')), ['retained']);
+    assert.deepEqual(restartRequiredChanges(parse(), parse('sessions: { maxExpirySeconds: 60 }\n')), ['sessions']);
   });
   it('names every changed section in the file\'s order', () => {
     assert.deepEqual(diffConfig(parse(), parse('log: { level: debug }\nlisteners: [{ port: 1884 }]\ndrain: { delayMs: 1 }\n')), {

@@ -3,18 +3,18 @@ import { connackProperties, type ServerCapabilities } from '../capabilities.js';
 import { Pause, type Connection } from '../connection.js';
 import { armCredentialExpiry } from '../credential-expiry.js';
 import { armKeepAlive } from '../keep-alive.js';
-import { ReasonCode } from '../reason-codes.js';
+import { ReasonCode, ReturnCode } from '../reason-codes.js';
 import { callHook } from '../session-end.js';
-import type { MqttSession } from '../types.js';
+import type { MqttSession, SessionOpened, SessionRequest } from '../types.js';
 import type { WillMessage } from '../will.js';
 import type { ConnectRefusalSpec } from './connect-rules.js';
 import { publishPropertiesOf } from './publish-rules.js';
 
-/**
- * The Session Expiry Interval the server grants: no session outlives its connection yet (replicas
- * keep none), so 0, and CONNACK says so to a client that asked for more (v5 3.2.2.3.2).
- */
-export const GRANTED_SESSION_EXPIRY = 0;
+/** A session that ends with its connection: what the server grants without a session keeper. */
+const NO_SESSION: SessionOpened = Object.freeze({ present: false, expirySeconds: 0 });
+
+/** 3.1.1 Clean Session 0 asks for a session that never expires (the keeper bounds it). */
+const NEVER_EXPIRES = 0xffff_ffff;
 
 /** What the CONNECT handler settled before the client was accepted. */
 export interface ConnectPlan {
@@ -48,13 +48,47 @@ export function refuseConnect(connection: Connection, spec: ConnectRefusalSpec):
 }
 
 /**
- * The client is in: its session, the takeover of a connection with the same client id
- * [MQTT-3.1.4-2 (3.1.1), MQTT-3.1.4-3 (v5)], its will, CONNACK, keep alive, and reading resumes.
+ * The client is authenticated: the takeover of a connection with the same client id on this
+ * engine [MQTT-3.1.4-2 (3.1.1), MQTT-3.1.4-3 (v5)], then its session from the hooks (which may
+ * have to wait for the one taken over to end), then CONNACK.
  */
-export function acceptConnect(connection: Connection, plan: ConnectPlan, username: string | undefined, expiresAt: number | undefined): void {
-  const { ctx, info } = connection;
-  const { packet, clientId } = plan;
-  const session: MqttSession = {
+export function openSession(connection: Connection, plan: ConnectPlan, username: string | undefined, expiresAt: number | undefined): void {
+  const { ctx } = connection;
+  const session = sessionOf(connection, plan.clientId, username);
+  connection.session = session;
+  ctx.bySession.set(session, connection);
+  takeOver(connection, plan.clientId);
+  const open = ctx.hooks.openSession;
+  if (open === undefined) return acceptConnect(connection, plan, expiresAt, NO_SESSION);
+  const failed = (error: unknown): void => {
+    connection.log.error({ err: (error as Error).message }, 'the session could not be opened');
+    if (connection.state !== 'connecting') return;
+    refuseConnect(connection, { reasonCode: ReasonCode.ServerUnavailable, returnCode: ReturnCode.ServerUnavailable, refusal: 'server-unavailable', problem: 'session store unavailable' });
+  };
+  let opened: SessionOpened | Promise<SessionOpened>;
+  // From here on its end is reported, even when the connection closes before CONNACK.
+  connection.sessionOpened = true;
+  try {
+    opened = open(session, sessionRequestOf(connection, plan.packet));
+  } catch (error) {
+    return failed(error);
+  }
+  const accept = (result: SessionOpened): void => {
+    if (connection.state === 'connecting') acceptConnect(connection, plan, expiresAt, result);
+  };
+  if (opened instanceof Promise) opened.then(accept, failed);
+  else accept(opened);
+}
+
+function sessionRequestOf(connection: Connection, packet: IConnectPacket): SessionRequest {
+  const clean = packet.clean !== false;
+  if (connection.protocolVersion === 5) return { clean, expirySeconds: packet.properties?.sessionExpiryInterval ?? 0 };
+  return { clean, expirySeconds: clean ? 0 : NEVER_EXPIRES };
+}
+
+function sessionOf(connection: Connection, clientId: string, username: string | undefined): MqttSession {
+  const { info } = connection;
+  return {
     clientId,
     username,
     protocolVersion: connection.protocolVersion,
@@ -62,14 +96,20 @@ export function acceptConnect(connection: Connection, plan: ConnectPlan, usernam
     listener: info.listener,
     ...(info.certificateIdentity !== undefined && { certificateIdentity: info.certificateIdentity }),
   };
-  connection.session = session;
-  ctx.bySession.set(session, connection);
-  takeOver(connection, clientId);
+}
+
+/** The client is in: its will, CONNACK, keep alive, and reading resumes. */
+function acceptConnect(connection: Connection, plan: ConnectPlan, expiresAt: number | undefined, opened: SessionOpened): void {
+  const { ctx, info } = connection;
+  const { packet, clientId } = plan;
+  const session = connection.session!;
+  connection.grantedSessionExpiry = Math.max(0, Math.min(opened.expirySeconds, sessionRequestOf(connection, packet).expirySeconds));
+  if (opened.inboundQoS2 !== undefined && opened.inboundQoS2.length > 0) ctx.qos2Pending += connection.inboundFlow().restoreAwaitingPubrel(opened.inboundQoS2);
   if (ctx.wills.cancel(clientId) && ctx.logger.isLevelEnabled('debug')) connection.log.debug('a will waiting out its delay was cancelled by this connection');
-  connection.will = willOf(packet);
   connection.capabilities = plan.capabilities;
   applyClientProperties(connection, packet);
-  connection.writer.packet(connackOf(connection, plan));
+  connection.will = willOf(packet, connection.grantedSessionExpiry);
+  connection.writer.packet(connackOf(connection, plan, opened.present));
   connection.state = 'connected';
   const version = String(connection.protocolVersion);
   connection.countedVersion = version;
@@ -91,8 +131,8 @@ function takeOver(connection: Connection, clientId: string): void {
   previous.drop(ReasonCode.SessionTakenOver, 'another connection uses this client identifier');
 }
 
-function connackOf(connection: Connection, plan: ConnectPlan): IConnackPacket {
-  if (connection.protocolVersion !== 5) return { cmd: 'connack', sessionPresent: false, returnCode: 0 };
+function connackOf(connection: Connection, plan: ConnectPlan, sessionPresent: boolean): IConnackPacket {
+  if (connection.protocolVersion !== 5) return { cmd: 'connack', sessionPresent, returnCode: 0 };
   const { ctx } = connection;
   const properties = connackProperties(plan.capabilities, {
     ...(ctx.receiveMaximum < 65535 && { receiveMaximum: ctx.receiveMaximum }),
@@ -101,8 +141,8 @@ function connackOf(connection: Connection, plan: ConnectPlan): IConnackPacket {
     ...(plan.serverKeepAlive !== undefined && { serverKeepAlive: plan.serverKeepAlive }),
     ...(plan.assigned && { assignedClientIdentifier: plan.clientId }),
   });
-  if (connection.requestedSessionExpiry !== GRANTED_SESSION_EXPIRY) properties.sessionExpiryInterval = GRANTED_SESSION_EXPIRY;
-  return { cmd: 'connack', sessionPresent: false, reasonCode: 0, properties };
+  if (connection.requestedSessionExpiry !== connection.grantedSessionExpiry) properties.sessionExpiryInterval = connection.grantedSessionExpiry;
+  return { cmd: 'connack', sessionPresent, reasonCode: 0, properties };
 }
 
 /** The client's own limits, which bound what the server sends it. */
@@ -119,12 +159,12 @@ function applyClientProperties(connection: Connection, packet: IConnectPacket): 
 /**
  * The will as kept until the connection ends. Its delay is the Will Delay Interval, but no longer
  * than the session lasts: a will is published when the delay passes or the session ends, whichever
- * comes first (v5 3.1.3.2.2), and sessions end with their connection for now.
+ * comes first (v5 3.1.3.2.2).
  */
-function willOf(packet: IConnectPacket): WillMessage | undefined {
+function willOf(packet: IConnectPacket, sessionExpirySeconds: number): WillMessage | undefined {
   const will = packet.will;
   if (will === undefined) return undefined;
-  const delaySeconds = Math.min(will.properties?.willDelayInterval ?? 0, GRANTED_SESSION_EXPIRY);
+  const delaySeconds = Math.min(will.properties?.willDelayInterval ?? 0, sessionExpirySeconds);
   return {
     topic: will.topic,
     payload: typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload,

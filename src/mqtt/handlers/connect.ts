@@ -4,7 +4,7 @@ import { Pause, type Connection } from '../connection.js';
 import { MalformedPacket, parseConnectFrame } from '../packet-parser.js';
 import { ReasonCode, ReturnCode } from '../reason-codes.js';
 import type { ConnectDecision, ConnectRequest } from '../types.js';
-import { acceptConnect, refuseConnect, type ConnectPlan } from './connack.js';
+import { openSession, refuseConnect, type ConnectPlan } from './connack.js';
 import { checkProtocol, clientIdProblem, connectProblem, connectTrailingBytes, type ConnectRefusalSpec } from './connect-rules.js';
 
 /** Prefix of the client identifiers the server assigns to clients that sent none. */
@@ -137,7 +137,7 @@ function decided(connection: Connection, plan: ConnectPlan, decision: ConnectDec
   // Gone while its credentials were checked: nobody to answer.
   if (connection.state !== 'connecting') return;
   if (decision.accepted) {
-    acceptConnect(connection, plan, decision.username, decision.expiresAt);
+    openSession(connection, plan, decision.username, decision.expiresAt);
     return;
   }
   const [reasonCode, returnCode] = REFUSED[decision.code];

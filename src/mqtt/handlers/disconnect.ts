@@ -18,6 +18,7 @@ export function handleDisconnect(connection: Connection, packet: IDisconnectPack
       connection.protocolError('session-expiry-on-disconnect', ReasonCode.ProtocolError, 'DISCONNECT sets a Session Expiry Interval after 0 in CONNECT');
       return;
     }
+    if (expiry !== undefined) connection.grantedSessionExpiry = expiry;
     if ((packet.reasonCode ?? 0) === ReasonCode.Success) connection.willOnClose = false;
   } else {
     connection.willOnClose = false;

@@ -1,22 +1,33 @@
 /**
  * Kafka -> device: present when the config has delivery rules. Its hooks join ingest's in the MQTT
  * part; it reads the delivery topics its local subscriptions need, and stops reading before the
- * engine says goodbye to the clients.
+ * engine says goodbye to the clients. With sessions on, it keeps the session store: the sessions
+ * topic is checked and read to its end before the proxy is ready, and expired sessions are swept.
  */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { ProxyConfig } from '../../config/types.js';
 import { createDelivery, type Delivery, type DeliveryHooks } from '../../delivery/delivery-service.js';
-import type { DeliveryEngine } from '../../delivery/types.js';
+import type { SessionEngine } from '../../delivery/types.js';
+import { TopicNotCompactedError } from '../../kafka/compacted-topic.js';
 import { connectionFromConfig } from '../../kafka/config-connection.js';
 import { compileDeliveryRouter } from '../../mapping/delivery-router.js';
+import type { Readiness } from '../../observability/admin-server.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { RetainedStore } from '../../state/retained-store.js';
+import { KafkaSessionStore } from '../../state/session-store.js';
 import type { Part } from '../part.js';
 import type { AccessPart } from './access-part.js';
 
 export interface DeliveryPart extends Part {
   readonly hooks: DeliveryHooks;
-  attach(engine: DeliveryEngine): void;
+  attach(engine: SessionEngine): void;
+  /**
+   * The session store as a part of its own, started before the MQTT engine and stopped after it:
+   * the sessions its goodbye ends are written first. undefined when sessions are off.
+   */
+  readonly sessions: Part | undefined;
 }
 
 export interface DeliveryPartOptions {
@@ -28,9 +39,16 @@ export interface DeliveryPartOptions {
   readonly retained: RetainedStore | undefined;
 }
 
+/** How often each replica deletes the stored sessions past their expiry. */
+const SWEEP_MS = 30_000;
+
 /** Undefined when there are no delivery rules: SUBSCRIBE is then refused as before. */
 export function createDeliveryPart({ config, logger, metrics, access, retained }: DeliveryPartOptions): DeliveryPart | undefined {
   if (config.delivery.length === 0) return undefined;
+  const log = logger.child({ component: 'delivery' });
+  const store = config.sessions.enabled
+    ? new KafkaSessionStore({ topic: config.sessions.topic, connection: connectionFromConfig(config.kafka, 'sessions'), logger: logger.child({ component: 'sessions' }) })
+    : undefined;
   const delivery: Delivery = createDelivery({
     config,
     router: compileDeliveryRouter(config.delivery),
@@ -38,15 +56,51 @@ export function createDeliveryPart({ config, logger, metrics, access, retained }
     // Through the part: a reload may replace the access control.
     access: () => access.current,
     metrics,
-    logger: logger.child({ component: 'delivery' }),
+    logger: log,
     retained,
+    sessions: store === undefined ? undefined : { store, maxExpirySeconds: config.sessions.maxExpirySeconds, replicaId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` },
   });
   metrics.observeDelivery(() => delivery.state());
   return {
     name: 'delivery',
     hooks: delivery.hooks,
+    sessions: store === undefined ? undefined : sessionsPart(store, delivery, config),
     attach: (engine) => delivery.attach(engine),
     start: () => Promise.resolve(),
     stop: () => delivery.close(),
   };
+}
+
+function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: ProxyConfig): Part {
+  let sweeper: NodeJS.Timeout | undefined;
+  return {
+    name: 'sessions',
+    async start() {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.kafka.connectionTimeoutMs)));
+      const outcome = await Promise.race([store.start(), late]);
+      clearTimeout(timer);
+      if (outcome instanceof TopicNotCompactedError) throw new Error(`sessions.topic: ${outcome.message}`);
+      void store.ready.then(() => delivery.sweepSessions(), () => undefined);
+      sweeper = setInterval(() => delivery.sweepSessions(), SWEEP_MS);
+      sweeper.unref();
+    },
+    async stop() {
+      clearInterval(sweeper);
+      await delivery.flushSessions();
+      await store.close();
+    },
+    ready: (): Readiness => sessionsReadiness(store, config.sessions.topic),
+  };
+}
+
+function sessionsReadiness(store: KafkaSessionStore, topic: string): Readiness {
+  switch (store.state) {
+    case 'ready':
+      return { ready: true };
+    case 'misconfigured':
+      return { ready: false, reason: store.failure?.message ?? `sessions topic ${topic} cannot be used` };
+    default:
+      return { ready: false, reason: `reading the sessions (${topic})` };
+  }
 }

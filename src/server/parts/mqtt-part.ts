@@ -67,5 +67,7 @@ export function composeHooks(ingest: MqttHooks, delivery: Partial<MqttHooks> | u
   if (delivery.onSubscribe !== undefined) hooks.onSubscribe = delivery.onSubscribe;
   if (delivery.onUnsubscribe !== undefined) hooks.onUnsubscribe = delivery.onUnsubscribe;
   if (delivery.onDeliveryAcknowledged !== undefined) hooks.onDeliveryAcknowledged = delivery.onDeliveryAcknowledged;
+  if (delivery.openSession !== undefined) hooks.openSession = delivery.openSession;
+  if (delivery.onSessionEnd !== undefined) hooks.onSessionEnd = delivery.onSessionEnd;
   return hooks;
 }

@@ -1,0 +1,255 @@
+// Sessions that outlive their connection, kept in the sessions topic so that any replica can resume
+// them: what a CONNECT finds (Session Present), what is stored while the client is connected and
+// when it goes (subscriptions, positions, in-flight messages, QoS 2 identifiers), takeover across
+// replicas (the newer connection's record wins; the older connection is sent away with 0x8E and
+// writes no more), and expiry.
+import { randomUUID } from 'node:crypto';
+import type { MqttSession, SessionEnd, SessionOpened, SessionRequest } from '../mqtt/types.js';
+import { ReasonCode } from '../mqtt/reason-codes.js';
+import type { Logger } from '../observability/logger.js';
+import type { KafkaSessionStore, StoredSession } from '../state/session-store.js';
+import { sessionExpiresAt } from '../state/session-store.js';
+import type { LocalSubscriptions } from './local-subscriptions.js';
+import { SessionPositions, type DeliveryToken } from './session-positions.js';
+import type { SessionResume } from './session-resume.js';
+import type { SessionEngine } from './types.js';
+
+export interface PersistentSessionsOptions {
+  readonly store: KafkaSessionStore;
+  readonly subscriptions: LocalSubscriptions;
+  readonly engine: () => SessionEngine;
+  readonly resume: SessionResume;
+  readonly live: { position(topic: string, partition: number): bigint | undefined; partitionsOf(topic: string): readonly number[]; topicsFor(filter: string): readonly string[] };
+  readonly maxExpirySeconds: number;
+  /** This replica, as session records name their owner. */
+  readonly replicaId: string;
+  readonly logger: Logger;
+  /** How long after a change a connected session is written [1000]. */
+  readonly persistDelayMs?: number;
+}
+
+interface Local {
+  readonly session: MqttSession;
+  readonly connectionId: string;
+  readonly epoch: number;
+  expirySeconds: number;
+  readonly positions: SessionPositions;
+  /** Our record was read back: records after it for this client id are someone else's. */
+  confirmed: boolean;
+  /** Another connection's record came after ours: nothing more is written for this one. */
+  fenced: boolean;
+  timer: NodeJS.Timeout | undefined;
+  writing: Promise<void>;
+  ended: Promise<void>;
+  end: () => void;
+  stopResume: (() => Promise<void>) | undefined;
+}
+
+const TAKEN_OVER_WAIT_MS = 2000;
+
+export class PersistentSessions {
+  private readonly bySession = new Map<MqttSession, Local>();
+  private readonly byClientId = new Map<string, Local>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(private readonly options: PersistentSessionsOptions) {}
+
+  positionsOf(session: MqttSession): SessionPositions | undefined {
+    return this.bySession.get(session)?.positions;
+  }
+
+  get connected(): number {
+    return this.bySession.size;
+  }
+
+  async open(session: MqttSession, request: SessionRequest): Promise<SessionOpened> {
+    const { store, replicaId } = this.options;
+    await store.ready;
+    const { clientId } = session;
+    const previous = this.byClientId.get(clientId);
+    // Taken over on this replica: its last record first, so this one resumes from it.
+    if (previous !== undefined) await Promise.race([previous.ended, new Promise((resolve) => setTimeout(resolve, TAKEN_OVER_WAIT_MS))]);
+    const found = store.get(clientId);
+    const expiresAt = found === undefined ? undefined : sessionExpiresAt(found);
+    const usable = found !== undefined && found.expirySeconds > 0 && (expiresAt === undefined || expiresAt > Date.now());
+    const present = !request.clean && usable;
+    const expirySeconds = Math.min(request.expirySeconds, this.options.maxExpirySeconds);
+    const stored = present ? found : undefined;
+    const record: StoredSession = {
+      connectionId: randomUUID(),
+      epoch: (found?.epoch ?? 0) + 1,
+      owner: replicaId,
+      connected: true,
+      expirySeconds,
+      subscriptions: stored?.subscriptions ?? [],
+      positions: stored?.positions ?? {},
+      inflight: stored?.inflight ?? [],
+      inboundQoS2: stored?.inboundQoS2 ?? [],
+    };
+    this.clearExpiry(clientId);
+    const local = this.track(session, record);
+    await store.set(clientId, record);
+    local.confirmed = true;
+    if (stored !== undefined) this.restore(local, stored);
+    return { present, expirySeconds, ...(stored !== undefined && { inboundQoS2: stored.inboundQoS2 }) };
+  }
+
+  acknowledged(session: MqttSession, token: unknown): void {
+    const local = this.bySession.get(session);
+    if (local === undefined || !isToken(token)) return;
+    local.positions.acknowledged(token);
+    this.schedule(local);
+  }
+
+  /** Something the session stores changed (a delivery, a SUBSCRIBE): written soon. */
+  changed(session: MqttSession): void {
+    const local = this.bySession.get(session);
+    if (local !== undefined) this.schedule(local);
+  }
+
+  ended(session: MqttSession, end: SessionEnd): void {
+    const local = this.bySession.get(session);
+    if (local === undefined) return;
+    this.bySession.delete(session);
+    if (this.byClientId.get(session.clientId) === local) this.byClientId.delete(session.clientId);
+    clearTimeout(local.timer);
+    void local.stopResume?.();
+    local.expirySeconds = Math.min(end.expirySeconds, this.options.maxExpirySeconds);
+    const record = local.expirySeconds === 0 ? undefined : { ...this.recordOf(local, end.outbound, end.inboundQoS2), connected: false, disconnectedAt: Date.now() };
+    void this.write(local, record).finally(local.end);
+    if (record !== undefined) this.armExpiry(session.clientId, local.connectionId, local.expirySeconds);
+  }
+
+  /** Every record read from the sessions topic, this replica's own included. */
+  onRecord(clientId: string, record: StoredSession | undefined): void {
+    if (record === undefined) return;
+    const local = this.byClientId.get(clientId);
+    if (local !== undefined && local.confirmed && !local.fenced && record.connectionId !== local.connectionId && record.epoch >= local.epoch) {
+      local.fenced = true;
+      this.options.logger.info({ clientId, takenOverBy: record.owner }, 'session taken over by a connection on another replica');
+      this.options.engine().disconnect(local.session, ReasonCode.SessionTakenOver, 'another connection uses this client identifier');
+    }
+    if (record.connected && record.owner !== this.options.replicaId) {
+      if (this.options.engine().cancelWill(clientId)) this.options.logger.debug({ clientId }, 'will cancelled: the client connected on another replica');
+      this.clearExpiry(clientId);
+    }
+  }
+
+  /** Sessions disconnected past their expiry, wherever they were, are deleted (a tombstone). */
+  sweep(now = Date.now()): number {
+    let deleted = 0;
+    for (const [clientId, record] of this.options.store.entries()) {
+      const expiresAt = sessionExpiresAt(record);
+      if (expiresAt === undefined || expiresAt > now || this.byClientId.has(clientId)) continue;
+      void this.options.store.delete(clientId).catch((error: unknown) => this.options.logger.warn({ err: error, clientId }, 'expired session not deleted; tried again at the next sweep'));
+      deleted++;
+    }
+    return deleted;
+  }
+
+  /** Resolves once every write under way (the last ones of ended sessions too) is done. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.writes]);
+  }
+
+  close(): void {
+    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
+    this.expiryTimers.clear();
+    for (const local of this.bySession.values()) clearTimeout(local.timer);
+  }
+
+  private track(session: MqttSession, record: StoredSession): Local {
+    let end: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const local: Local = {
+      session, connectionId: record.connectionId, epoch: record.epoch, expirySeconds: record.expirySeconds,
+      positions: new SessionPositions(record.positions), confirmed: false, fenced: false,
+      timer: undefined, writing: Promise.resolve(), ended, end, stopResume: undefined,
+    };
+    this.bySession.set(session, local);
+    this.byClientId.set(session.clientId, local);
+    return local;
+  }
+
+  private restore(local: Local, stored: StoredSession): void {
+    const { subscriptions } = this.options;
+    for (const s of stored.subscriptions) {
+      subscriptions.add(local.session, s.filter, { qos: s.qos, noLocal: s.noLocal, retainAsPublished: s.retainAsPublished, subscriptionIdentifier: s.subscriptionIdentifier, shareGroup: undefined });
+    }
+    // After CONNACK: the resent messages follow it.
+    setImmediate(() => {
+      if (!this.bySession.has(local.session)) return;
+      local.stopResume = this.options.resume.start(local.session, local.positions, stored, () => this.schedule(local));
+    });
+  }
+
+  private schedule(local: Local): void {
+    if (local.timer !== undefined || local.fenced) return;
+    local.timer = setTimeout(() => {
+      local.timer = undefined;
+      if (!this.bySession.has(local.session)) return;
+      const engine = this.options.engine();
+      void this.write(local, this.recordOf(local, engine.outboundOf(local.session), engine.inboundQoS2Of(local.session)));
+    }, this.options.persistDelayMs ?? 1000);
+    local.timer.unref();
+  }
+
+  private recordOf(local: Local, outbound: SessionEnd['outbound'], inboundQoS2: readonly number[]): StoredSession {
+    const { live } = this.options;
+    const subs = this.options.subscriptions.directOf(local.session);
+    const topics = new Set(subs.flatMap((s) => live.topicsFor(s.filter)));
+    const window = new Map<DeliveryToken, { packetId: number | undefined; state: 'queued' | 'sent' | 'released' }>();
+    for (const entry of outbound) if (isToken(entry.message.token)) window.set(entry.message.token, { packetId: entry.packetId, state: entry.state });
+    return {
+      connectionId: local.connectionId,
+      epoch: local.epoch,
+      owner: this.options.replicaId,
+      connected: true,
+      expirySeconds: local.expirySeconds,
+      subscriptions: subs.map(({ filter, options: o }) => ({ filter, qos: o.qos, noLocal: o.noLocal, retainAsPublished: o.retainAsPublished, ...(o.subscriptionIdentifier !== undefined && { subscriptionIdentifier: o.subscriptionIdentifier }) })),
+      positions: local.positions.stored((t, p) => live.position(t, p), topics, (t) => live.partitionsOf(t)),
+      inflight: local.positions.inflight(window),
+      inboundQoS2: [...inboundQoS2],
+    };
+  }
+
+  /** Writes (or deletes) the session, one write at a time, only while the record is this connection's. */
+  private write(local: Local, record: StoredSession | undefined): Promise<void> {
+    const { store, logger } = this.options;
+    const clientId = local.session.clientId;
+    local.writing = local.writing.then(async () => {
+      const current = store.get(clientId);
+      if (local.fenced || (current !== undefined && current.connectionId !== local.connectionId)) return;
+      if (record === undefined) await store.delete(clientId);
+      else await store.set(clientId, record);
+    }).catch((error: unknown) => logger.warn({ err: error, clientId }, 'session not written'));
+    const writing = local.writing;
+    this.writes.add(writing);
+    void writing.finally(() => this.writes.delete(writing));
+    return writing;
+  }
+
+  private armExpiry(clientId: string, connectionId: string, seconds: number): void {
+    this.clearExpiry(clientId);
+    if (seconds >= 0xffff_ffff) return;
+    const timer = setTimeout(() => {
+      this.expiryTimers.delete(clientId);
+      const current = this.options.store.get(clientId);
+      if (current?.connectionId !== connectionId || current.connected) return;
+      this.options.logger.info({ clientId }, 'session expired: deleted');
+      void this.options.store.delete(clientId).catch(() => undefined);
+    }, Math.min(seconds * 1000, 2 ** 31 - 1));
+    timer.unref();
+    this.expiryTimers.set(clientId, timer);
+  }
+
+  private clearExpiry(clientId: string): void {
+    clearTimeout(this.expiryTimers.get(clientId));
+    this.expiryTimers.delete(clientId);
+  }
+}
+
+function isToken(value: unknown): value is DeliveryToken {
+  return typeof value === 'object' && value !== null && typeof (value as DeliveryToken).offset === 'bigint' && typeof (value as DeliveryToken).topic === 'string';
+}

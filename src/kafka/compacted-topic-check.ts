@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import { ensureCompactedTopic, TopicNotCompactedError, type CompactedTopicOutcome } from './compacted-topic.js';
+import type { KafkaConnectionOptions } from './connection-options.js';
+import { Backoff, describeCause } from './reader-health.js';
+
+export type CheckOutcome = CompactedTopicOutcome | 'unreachable' | TopicNotCompactedError;
+
+export interface CompactedTopicCheckOptions {
+  readonly topic: string;
+  readonly connection: KafkaConnectionOptions;
+  readonly logger: Logger;
+  /** For log lines: `retained messages`, `sessions`. */
+  readonly what: string;
+  readonly retryMs?: { readonly first: number; readonly max: number };
+  readonly closed: () => boolean;
+  /** The first attempt's outcome (`unreachable` when Kafka did not answer it), once. */
+  readonly report: (outcome: CheckOutcome) => void;
+}
+
+/**
+ * Makes sure a state topic exists compacted, retrying until Kafka answers: resolves true once it
+ * does, false when closed first; throws the TopicNotCompactedError of a topic that exists without
+ * compaction (a configuration error, not retried).
+ */
+export async function checkCompactedTopic(options: CompactedTopicCheckOptions): Promise<boolean> {
+  const { topic, connection, logger, what } = options;
+  const backoff = new Backoff(options.retryMs?.first ?? 200, options.retryMs?.max ?? 5000);
+  let attempts = 0;
+  while (!options.closed()) {
+    try {
+      const outcome = await ensureCompactedTopic(connection, topic);
+      if (outcome === 'created') logger.info({ topic }, `${what}: topic created (cleanup.policy=compact)`);
+      options.report(outcome);
+      return true;
+    } catch (error) {
+      if (error instanceof TopicNotCompactedError) {
+        logger.error({ topic, cleanupPolicy: error.cleanupPolicy }, error.message);
+        options.report(error);
+        throw error;
+      }
+      if (attempts++ === 0) {
+        logger.warn({ topic, cause: describeCause(error) }, `${what}: cannot check the topic yet; retrying`);
+        options.report('unreachable');
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff.fail()));
+    }
+  }
+  return false;
+}

@@ -1,0 +1,81 @@
+// A persistent MQTT session as the sessions topic holds it (key: client id), and its codec. Pure.
+// Positions and offsets are decimal strings: Kafka offsets are 64-bit, JSON numbers are not.
+import type { ValueCodec } from '../kafka/compacted-store.js';
+
+export interface StoredSubscription {
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly subscriptionIdentifier?: number;
+}
+
+/** A delivered message not completely acknowledged (or queued) when the record was written. */
+export interface StoredInflight {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly qos: 1 | 2;
+  /** undefined: not sent yet (queued). */
+  readonly packetId?: number;
+  /** `released`: PUBREC came, PUBREL went; only PUBCOMP is missing. */
+  readonly state: 'queued' | 'sent' | 'released';
+}
+
+export interface StoredSession {
+  /** Which connection wrote it: a replica writes a session only while the record is its connection's. */
+  readonly connectionId: string;
+  /** Grows with every connection of the client id: the newer connection wins a takeover. */
+  readonly epoch: number;
+  /** The replica the connection is (or was) on. */
+  readonly owner: string;
+  readonly connected: boolean;
+  /** Seconds the session outlives its connection (0: it ends with it). */
+  readonly expirySeconds: number;
+  /** ms since the epoch; set once the connection ended. */
+  readonly disconnectedAt?: number;
+  readonly subscriptions: readonly StoredSubscription[];
+  /** Kafka topic -> partition -> next offset to deliver (everything before it is done). */
+  readonly positions: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly inflight: readonly StoredInflight[];
+  /** QoS 2 packet identifiers received whose PUBREL has not come. */
+  readonly inboundQoS2: readonly number[];
+}
+
+/** When a disconnected session expires (ms since the epoch); undefined while connected. */
+export function sessionExpiresAt(session: StoredSession): number | undefined {
+  if (session.connected || session.disconnectedAt === undefined) return undefined;
+  return session.disconnectedAt + session.expirySeconds * 1000;
+}
+
+const VERSION = 1;
+
+export const sessionCodec: ValueCodec<StoredSession> = {
+  encode: (session) => Buffer.from(JSON.stringify({ v: VERSION, ...session })),
+  decode(bytes, key) {
+    const raw: unknown = JSON.parse(bytes.toString('utf8'));
+    if (!isRecord(raw) || raw['v'] !== VERSION) throw new Error(`session ${key}: not a version ${VERSION} session record`);
+    const { v: _v, ...rest } = raw;
+    const problem = shapeProblem(rest);
+    if (problem !== undefined) throw new Error(`session ${key}: ${problem}`);
+    return rest as unknown as StoredSession;
+  },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What makes a decoded record unusable; undefined when it has the shape of a StoredSession. */
+export function shapeProblem(raw: Record<string, unknown>): string | undefined {
+  if (typeof raw['connectionId'] !== 'string') return 'connectionId missing';
+  if (!Number.isInteger(raw['epoch'])) return 'epoch missing';
+  if (typeof raw['owner'] !== 'string') return 'owner missing';
+  if (typeof raw['connected'] !== 'boolean') return 'connected missing';
+  if (!Number.isInteger(raw['expirySeconds'])) return 'expirySeconds missing';
+  if (!Array.isArray(raw['subscriptions']) || !raw['subscriptions'].every((s) => isRecord(s) && typeof s['filter'] === 'string')) return 'subscriptions malformed';
+  if (!isRecord(raw['positions']) || !Object.values(raw['positions']).every((p) => isRecord(p) && Object.values(p).every((o) => typeof o === 'string' && /^\d+$/.test(o)))) return 'positions malformed';
+  if (!Array.isArray(raw['inflight']) || !raw['inflight'].every((e) => isRecord(e) && typeof e['topic'] === 'string' && typeof e['offset'] === 'string' && /^\d+$/.test(e['offset']))) return 'inflight malformed';
+  if (!Array.isArray(raw['inboundQoS2']) || !raw['inboundQoS2'].every((id) => Number.isInteger(id))) return 'inboundQoS2 malformed';
+  return undefined;
+}
