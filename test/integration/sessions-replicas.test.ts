@@ -9,7 +9,7 @@ import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
 import mqtt from 'mqtt';
 import { CommandProducer, subscriber } from '../helpers/commands.js';
 import { Code, ConformanceClient, connectPacket, type ConnackPacket, type Packet } from '../helpers/conformance.js';
-import { createTopics, testBrokers, uniqueName } from '../helpers/kafka.js';
+import { createTopics, readRecordsUntil, testBrokers, uniqueName } from '../helpers/kafka.js';
 import * as bytes from '../helpers/mqtt-bytes.js';
 import { HaProxy, ProxyProcess } from '../helpers/processes.js';
 import { sleep, until } from '../helpers/reader.js';
@@ -118,6 +118,25 @@ describe('persistent sessions on two replicas', { skip }, () => {
     second.send(bytes.ack(0x50, b!.messageId!));
     await second.waitFor('pubrel', 'PUBREL for b', 5000);
     second.send(bytes.ack(0x70, b!.messageId!));
+  });
+
+  test('MQTT-4.3.3-10 across replicas: a QoS 2 PUBLISH repeated after reconnecting to the other replica, before its PUBREL, is answered and not produced again', async () => {
+    const id = 'inbound-q2';
+    const payload = `once-${Date.now()}`;
+    const { client: first } = await rawSession(0, id, true);
+    first.send(bytes.publish({ topic: `up/${id}`, qos: 2, packetId: 7, payload }, 5));
+    await first.waitFor('pubrec', 'PUBREC', 10_000);
+    first.destroy();
+    await sleep(500);
+    const { client: second, connack } = await rawSession(1, id);
+    assert.equal(connack.sessionPresent, true);
+    second.send(bytes.publish({ topic: `up/${id}`, qos: 2, packetId: 7, payload, dup: true }, 5));
+    await second.waitFor('pubrec', 'PUBREC for the repeat', 10_000);
+    second.send(bytes.ack(0x62, 7));
+    await second.waitFor('pubcomp', 'PUBCOMP', 5000);
+    await sleep(1000);
+    const records = await readRecordsUntil(commands, () => false, { timeoutMs: 4000 });
+    assert.equal(records.filter((r) => r.value?.toString() === payload).length, 1, 'produced once');
   });
 
   test('MQTT-3.1.2-4: Clean Start 1 discards the stored session: Session Present 0, nothing sent from it', async () => {

@@ -177,3 +177,35 @@ describe('snapshot', () => {
     assert.deepEqual(new OutboundWindow({ ...DEFAULTS }).snapshot(), []);
   });
 });
+
+describe('restore (a stored session on a new window)', () => {
+  test('MQTT-4.4.0-1: PUBREL for released entries, DUP PUBLISH with the stored identifiers, then queued ones, then new offers get fresh identifiers', () => {
+    const old = new OutboundWindow({ ...DEFAULTS, receiveMaximum: 2 });
+    const a = sent(old, msg(2, 'a'));
+    const b = sent(old, msg(1, 'b'));
+    old.offer(msg(1, 'c'));
+    old.onPubrec(a.messageId!);
+    const snapshot = old.snapshot();
+    const w = new OutboundWindow({ ...DEFAULTS });
+    const { packets, discarded } = w.restore(snapshot);
+    assert.deepEqual(discarded, []);
+    assert.deepEqual(brief(packets), [['pubrel', a.messageId], ['publish', b.messageId, true, 'b'], ['publish', 3, false, 'c']]);
+    assert.equal(w.inflight, 3);
+    const next = sent(w, msg(1, 'd'));
+    assert.ok(![a.messageId, b.messageId, 3].includes(next.messageId), `a fresh identifier (${next.messageId})`);
+    assert.equal(w.onPubcomp(a.messageId!).acknowledged?.topic, 'a', 'the released entry completes with PUBCOMP');
+    assert.equal(w.onPuback(b.messageId!).acknowledged?.topic, 'b');
+  });
+
+  test('within the new Receive Maximum: the rest waits for room; too large for the new Maximum Packet Size is handed back as discarded', () => {
+    const old = new OutboundWindow({ ...DEFAULTS });
+    const small = sent(old, msg(1, 's'));
+    sent(old, msg(1, 'big', 500));
+    const third = sent(old, msg(1, 'x'));
+    const w = new OutboundWindow({ ...DEFAULTS, receiveMaximum: 1, maximumPacketSize: 100 });
+    const { packets, discarded } = w.restore(old.snapshot());
+    assert.deepEqual(brief(packets), [['publish', small.messageId, true, 's']]);
+    assert.deepEqual(discarded.map((m) => m.topic), ['big']);
+    assert.deepEqual(brief(w.onPuback(small.messageId!).packets), [['publish', third.messageId, true, 'x']]);
+  });
+});
