@@ -20,14 +20,19 @@ export interface SessionsConfig {
    * long [86400, one day].
    */
   readonly maxExpirySeconds: number;
+  /**
+   * How long a replica's lease lasts without renewal, in seconds: once it lapses, another replica
+   * takes over the sessions it held and publishes their wills [15].
+   */
+  readonly leaseSeconds: number;
 }
 
 /** Session Expiry Interval 0xFFFFFFFF: "never", the most MQTT 5 can ask for. */
 export const SESSION_EXPIRY_NEVER = 0xffff_ffff;
 
-export const SESSIONS_DEFAULTS: SessionsConfig = deepFreeze<SessionsConfig>({ enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86_400 });
+export const SESSIONS_DEFAULTS: SessionsConfig = deepFreeze<SessionsConfig>({ enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86_400, leaseSeconds: 15 });
 
-const SESSIONS_KEYS = ['enabled', 'topic', 'maxExpirySeconds'] as const;
+const SESSIONS_KEYS = ['enabled', 'topic', 'maxExpirySeconds', 'leaseSeconds'] as const;
 
 export function readSessions(value: unknown, problems: Problems): SessionsConfig {
   const section = readSection(value, 'sessions', SESSIONS_KEYS, problems);
@@ -44,6 +49,7 @@ export function readSessions(value: unknown, problems: Problems): SessionsConfig
     enabled: readBoolean(section['enabled'], 'sessions.enabled', problems, SESSIONS_DEFAULTS.enabled),
     topic,
     maxExpirySeconds: readInteger(section['maxExpirySeconds'], 'sessions.maxExpirySeconds', 1, SESSION_EXPIRY_NEVER, problems, SESSIONS_DEFAULTS.maxExpirySeconds),
+    leaseSeconds: readInteger(section['leaseSeconds'], 'sessions.leaseSeconds', 1, 3600, problems, SESSIONS_DEFAULTS.leaseSeconds),
   };
 }
 

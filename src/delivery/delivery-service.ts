@@ -37,7 +37,7 @@ export interface DeliveryOptions {
 }
 
 export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>> &
-  Pick<MqttHooks, 'openSession' | 'onSessionEnd' | 'onDeliveryAcknowledged'>;
+  Pick<MqttHooks, 'openSession' | 'onSessionEnd' | 'onDeliveryAcknowledged' | 'onDeliveryReleased'>;
 
 export interface Delivery {
   readonly hooks: DeliveryHooks;
@@ -158,6 +158,7 @@ function withSessions(hooks: ReturnType<typeof subscribeHooks>, persistent: Pers
     openSession: (session, request) => persistent.open(session, request),
     onSessionEnd: (session, end) => persistent.ended(session, end),
     onDeliveryAcknowledged: (session, token) => persistent.acknowledged(session, token),
+    onDeliveryReleased: (session, token) => persistent.released(session, token),
   };
 }
 

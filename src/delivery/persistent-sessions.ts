@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { MqttSession, SessionEnd, SessionOpened, SessionRequest } from '../mqtt/types.js';
 import { ReasonCode } from '../mqtt/reason-codes.js';
 import type { Logger } from '../observability/logger.js';
-import type { KafkaSessionStore, StoredSession } from '../state/session-store.js';
+import type { KafkaSessionStore, StoredSession, StoredWill } from '../state/session-store.js';
+import { storedWill } from './stored-will.js';
 import { sessionExpiresAt } from '../state/session-store.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
 import { SessionPositions, type DeliveryToken } from './session-positions.js';
@@ -43,6 +44,10 @@ interface Local {
   ended: Promise<void>;
   end: () => void;
   stopResume: (() => Promise<void>) | undefined;
+  /** The will while connected (another replica publishes it if this one is lost). */
+  readonly will: StoredWill | undefined;
+  /** A write asked for now (a PUBREL waits for it), shared by the asks of one tick. */
+  soon: Promise<void> | undefined;
 }
 
 const TAKEN_OVER_WAIT_MS = 2000;
@@ -86,6 +91,8 @@ export class PersistentSessions {
       positions: stored?.positions ?? {},
       inflight: stored?.inflight ?? [],
       inboundQoS2: stored?.inboundQoS2 ?? [],
+      ...(session.username !== undefined && { username: session.username }),
+      ...(request.will !== undefined && { will: storedWill(request.will, expirySeconds) }),
     };
     this.clearExpiry(clientId);
     const local = this.track(session, record);
@@ -102,6 +109,23 @@ export class PersistentSessions {
     this.schedule(local);
   }
 
+  /**
+   * PUBREC for a QoS 2 delivery: its PUBREL waits until the session is stored with the message
+   * released, so that after a crash the client gets PUBREL again, never the PUBLISH.
+   */
+  released(session: MqttSession, token: unknown): Promise<void> | undefined {
+    const local = this.bySession.get(session);
+    if (local === undefined || local.fenced || !isToken(token)) return undefined;
+    local.soon ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
+      local.soon = undefined;
+      clearTimeout(local.timer);
+      local.timer = undefined;
+      const engine = this.options.engine();
+      if (!(await this.write(local, this.recordOf(local, engine.outboundOf(session), engine.inboundQoS2Of(session))))) throw new Error('session not written');
+    });
+    return local.soon;
+  }
+
   /** Something the session stores changed (a delivery, a SUBSCRIBE): written soon. */
   changed(session: MqttSession): void {
     const local = this.bySession.get(session);
@@ -116,7 +140,11 @@ export class PersistentSessions {
     clearTimeout(local.timer);
     void local.stopResume?.();
     local.expirySeconds = Math.min(end.expirySeconds, this.options.maxExpirySeconds);
-    const record = local.expirySeconds === 0 ? undefined : { ...this.recordOf(local, end.outbound, end.inboundQoS2), connected: false, disconnectedAt: Date.now() };
+    let record: StoredSession | undefined;
+    if (local.expirySeconds > 0) {
+      const { will: _will, ...kept } = this.recordOf(local, end.outbound, end.inboundQoS2);
+      record = { ...kept, connected: false, disconnectedAt: Date.now() };
+    }
     void this.write(local, record).finally(local.end);
     if (record !== undefined) this.armExpiry(session.clientId, local.connectionId, local.expirySeconds);
   }
@@ -165,7 +193,7 @@ export class PersistentSessions {
     const local: Local = {
       session, connectionId: record.connectionId, epoch: record.epoch, expirySeconds: record.expirySeconds,
       positions: new SessionPositions(record.positions), confirmed: false, fenced: false,
-      timer: undefined, writing: Promise.resolve(), ended, end, stopResume: undefined,
+      timer: undefined, writing: Promise.resolve(), ended, end, stopResume: undefined, soon: undefined, will: record.will,
     };
     this.bySession.set(session, local);
     this.byClientId.set(session.clientId, local);
@@ -211,22 +239,32 @@ export class PersistentSessions {
       positions: local.positions.stored((t, p) => live.position(t, p), topics, (t) => live.partitionsOf(t)),
       inflight: local.positions.inflight(window),
       inboundQoS2: [...inboundQoS2],
+      ...(local.session.username !== undefined && { username: local.session.username }),
+      ...(local.will !== undefined && { will: local.will }),
     };
   }
 
-  /** Writes (or deletes) the session, one write at a time, only while the record is this connection's. */
-  private write(local: Local, record: StoredSession | undefined): Promise<void> {
+  /**
+   * Writes (or deletes) the session, one write at a time, only while the record is this
+   * connection's. Resolves false when it could not be written (logged) or was fenced.
+   */
+  private write(local: Local, record: StoredSession | undefined): Promise<boolean> {
     const { store, logger } = this.options;
     const clientId = local.session.clientId;
-    local.writing = local.writing.then(async () => {
+    const writing = local.writing.then(async () => {
       const current = store.get(clientId);
-      if (local.fenced || (current !== undefined && current.connectionId !== local.connectionId)) return;
+      if (local.fenced || (current !== undefined && current.connectionId !== local.connectionId)) return false;
       if (record === undefined) await store.delete(clientId);
       else await store.set(clientId, record);
-    }).catch((error: unknown) => logger.warn({ err: error, clientId }, 'session not written'));
-    const writing = local.writing;
-    this.writes.add(writing);
-    void writing.finally(() => this.writes.delete(writing));
+      return true;
+    }).catch((error: unknown) => {
+      logger.warn({ err: error, clientId }, 'session not written');
+      return false;
+    });
+    local.writing = writing.then(() => undefined);
+    this.writes.add(local.writing);
+    const done = local.writing;
+    void done.finally(() => this.writes.delete(done));
     return writing;
   }
 

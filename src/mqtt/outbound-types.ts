@@ -41,6 +41,8 @@ export interface AckResult {
   readonly packets: readonly Packet[];
   /** Set when the packet identifier was not in flight in the state this acknowledgement needs. */
   readonly error: string | undefined;
+  /** PUBREC: the QoS 2 message now released (its PUBREL is in `packets`). */
+  readonly released?: OutboundMessage;
 }
 
 export interface ResumeResult {

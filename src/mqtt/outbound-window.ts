@@ -105,7 +105,7 @@ export class OutboundWindow {
       this.inflightById!.delete(packetId);
       this.inflightById!.set(packetId, entry);
     }
-    return { acknowledged: undefined, reasonCode, packets: [this.pubrel(packetId, 0)], error: undefined };
+    return { acknowledged: undefined, reasonCode, packets: [this.pubrel(packetId, 0)], error: undefined, released: entry.message };
   }
 
   /** PUBCOMP: ends a QoS 2 flow whose PUBREL was sent [MQTT-4.3.3-5]. */

@@ -24,7 +24,11 @@ export function connectionClosed(connection: Connection): void {
   }
   callHook(ctx, 'onDisconnect', () => ctx.hooks.onDisconnect?.(session, reason));
   if (connection.sessionOpened && ctx.hooks.onSessionEnd !== undefined) {
-    const end = { expirySeconds: connection.grantedSessionExpiry, outbound: connection.outbound?.snapshot() ?? [], inboundQoS2: connection.inbound?.awaitingPubrel() ?? [] };
+    const end = {
+      expirySeconds: connection.grantedSessionExpiry,
+      outbound: connection.outbound?.snapshot() ?? [],
+      inboundQoS2: connection.inbound?.awaitingPubrel() ?? [],
+    };
     callHook(ctx, 'onSessionEnd', () => ctx.hooks.onSessionEnd!(session, end));
   }
   callHook(ctx, 'onClosed', () => ctx.hooks.onClosed?.(session));

@@ -3,6 +3,7 @@ import type { OutboundMessage, OutboundSnapshotEntry } from './outbound-window.j
 import type { ConnectionInfo } from '../listeners/types.js';
 import type { ReasonCodeValue } from './reason-codes.js';
 import type { SubscribeRequest, UnsubscribeRequest } from './subscribe-request.js';
+import type { WillMessage } from './will.js';
 
 /** MQTT protocol level as sent in CONNECT: 3 = 3.1, 4 = 3.1.1, 5 = 5.0. */
 export type ProtocolVersion = 3 | 4 | 5;
@@ -107,6 +108,8 @@ export interface SessionRequest {
    * Interval (0 when absent); 3.1.1: 0 with Clean Session 1, 0xFFFFFFFF (never) with 0.
    */
   readonly expirySeconds: number;
+  /** The will of the CONNECT, its delay as asked (the engine bounds it by the granted expiry). */
+  readonly will: WillMessage | undefined;
 }
 
 /** The session a CONNECT gets: CONNACK's Session Present and Session Expiry Interval say so. */
@@ -162,6 +165,12 @@ export interface MqttHooks {
   onUnsubscribe?(session: MqttSession, request: UnsubscribeRequest): readonly number[] | Promise<readonly number[]>;
   /** The client acknowledged a message given to `MqttEngine.deliver` (QoS 1 PUBACK, QoS 2 PUBCOMP): its token. */
   onDeliveryAcknowledged?(session: MqttSession, token: unknown): void;
+  /**
+   * The client sent PUBREC for a QoS 2 message given to `deliver`: its PUBREL waits for the promise
+   * returned (a session store writes down first that only PUBREL is left, so that a crash never
+   * makes the server send the PUBLISH again, which the client would take for a new message).
+   */
+  onDeliveryReleased?(session: MqttSession, token: unknown): Promise<void> | undefined;
 }
 
-export type { ConnectionInfo, OutboundMessage, OutboundSnapshotEntry };
+export type { ConnectionInfo, OutboundMessage, OutboundSnapshotEntry, WillMessage };

@@ -21,6 +21,7 @@ import { createListenersPart, type ListenersPart } from './parts/listeners-part.
 import { composeHooks, createMqttPart, type MqttPart } from './parts/mqtt-part.js';
 import { createRetainedPart, type RetainedPart } from './parts/retained-part.js';
 import { readinessOf } from './readiness.js';
+import { WILL_REPLY } from '../mqtt/will.js';
 import type { ReloadStep } from './reload.js';
 
 export interface ComposeOptions {
@@ -59,7 +60,7 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   const retained = createRetainedPart(config, logger);
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access, retained: retained.store });
   const httpIngest = createHttpIngestPart({ config, logger, metrics, pipeline: ingest.pipeline, access });
-  const delivery = createDeliveryPart({ config, logger, metrics, access, retained: retained.store });
+  const delivery = createDeliveryPart({ config, logger, metrics, access, retained: retained.store, publishWill: (session, will) => ingest.hooks.onPublish(session, will, WILL_REPLY) });
   const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery?.hooks) });
   ingest.attach(mqtt.engine);
   delivery?.attach(mqtt.engine);

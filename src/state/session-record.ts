@@ -22,6 +22,37 @@ export interface StoredInflight {
   readonly state: 'queued' | 'sent' | 'released';
 }
 
+/** A client's Last Will as a session record keeps it, for a replica that outlives the client's. */
+export interface StoredWill {
+  readonly topic: string;
+  /** Base64. */
+  readonly payload: string;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly delaySeconds: number;
+  readonly contentType?: string;
+  readonly payloadFormatIndicator?: boolean;
+  readonly responseTopic?: string;
+  /** Base64. */
+  readonly correlationData?: string;
+  readonly userProperties?: Readonly<Record<string, string | readonly string[]>>;
+  readonly messageExpiryInterval?: number;
+}
+
+/**
+ * A replica's lease in the sessions topic (under a key no client id can have): renewed while the
+ * replica runs; once it has lapsed, another replica takes over the sessions the replica held.
+ */
+export interface ReplicaLease {
+  readonly replica: string;
+  /** ms since the epoch of the last renewal. */
+  readonly renewedAt: number;
+  readonly leaseMs: number;
+}
+
+/** MQTT client ids cannot hold U+0000 [MQTT-1.5.4-2]: keys starting with it are the proxy's own. */
+export const LEASE_KEY_PREFIX = '\u0000replica/';
+
 export interface StoredSession {
   /** Which connection wrote it: a replica writes a session only while the record is its connection's. */
   readonly connectionId: string;
@@ -40,7 +71,14 @@ export interface StoredSession {
   readonly inflight: readonly StoredInflight[];
   /** QoS 2 packet identifiers received whose PUBREL has not come. */
   readonly inboundQoS2: readonly number[];
+  /** The authenticated user (a will adopted by another replica is published as theirs). */
+  readonly username?: string;
+  /** While connected: the will to publish if the connection ends without DISCONNECT. */
+  readonly will?: StoredWill;
 }
+
+/** What the sessions topic holds under one key. */
+export type SessionTopicValue = { readonly kind: 'session'; readonly session: StoredSession } | { readonly kind: 'lease'; readonly lease: ReplicaLease };
 
 /** When a disconnected session expires (ms since the epoch); undefined while connected. */
 export function sessionExpiresAt(session: StoredSession): number | undefined {
@@ -50,15 +88,20 @@ export function sessionExpiresAt(session: StoredSession): number | undefined {
 
 const VERSION = 1;
 
-export const sessionCodec: ValueCodec<StoredSession> = {
-  encode: (session) => Buffer.from(JSON.stringify({ v: VERSION, ...session })),
+export const sessionCodec: ValueCodec<SessionTopicValue> = {
+  encode: (value) => Buffer.from(JSON.stringify(value.kind === 'lease' ? { v: VERSION, lease: value.lease } : { v: VERSION, ...value.session })),
   decode(bytes, key) {
     const raw: unknown = JSON.parse(bytes.toString('utf8'));
     if (!isRecord(raw) || raw['v'] !== VERSION) throw new Error(`session ${key}: not a version ${VERSION} session record`);
+    if (key.startsWith(LEASE_KEY_PREFIX)) {
+      const lease = raw['lease'];
+      if (!isRecord(lease) || typeof lease['replica'] !== 'string' || !Number.isFinite(lease['renewedAt']) || !Number.isFinite(lease['leaseMs'])) throw new Error(`lease ${key}: malformed`);
+      return { kind: 'lease', lease: lease as unknown as ReplicaLease };
+    }
     const { v: _v, ...rest } = raw;
     const problem = shapeProblem(rest);
     if (problem !== undefined) throw new Error(`session ${key}: ${problem}`);
-    return rest as unknown as StoredSession;
+    return { kind: 'session', session: rest as unknown as StoredSession };
   },
 };
 

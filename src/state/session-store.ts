@@ -3,9 +3,9 @@ import { CompactedStore } from '../kafka/compacted-store.js';
 import { TopicNotCompactedError } from '../kafka/compacted-topic.js';
 import { checkCompactedTopic, type CheckOutcome } from '../kafka/compacted-topic-check.js';
 import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
-import { sessionCodec, type StoredSession } from './session-record.js';
+import { LEASE_KEY_PREFIX, sessionCodec, type ReplicaLease, type SessionTopicValue, type StoredSession } from './session-record.js';
 
-export type { StoredInflight, StoredSession, StoredSubscription } from './session-record.js';
+export type { ReplicaLease, StoredInflight, StoredSession, StoredSubscription, StoredWill } from './session-record.js';
 export { sessionExpiresAt } from './session-record.js';
 
 export interface SessionStoreOptions {
@@ -27,15 +27,15 @@ export type SessionStoreState = 'checking' | 'reading' | 'ready' | 'misconfigure
 export class KafkaSessionStore {
   readonly checked: Promise<CheckOutcome>;
   readonly ready: Promise<void>;
-  private store: CompactedStore<StoredSession> | undefined;
-  private readonly started: Promise<CompactedStore<StoredSession>>;
+  private store: CompactedStore<SessionTopicValue> | undefined;
+  private readonly started: Promise<CompactedStore<SessionTopicValue>>;
   private phase: SessionStoreState = 'checking';
   private problem: Error | undefined;
   private closed = false;
   private begun = false;
   private report: (outcome: CheckOutcome) => void = () => undefined;
   private readonly listeners: Array<(clientId: string, session: StoredSession | undefined) => void> = [];
-  private markStarted: (store: CompactedStore<StoredSession>) => void = () => undefined;
+  private markStarted: (store: CompactedStore<SessionTopicValue>) => void = () => undefined;
   private failStart: (error: Error) => void = () => undefined;
 
   constructor(private readonly options: SessionStoreOptions) {
@@ -72,19 +72,36 @@ export class KafkaSessionStore {
   }
 
   get(clientId: string): StoredSession | undefined {
-    return this.store?.get(clientId);
+    const value = this.store?.get(clientId);
+    return value?.kind === 'session' ? value.session : undefined;
   }
 
+  /** Keys held: sessions and replica leases. */
   get size(): number {
     return this.store?.size ?? 0;
   }
 
-  entries(): Iterable<[string, StoredSession]> {
-    return this.store?.entries() ?? [];
+  *entries(): Iterable<[string, StoredSession]> {
+    for (const [key, value] of this.store?.entries() ?? []) if (value.kind === 'session') yield [key, value.session];
+  }
+
+  /** The replicas' leases, by replica. */
+  leases(): Map<string, ReplicaLease> {
+    const out = new Map<string, ReplicaLease>();
+    for (const [, value] of this.store?.entries() ?? []) if (value.kind === 'lease') out.set(value.lease.replica, value.lease);
+    return out;
   }
 
   async set(clientId: string, session: StoredSession): Promise<void> {
-    await (await this.started).set(clientId, session);
+    await (await this.started).set(clientId, { kind: 'session', session });
+  }
+
+  async renewLease(lease: ReplicaLease): Promise<void> {
+    await (await this.started).set(`${LEASE_KEY_PREFIX}${lease.replica}`, { kind: 'lease', lease });
+  }
+
+  async dropLease(replica: string): Promise<void> {
+    await (await this.started).delete(`${LEASE_KEY_PREFIX}${replica}`);
   }
 
   async delete(clientId: string): Promise<void> {
@@ -99,7 +116,7 @@ export class KafkaSessionStore {
     await this.store?.close();
   }
 
-  private async begin(): Promise<CompactedStore<StoredSession>> {
+  private async begin(): Promise<CompactedStore<SessionTopicValue>> {
     const { topic, connection, logger } = this.options;
     try {
       await checkCompactedTopic({ topic, connection, logger, what: 'sessions', closed: () => this.closed, report: this.report });
@@ -112,14 +129,16 @@ export class KafkaSessionStore {
     }
     if (this.closed) throw new Error('the session store was closed before it started');
     this.phase = 'reading';
-    const store = new CompactedStore<StoredSession>({
+    const store = new CompactedStore<SessionTopicValue>({
       topic,
       connection,
       logger,
       codec: sessionCodec,
       reader: { maxWaitMs: this.options.maxWaitMs ?? 100 },
       onChange: (key, value) => {
-        for (const listener of this.listeners) listener(key, value);
+        if (key.startsWith(LEASE_KEY_PREFIX)) return;
+        const session = value?.kind === 'session' ? value.session : undefined;
+        for (const listener of this.listeners) listener(key, session);
       },
     });
     this.store = store;

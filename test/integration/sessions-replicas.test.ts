@@ -21,6 +21,7 @@ const BASE = Number(process.env.SESSIONS_REPLICAS_PORT ?? 23200);
 const ports = { haproxy: BASE, mqtt: [BASE + 1, BASE + 2], http: [BASE + 11, BASE + 12] };
 const brokers = testBrokers();
 const commands = uniqueName('sessions-commands');
+const events = uniqueName('sessions-events');
 const sessionsTopic = uniqueName('sessions-store');
 const clients: mqtt.MqttClient[] = [];
 const raw: ConformanceClient[] = [];
@@ -31,11 +32,13 @@ const direct = (i: number): string => `mqtt://127.0.0.1:${ports.mqtt[i]}`;
 
 const yaml = (httpPort: number): string => `
 mappings:
+  - { name: wills, match: '^up/will/.+$', topic: ${events} }
   - { name: any, match: '^up/.+$', topic: ${commands} }
 delivery:
   - { name: commands, kafka: ${commands}, mqttTopic: 'devices/\${key}/commands' }
+  - { name: events, kafka: ${events} }
 retained: { enabled: false }
-sessions: { topic: ${sessionsTopic}, maxExpirySeconds: 600 }
+sessions: { topic: ${sessionsTopic}, maxExpirySeconds: 600, leaseSeconds: 3 }
 auth: { anonymous: true }
 http: { host: 127.0.0.1, port: ${httpPort} }
 `;
@@ -53,7 +56,7 @@ const publishes = (client: ConformanceClient): IPublishPacket[] => client.receiv
 
 describe('persistent sessions on two replicas', { skip }, () => {
   before(async () => {
-    await createTopics([commands], brokers, 2);
+    await createTopics([commands, events], brokers, 2);
     for (const [i, port] of ports.mqtt.entries()) {
       replicas.push(await ProxyProcess.start({ yaml: yaml(ports.http[i]!), port, brokers: brokers.join(','), name: `sessions-${i}` }));
     }
@@ -175,5 +178,26 @@ describe('persistent sessions on two replicas', { skip }, () => {
       taker.send(bytes.PINGREQ);
       await taker.waitFor('pingresp', 'the new connection is served', 5000);
     }
+  });
+
+  test('MQTT-3.1.2-8: the will of a client whose replica is killed is published by the other replica once the lease lapses; a reconnect within the Will Delay cancels it', async () => {
+    const watcher = await subscriber(direct(1), { 'up/will/+': { qos: 1 } }, { protocolVersion: 5, clientId: 'will-watcher' });
+    clients.push(watcher.client);
+    const will = (id: string, delay: number): mqtt.IClientOptions => ({ protocolVersion: 5, clientId: id, clean: false, properties: { sessionExpiryInterval: 300 }, will: { topic: `up/will/${id}`, payload: Buffer.from(`gone-${id}`), qos: 1, retain: false, properties: { willDelayInterval: delay } } });
+    const lost = await mqtt.connectAsync(direct(0), { ...will('lost', 0), reconnectPeriod: 0 });
+    const back = await mqtt.connectAsync(direct(0), { ...will('back', 8), reconnectPeriod: 0 });
+    lost.on('error', () => undefined);
+    back.on('error', () => undefined);
+    await sleep(1000);
+    const killedAt = Date.now();
+    replicas[0]!.kill('SIGKILL');
+    await until(() => watcher.received.some((r) => r.topic === 'up/will/lost'), 20_000, 'the will of the client of the killed replica');
+    const seconds = (Date.now() - killedAt) / 1000;
+    assert.ok(seconds < 12, `published ${seconds.toFixed(1)} s after the kill (lease 3 s)`);
+    const returned = await mqtt.connectAsync(direct(1), { ...will('back', 8), reconnectPeriod: 0 });
+    clients.push(returned);
+    await sleep(9000);
+    assert.equal(watcher.received.filter((r) => r.topic === 'up/will/back').length, 0, 'cancelled by the reconnect within its delay');
+    assert.equal(watcher.received.filter((r) => r.topic === 'up/will/lost').length, 1, 'published once');
   });
 });

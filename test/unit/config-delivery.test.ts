@@ -160,12 +160,12 @@ describe('retained', () => {
 
 describe('sessions', () => {
   it('absent: on, at mqtt.sessions, for at most a day', () => {
-    assert.deepEqual(parse('').sessions, { enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86400 });
+    assert.deepEqual(parse('').sessions, { enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86400, leaseSeconds: 15 });
     assert.deepEqual(DEFAULTS.sessions, parse('').sessions);
   });
 
   it('takes its topic, its bound and enabled: false', () => {
-    assert.deepEqual(parse('sessions: { topic: iot.sessions, maxExpirySeconds: 3600, enabled: false }\n').sessions, { topic: 'iot.sessions', maxExpirySeconds: 3600, enabled: false });
+    assert.deepEqual(parse('sessions: { topic: iot.sessions, maxExpirySeconds: 3600, enabled: false, leaseSeconds: 5 }\n').sessions, { topic: 'iot.sessions', maxExpirySeconds: 3600, enabled: false, leaseSeconds: 5 });
     assert.equal(parse('sessions: { maxExpirySeconds: 4294967295 }\n').sessions.maxExpirySeconds, 0xffffffff);
   });
 
@@ -176,6 +176,7 @@ describe('sessions', () => {
     oneProblem('sessions: { maxExpirySeconds: 4294967296 }\n', 'sessions.maxExpirySeconds', /integer from 1/);
     oneProblem('sessions: { enabled: yes please }\n', 'sessions.enabled', /./);
     oneProblem('sessions: { expiry: 5 }\n', 'sessions.expiry', /./);
+    oneProblem('sessions: { leaseSeconds: 0 }\n', 'sessions.leaseSeconds', /integer from 1 to 3600/);
   });
 
   it('needs a topic of its own: not the retained topic, not a delivery rule\'s', () => {

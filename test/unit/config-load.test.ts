@@ -99,7 +99,7 @@ describe('config: valid files', () => {
       unmapped: { action: 'reject' },
       delivery: [],
       retained: { topic: 'mqtt.retained', enabled: true },
-      sessions: { enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86400 },
+      sessions: { enabled: true, topic: 'mqtt.sessions', maxExpirySeconds: 86400, leaseSeconds: 15 },
       auth: {
         anonymous: true,
         certificate: 'ignore',

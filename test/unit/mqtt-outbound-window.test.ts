@@ -221,6 +221,7 @@ describe('acknowledgements', () => {
       reasonCode: 0,
       packets: [{ cmd: 'pubrel', messageId: p.messageId, reasonCode: 0 }],
       error: undefined,
+      released: m,
     });
     assert.equal(w.inflight, 1);
     assert.deepEqual(w.snapshot().map((e) => e.state), ['released', 'queued']);

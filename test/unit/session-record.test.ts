@@ -1,7 +1,7 @@
 // The session record codec: what it writes reads back; what is not a session record is refused by name.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sessionCodec, sessionExpiresAt, type StoredSession } from '../../src/state/session-record.js';
+import { LEASE_KEY_PREFIX, sessionCodec, sessionExpiresAt, type StoredSession } from '../../src/state/session-record.js';
 
 const session: StoredSession = {
   connectionId: 'c-1', epoch: 3, owner: 'replica-a', connected: false, expirySeconds: 60, disconnectedAt: 1_000_000,
@@ -13,7 +13,10 @@ const session: StoredSession = {
 
 describe('session record', () => {
   it('reads back what it wrote, 64-bit offsets included', () => {
-    assert.deepEqual(sessionCodec.decode(sessionCodec.encode(session), 'dev-1'), session);
+    assert.deepEqual(sessionCodec.decode(sessionCodec.encode({ kind: 'session', session }), 'dev-1'), { kind: 'session', session });
+    const lease = { replica: 'r-1', renewedAt: 5, leaseMs: 15000 };
+    assert.deepEqual(sessionCodec.decode(sessionCodec.encode({ kind: 'lease', lease }), `${LEASE_KEY_PREFIX}r-1`), { kind: 'lease', lease });
+    assert.throws(() => sessionCodec.decode(Buffer.from('{"v":1,"lease":{}}'), `${LEASE_KEY_PREFIX}r-1`), /lease .* malformed/);
   });
 
   it('refuses another version, a broken shape and a non-numeric offset, naming the client id', () => {

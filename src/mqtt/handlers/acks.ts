@@ -20,7 +20,16 @@ export function handlePubrec(connection: Connection, packet: IPubrecPacket): voi
     // Nothing was ever delivered on this connection: no window to ask.
     connection.writer.packet({ cmd: 'pubrel', messageId: packetId, ...(connection.protocolVersion === 5 && { reasonCode: ReasonCode.PacketIdentifierNotFound }) });
   }
-  settle(connection, 'pubrec', connection.outbound?.onPubrec(packetId, reasonCode));
+  const result = connection.outbound?.onPubrec(packetId, reasonCode);
+  const released = connection.ctx.hooks.onDeliveryReleased;
+  const session = connection.session;
+  const hold = result?.released !== undefined && released !== undefined && session !== undefined ? released(session, result.released.token) : undefined;
+  if (hold === undefined) return settle(connection, 'pubrec', result);
+  // Only the PUBREL is held; the connection goes on meanwhile.
+  hold.then(
+    () => settle(connection, 'pubrec', result),
+    () => connection.drop(ReasonCode.UnspecifiedError, 'the session could not be stored'),
+  );
 }
 
 /** PUBCOMP from the client: a QoS 2 message the server delivered is done. */

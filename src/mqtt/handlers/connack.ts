@@ -82,8 +82,9 @@ export function openSession(connection: Connection, plan: ConnectPlan, username:
 
 function sessionRequestOf(connection: Connection, packet: IConnectPacket): SessionRequest {
   const clean = packet.clean !== false;
-  if (connection.protocolVersion === 5) return { clean, expirySeconds: packet.properties?.sessionExpiryInterval ?? 0 };
-  return { clean, expirySeconds: clean ? 0 : NEVER_EXPIRES };
+  const will = willOf(packet, NEVER_EXPIRES);
+  if (connection.protocolVersion === 5) return { clean, expirySeconds: packet.properties?.sessionExpiryInterval ?? 0, will };
+  return { clean, expirySeconds: clean ? 0 : NEVER_EXPIRES, will };
 }
 
 function sessionOf(connection: Connection, clientId: string, username: string | undefined): MqttSession {

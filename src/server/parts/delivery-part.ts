@@ -17,6 +17,8 @@ import type { Logger } from '../../observability/logger.js';
 import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { RetainedStore } from '../../state/retained-store.js';
 import { KafkaSessionStore } from '../../state/session-store.js';
+import { ReplicaLeases } from '../../delivery/replica-leases.js';
+import type { InboundPublish, MqttSession, WillMessage } from '../../mqtt/types.js';
 import type { Part } from '../part.js';
 import type { AccessPart } from './access-part.js';
 
@@ -37,15 +39,18 @@ export interface DeliveryPartOptions {
   readonly access: AccessPart;
   /** undefined when retained messages are off. */
   readonly retained: RetainedStore | undefined;
+  /** Publishes a will through ingest, as the engine does for its own connections. */
+  readonly publishWill: (session: MqttSession, will: InboundPublish) => void;
 }
 
 /** How often each replica deletes the stored sessions past their expiry. */
 const SWEEP_MS = 30_000;
 
 /** Undefined when there are no delivery rules: SUBSCRIBE is then refused as before. */
-export function createDeliveryPart({ config, logger, metrics, access, retained }: DeliveryPartOptions): DeliveryPart | undefined {
+export function createDeliveryPart({ config, logger, metrics, access, retained, publishWill }: DeliveryPartOptions): DeliveryPart | undefined {
   if (config.delivery.length === 0) return undefined;
   const log = logger.child({ component: 'delivery' });
+  const replicaId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const store = config.sessions.enabled
     ? new KafkaSessionStore({ topic: config.sessions.topic, connection: connectionFromConfig(config.kafka, 'sessions'), logger: logger.child({ component: 'sessions' }) })
     : undefined;
@@ -58,20 +63,35 @@ export function createDeliveryPart({ config, logger, metrics, access, retained }
     metrics,
     logger: log,
     retained,
-    sessions: store === undefined ? undefined : { store, maxExpirySeconds: config.sessions.maxExpirySeconds, replicaId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` },
+    sessions: store === undefined ? undefined : { store, maxExpirySeconds: config.sessions.maxExpirySeconds, replicaId },
   });
   metrics.observeDelivery(() => delivery.state());
   return {
     name: 'delivery',
     hooks: delivery.hooks,
-    sessions: store === undefined ? undefined : sessionsPart(store, delivery, config),
+    sessions: store === undefined ? undefined : sessionsPart(store, delivery, config, new ReplicaLeases({
+      store,
+      replicaId,
+      leaseMs: config.sessions.leaseSeconds * 1000,
+      logger: logger.child({ component: 'sessions' }),
+      publishWill: (clientId, username, will) => publishWill(willSession(clientId, username), willPublish(will)),
+    })),
     attach: (engine) => delivery.attach(engine),
     start: () => Promise.resolve(),
     stop: () => delivery.close(),
   };
 }
 
-function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: ProxyConfig): Part {
+/** Who a will adopted from a lost replica is published as: the client, as its record names it. */
+function willSession(clientId: string, username: string | undefined): MqttSession {
+  return { clientId, username, protocolVersion: 5, remoteAddress: '', listener: 'sessions' };
+}
+
+function willPublish(will: WillMessage): InboundPublish {
+  return { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, will: true, properties: will.properties, receivedAt: Date.now() };
+}
+
+function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: ProxyConfig, leases: ReplicaLeases): Part {
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: 'sessions',
@@ -81,13 +101,17 @@ function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: Prox
       const outcome = await Promise.race([store.start(), late]);
       clearTimeout(timer);
       if (outcome instanceof TopicNotCompactedError) throw new Error(`sessions.topic: ${outcome.message}`);
-      void store.ready.then(() => delivery.sweepSessions(), () => undefined);
+      void store.ready.then(() => {
+        delivery.sweepSessions();
+        return leases.start();
+      }).catch(() => undefined);
       sweeper = setInterval(() => delivery.sweepSessions(), SWEEP_MS);
       sweeper.unref();
     },
     async stop() {
       clearInterval(sweeper);
       await delivery.flushSessions();
+      await leases.stop();
       await store.close();
     },
     ready: (): Readiness => sessionsReadiness(store, config.sessions.topic),

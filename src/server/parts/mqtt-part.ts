@@ -69,5 +69,6 @@ export function composeHooks(ingest: MqttHooks, delivery: Partial<MqttHooks> | u
   if (delivery.onDeliveryAcknowledged !== undefined) hooks.onDeliveryAcknowledged = delivery.onDeliveryAcknowledged;
   if (delivery.openSession !== undefined) hooks.openSession = delivery.openSession;
   if (delivery.onSessionEnd !== undefined) hooks.onSessionEnd = delivery.onSessionEnd;
+  if (delivery.onDeliveryReleased !== undefined) hooks.onDeliveryReleased = delivery.onDeliveryReleased;
   return hooks;
 }
