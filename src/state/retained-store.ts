@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { CompactedStore } from '../kafka/compacted-store.js';
 import { TopicNotCompactedError } from '../kafka/compacted-topic.js';
-import { checkCompactedTopic } from '../kafka/compacted-topic-check.js';
+import { checkCompactedTopic, type CheckOutcome } from '../kafka/compacted-topic-check.js';
 import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
 import { describeCause } from '../kafka/reader-health.js';
 import { retainedCodec } from './retained-codec.js';
@@ -134,13 +134,19 @@ export class KafkaRetainedStore implements RetainedStore {
   /** The topic checked (retried until Kafka answers), then the store that reads it. */
   private async begin(): Promise<CompactedStore<RetainedMessage>> {
     const { topic, connection, logger } = this.options;
+    // The state is known when `checked` settles: set before the outcome is reported.
+    const report = (outcome: CheckOutcome): void => {
+      if (outcome instanceof TopicNotCompactedError) {
+        this.phase = 'misconfigured';
+        this.problem = outcome;
+      }
+      this.reportCheck(outcome);
+    };
     try {
-      const check = { topic, connection, logger, what: 'retained messages', closed: () => this.closed, report: this.reportCheck };
+      const check = { topic, connection, logger, what: 'retained messages', closed: () => this.closed, report };
       await checkCompactedTopic({ ...check, ...(this.options.retryMs !== undefined && { retryMs: this.options.retryMs }) });
     } catch (error) {
       if (!(error instanceof TopicNotCompactedError)) throw error;
-      this.phase = 'misconfigured';
-      this.problem = error;
       throw new RetainedWriteError('misconfigured', error.message, { cause: error });
     }
     if (this.closed) throw new RetainedWriteError('closed', 'the retained store was closed before it started');

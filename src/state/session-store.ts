@@ -118,15 +118,15 @@ export class KafkaSessionStore {
 
   private async begin(): Promise<CompactedStore<SessionTopicValue>> {
     const { topic, connection, logger } = this.options;
-    try {
-      await checkCompactedTopic({ topic, connection, logger, what: 'sessions', closed: () => this.closed, report: this.report });
-    } catch (error) {
-      if (error instanceof TopicNotCompactedError) {
+    // The state is known when `checked` settles: set before the outcome is reported.
+    const report = (outcome: CheckOutcome): void => {
+      if (outcome instanceof TopicNotCompactedError) {
         this.phase = 'misconfigured';
-        this.problem = error;
+        this.problem = outcome;
       }
-      throw error;
-    }
+      this.report(outcome);
+    };
+    await checkCompactedTopic({ topic, connection, logger, what: 'sessions', closed: () => this.closed, report });
     if (this.closed) throw new Error('the session store was closed before it started');
     this.phase = 'reading';
     const store = new CompactedStore<SessionTopicValue>({
