@@ -83,10 +83,17 @@ async function resumeRow(name, port, whileAway, pid) {
   let got = 0;
   const again = mqtt.connect(`mqtt://127.0.0.1:${port}`, options);
   const connackAt = await new Promise((resolve) => again.once('connect', () => resolve(performance.now())));
+  // All of them, or whatever came until 10 s passed without a message (a server that dropped some).
   await new Promise((resolve) => {
+    const idle = setTimeout(resolve, 10_000);
     again.on('message', () => {
       firstAt ??= performance.now();
-      if (++got === QUEUED) resolve((lastAt = performance.now()));
+      lastAt = performance.now();
+      idle.refresh();
+      if (++got === QUEUED) {
+        clearTimeout(idle);
+        resolve();
+      }
     });
   });
   const cpu = pid === undefined ? undefined : cpuSeconds(pid) - cpuBefore;
@@ -150,6 +157,9 @@ async function bytesRow(brokers, commands, sessions) {
 /** `count` stored sessions written straight to a sessions topic, each as the proxy writes one (1 subscription, 3 positions). */
 async function storedSessions(brokers, topic, commands, count) {
   const record = (i) => JSON.stringify({ v: 1, connectionId: `c-${i}`, epoch: 1, owner: 'bench', connected: false, expirySeconds: 86400, disconnectedAt: Date.now(), subscriptions: [{ filter: `devices/dev-${i}/commands`, qos: 1, noLocal: false, retainAsPublished: false }], positions: { [commands]: { 0: '0', 1: '0', 2: '0' } }, inflight: [], inboundQoS2: [] });
+  const admin = new Admin({ clientId: 'mkp-bench-admin', bootstrapBrokers: brokers.split(',') });
+  await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] });
+  await admin.close();
   const producer = new Producer({ clientId: 'mkp-bench-sessions', bootstrapBrokers: brokers.split(','), acks: 1 });
   for (let i = 0; i < count; i += 1000) {
     const messages = [];
@@ -173,14 +183,14 @@ async function main() {
   const { brokers } = kafka;
   const admin = new Admin({ clientId: 'mkp-bench-admin', bootstrapBrokers: brokers.split(',') });
   const commands = `bench.sessions-commands-${stamp}`;
-  await admin.createTopics({ topics: [commands], partitions: 3, replicas: 1 });
+  const directTopic = `bench.sessions-direct-${stamp}`;
+  await admin.createTopics({ topics: [commands, directTopic], partitions: 3, replicas: 1 });
   await admin.close();
   const sessionsTopic = `bench.sessions-${stamp}`;
   const running = await proxy(brokers, commands, sessionsTopic);
   await resumeRow('proxy', PORTS.proxy, (id) => produce(brokers, commands, () => id, QUEUED), running.child.pid);
   await bytesRow(brokers, commands, sessionsTopic);
   await stop(running.child);
-  const directTopic = `bench.sessions-direct-${stamp}`;
   await produce(brokers, directTopic, (i) => `k${i % 3}`, QUEUED);
   await directRow(brokers, directTopic);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mkp-bench-mosquitto-'));

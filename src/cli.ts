@@ -1,5 +1,6 @@
 /** The command line: `mqtt-kafka-proxy [check | map TOPIC | map --kafka TOPIC | passwd] --config FILE`. */
 import { ConfigError } from './config/errors.js';
+import { topicCommandsText } from './cli/topics.js';
 import type { ProxyConfig } from './config/types.js';
 import { describeDelivery, describeRoute, effectiveConfigText } from './cli-tools.js';
 import { parseArguments, UsageError, type RawArguments } from './cli/arguments.js';
@@ -61,6 +62,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return EXIT.ok;
     case 'map':
       return map(config, mapRequest!, args.json === true ? 'json' : 'text');
+    case 'topics':
+      process.stdout.write(topicCommandsText(config));
+      return EXIT.ok;
     case 'run':
       return run(settings, config);
   }

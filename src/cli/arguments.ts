@@ -84,6 +84,7 @@ export function parseArguments(argv: readonly string[]): RawArguments {
     .command('check', 'Validate the config and print it with defaults filled in, secrets masked (exit 0 or 1)', (args) =>
       args.option('json', { type: 'boolean', describe: 'Print JSON instead of YAML', default: false }),
     )
+    .command('topics', 'Print the kafka-topics commands that create the topics the config names (exit 0 or 1)')
     .command(
       'map [topic]',
       'Where a PUBLISH to TOPIC goes, or with --kafka how a record is delivered (exit 0 or 3)',

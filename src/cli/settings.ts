@@ -5,7 +5,7 @@ import type { ConfigOverrides, LogLevel } from '../config/types.js';
 import { UsageError, type RawArguments } from './arguments.js';
 
 export interface CliSettings {
-  readonly command: 'run' | 'check' | 'map';
+  readonly command: 'run' | 'check' | 'map' | 'topics';
   readonly configFile: string;
   readonly overrides: ConfigOverrides;
   readonly logPretty: boolean;
@@ -60,7 +60,7 @@ export function settingsFrom(args: RawArguments, env: NodeJS.ProcessEnv): CliSet
     logPretty = value === 'true' || value === '1';
   }
   const name = args._[0];
-  const command = name === 'check' ? 'check' : name === 'map' ? 'map' : 'run';
+  const command = name === 'check' || name === 'map' || name === 'topics' ? name : 'run';
   return {
     command,
     workers: workerCount,

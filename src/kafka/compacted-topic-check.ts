@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ensureCompactedTopic, TopicNotCompactedError, type CompactedTopicOutcome } from './compacted-topic.js';
 import type { KafkaConnectionOptions } from './connection-options.js';
+import { errorChain } from './errors.js';
 import { Backoff, describeCause } from './reader-health.js';
 
 export type CheckOutcome = CompactedTopicOutcome | 'unreachable' | TopicNotCompactedError;
@@ -39,7 +40,10 @@ export async function checkCompactedTopic(options: CompactedTopicCheckOptions): 
         throw error;
       }
       if (attempts++ === 0) {
-        logger.warn({ topic, cause: describeCause(error) }, `${what}: cannot check the topic yet; retrying`);
+        // Not allowed to create it: say how it is made, once; the check goes on (someone may create it).
+        const denied = errorChain(error).some((e) => typeof e.apiId === 'string' && e.apiId.endsWith('AUTHORIZATION_FAILED'));
+        if (denied) logger.error({ topic }, `${what}: not allowed to create or describe ${topic}; create it compacted (kafka-topics.sh --create --topic ${topic} --config cleanup.policy=compact; mqtt-kafka-proxy topics prints the commands for the whole config) or grant the proxy's principal Create and DescribeConfigs on it`);
+        else logger.warn({ topic, cause: describeCause(error) }, `${what}: cannot check the topic yet; retrying`);
         options.report('unreachable');
       }
       await new Promise((resolve) => setTimeout(resolve, backoff.fail()));
