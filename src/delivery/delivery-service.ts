@@ -33,7 +33,9 @@ export interface DeliveryOptions {
   /** Retained messages for new subscriptions; undefined when they are off (Retain Available 0). */
   readonly retained: Pick<RetainedStore, 'matching'> | undefined;
   /** Persistent sessions; undefined when they are off (every session ends with its connection). */
-  readonly sessions: { readonly store: KafkaSessionStore; readonly maxExpirySeconds: number; readonly replicaId: string } | undefined;
+  readonly sessions:
+    | { readonly store: KafkaSessionStore; readonly maxExpirySeconds: number; readonly replicaId: string; readonly count?: (event: 'created' | 'resumed' | 'taken-over' | 'expired') => void }
+    | undefined;
 }
 
 export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>> &
@@ -47,6 +49,8 @@ export interface Delivery {
   sweepSessions(): number;
   /** Resolves once the session writes under way are done. */
   flushSessions(): Promise<void>;
+  /** Persistent sessions connected here. */
+  persistentSessions(): number;
   state(): DeliveryState;
   close(): Promise<void>;
 }
@@ -121,6 +125,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     },
     sweepSessions: () => persistent?.sweep() ?? 0,
     flushSessions: () => persistent?.flush() ?? Promise.resolve(),
+    persistentSessions: () => persistent?.connected ?? 0,
     state: () => ({ directSubscriptions: subscriptions.directCount, sharedSubscriptions: subscriptions.sharedSubscriptions, queued: queue.total }),
     async close() {
       persistent?.close();

@@ -27,6 +27,8 @@ export interface PersistentSessionsOptions {
   readonly logger: Logger;
   /** How long after a change a connected session is written [1000]. */
   readonly persistDelayMs?: number;
+  /** Counts what happens to sessions (metrics). */
+  readonly count?: (event: 'created' | 'resumed' | 'taken-over' | 'expired') => void;
 }
 
 interface Local {
@@ -99,6 +101,7 @@ export class PersistentSessions {
     await store.set(clientId, record);
     local.confirmed = true;
     if (stored !== undefined) this.restore(local, stored);
+    if (expirySeconds > 0) this.options.count?.(stored === undefined ? 'created' : 'resumed');
     return { present, expirySeconds, ...(stored !== undefined && { inboundQoS2: stored.inboundQoS2 }) };
   }
 
@@ -155,6 +158,7 @@ export class PersistentSessions {
     const local = this.byClientId.get(clientId);
     if (local !== undefined && local.confirmed && !local.fenced && record.connectionId !== local.connectionId && record.epoch >= local.epoch) {
       local.fenced = true;
+      this.options.count?.('taken-over');
       this.options.logger.info({ clientId, takenOverBy: record.owner }, 'session taken over by a connection on another replica');
       this.options.engine().disconnect(local.session, ReasonCode.SessionTakenOver, 'another connection uses this client identifier');
     }
@@ -171,6 +175,7 @@ export class PersistentSessions {
       const expiresAt = sessionExpiresAt(record);
       if (expiresAt === undefined || expiresAt > now || this.byClientId.has(clientId)) continue;
       void this.options.store.delete(clientId).catch((error: unknown) => this.options.logger.warn({ err: error, clientId }, 'expired session not deleted; tried again at the next sweep'));
+      this.options.count?.('expired');
       deleted++;
     }
     return deleted;
@@ -276,6 +281,7 @@ export class PersistentSessions {
       const current = this.options.store.get(clientId);
       if (current?.connectionId !== connectionId || current.connected) return;
       this.options.logger.info({ clientId }, 'session expired: deleted');
+      this.options.count?.('expired');
       void this.options.store.delete(clientId).catch(() => undefined);
     }, Math.min(seconds * 1000, 2 ** 31 - 1));
     timer.unref();

@@ -14,6 +14,8 @@ export interface ReplicaLeasesOptions {
   readonly logger: Logger;
   /** Publishes a will as the client's (the ingest path: rules, ACLs, Kafka). */
   readonly publishWill: (clientId: string, username: string | undefined, will: WillMessage) => void;
+  /** Counts what is taken over (metrics). */
+  readonly count?: (event: 'adopted' | 'will-published') => void;
 }
 
 /** A lapsed lease is forgotten (tombstoned) this long after it lapsed. */
@@ -85,6 +87,7 @@ export class ReplicaLeases {
       if (session.expirySeconds === 0) await store.delete(clientId);
       else await store.set(clientId, { ...rest, connected: false, disconnectedAt: lostAt });
       logger.info({ clientId, replica: session.owner, will: session.will !== undefined }, 'session of a lost replica taken over: disconnected');
+      this.options.count?.('adopted');
       if (session.will !== undefined) this.scheduleWill(clientId, session, lostAt);
     } catch (error) {
       logger.warn({ err: error, clientId }, 'session of a lost replica not taken over; tried again');
@@ -102,6 +105,7 @@ export class ReplicaLeases {
       if (current !== undefined && current.connectionId !== session.connectionId) return;
       this.options.logger.info({ clientId, topic: will.topic }, 'will of a client of a lost replica published');
       this.options.publishWill(clientId, session.username, will);
+      this.options.count?.('will-published');
     }, Math.max(0, lostAt + will.delayMs - Date.now()));
     this.willTimers.add(timer);
   }

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { CommandProducer, subscriber } from '../helpers/commands.js';
 import { createTopics, testBrokers, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { startProxy, waitFor } from '../helpers/proxy.js';
+import { parsePrometheusText, sampleSum } from '../helpers/prometheus.js';
 import { sleep, until } from '../helpers/reader.js';
 
 const commands = uniqueName('sessions-store.commands');
@@ -61,6 +62,10 @@ describe('the sessions topic', () => {
       await until(() => again.received.length === 2, 15000, 'the commands written while the proxy was down');
       assert.deepEqual(again.received.map((r) => r.payload), ['while-down-1', 'while-down-2'], 'the one delivered before is not sent again');
       assert.equal((again.client as unknown as { connackPacket?: { sessionPresent?: boolean } }).connackPacket?.sessionPresent, true);
+      const metrics = parsePrometheusText(await (await fetch(`${proxy.adminUrl}/metrics`)).text());
+      assert.equal(sampleSum(metrics, 'mqtt_kafka_proxy_sessions', { state: 'connected' }), 1);
+      assert.equal(sampleSum(metrics, 'mqtt_kafka_proxy_sessions', { state: 'stored' }), 1);
+      assert.equal(sampleSum(metrics, 'mqtt_kafka_proxy_session_events_total', { event: 'resumed' }), 1);
       await sleep(300);
       await again.client.endAsync();
     } finally {

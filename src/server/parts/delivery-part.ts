@@ -18,6 +18,7 @@ import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { RetainedStore } from '../../state/retained-store.js';
 import { KafkaSessionStore } from '../../state/session-store.js';
 import { ReplicaLeases } from '../../delivery/replica-leases.js';
+import { sessionMetrics } from '../../observability/session-metrics.js';
 import type { InboundPublish, MqttSession, WillMessage } from '../../mqtt/types.js';
 import type { Part } from '../part.js';
 import type { AccessPart } from './access-part.js';
@@ -54,6 +55,8 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
   const store = config.sessions.enabled
     ? new KafkaSessionStore({ topic: config.sessions.topic, connection: connectionFromConfig(config.kafka, 'sessions'), logger: logger.child({ component: 'sessions' }) })
     : undefined;
+  let delivered: Delivery | undefined;
+  const count = store === undefined ? undefined : sessionMetrics(metrics.registry, () => ({ stored: countSessions(store), connected: delivered?.persistentSessions() ?? 0 }));
   const delivery: Delivery = createDelivery({
     config,
     router: compileDeliveryRouter(config.delivery),
@@ -63,8 +66,9 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
     metrics,
     logger: log,
     retained,
-    sessions: store === undefined ? undefined : { store, maxExpirySeconds: config.sessions.maxExpirySeconds, replicaId },
+    sessions: store === undefined ? undefined : { store, maxExpirySeconds: config.sessions.maxExpirySeconds, replicaId, ...(count !== undefined && { count }) },
   });
+  delivered = delivery;
   metrics.observeDelivery(() => delivery.state());
   return {
     name: 'delivery',
@@ -73,6 +77,7 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
       store,
       replicaId,
       leaseMs: config.sessions.leaseSeconds * 1000,
+      ...(count !== undefined && { count }),
       logger: logger.child({ component: 'sessions' }),
       publishWill: (clientId, username, will) => publishWill(willSession(clientId, username), willPublish(will)),
     })),
@@ -80,6 +85,12 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
     start: () => Promise.resolve(),
     stop: () => delivery.close(),
   };
+}
+
+function countSessions(store: KafkaSessionStore): number {
+  let n = 0;
+  for (const _ of store.entries()) n++;
+  return n;
 }
 
 /** Who a will adopted from a lost replica is published as: the client, as its record names it. */
