@@ -180,6 +180,21 @@ describe('persistent sessions on two replicas', { skip }, () => {
     }
   });
 
+  test('MQTT-3.1.4-3 on one replica: the new connection of a persistent session gets Session Present 1 and its subscriptions; the old one 0x8E', async () => {
+    const id = 'takeover-same';
+    const { client: old } = await rawSession(0, id, true);
+    old.send(bytes.subscribe({ packetId: 1, entries: [{ filter: `devices/${id}/commands`, options: 1 }] }, 5));
+    await old.waitFor('suback', 'SUBACK', 10_000);
+    const { client: taker, connack } = await rawSession(0, id);
+    assert.equal(connack.sessionPresent, true, 'the session the old connection had');
+    const disconnect = await old.waitFor('disconnect', 'DISCONNECT on the old connection', 5000);
+    assert.equal((disconnect as { reasonCode?: number }).reasonCode, Code.sessionTakenOver);
+    await producer.send(commands, [{ key: id, value: 'for-the-new-one' }]);
+    const publish = (await taker.waitFor('publish', 'the command on the new connection', 15_000)) as IPublishPacket;
+    assert.equal(publish.payload.toString(), 'for-the-new-one');
+    taker.send(bytes.ack(0x40, publish.messageId!));
+  });
+
   test('MQTT-3.1.2-8: the will of a client whose replica is killed is published by the other replica once the lease lapses; a reconnect within the Will Delay cancels it', async () => {
     const watcher = await subscriber(direct(1), { 'up/will/+': { qos: 1 } }, { protocolVersion: 5, clientId: 'will-watcher' });
     clients.push(watcher.client);
