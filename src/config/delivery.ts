@@ -7,7 +7,7 @@
 import { kafkaTopicProblem } from '../common/kafka-topic.js';
 import { parseMqttTopicTemplate } from '../common/mqtt-topic-template.js';
 import { deepFreeze } from './freeze.js';
-import { checkKeys, describeValue, isPlainObject, readBoolean, readRequiredString, readSection, type Problems } from './readers.js';
+import { checkKeys, describeValue, isPlainObject, readBoolean, readKafkaTopicName, readRequiredString, readSection, type Problems } from './readers.js';
 
 export interface DeliveryRuleConfig {
   /** Unique; defaults to `delivery[i]`. */
@@ -116,15 +116,7 @@ function readQos(value: unknown, path: string, problems: Problems): 0 | 1 | 2 | 
 /** The `retained` section. */
 export function readRetained(value: unknown, problems: Problems): RetainedConfig {
   const section = readSection(value, 'retained', RETAINED_KEYS, problems);
-  let topic = RETAINED_DEFAULTS.topic;
-  const rawTopic = section['topic'];
-  if (typeof rawTopic === 'string') {
-    const problem = kafkaTopicProblem(rawTopic);
-    if (problem === null) topic = rawTopic;
-    else problems.report('retained.topic', problem);
-  } else if (rawTopic !== undefined) {
-    problems.report('retained.topic', `expected a Kafka topic name, got ${describeValue(rawTopic)}`);
-  }
+  const topic = readKafkaTopicName(section['topic'], 'retained.topic', problems, RETAINED_DEFAULTS.topic);
   return { topic, enabled: readBoolean(section['enabled'], 'retained.enabled', problems, RETAINED_DEFAULTS.enabled) };
 }
 

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { ConfigProblem } from './errors.js';
 import { closestKey } from './suggest.js';
+import { kafkaTopicProblem } from '../common/kafka-topic.js';
 
 /** Collects problems for one file. */
 export class Problems {
@@ -147,4 +148,17 @@ export function readPath(value: unknown, path: string, baseDirectory: string, pr
   if (value === undefined || value === null) return undefined;
   const text = readString(value, path, problems, '', 'a file path');
   return text === '' ? undefined : resolve(baseDirectory, text);
+}
+
+/** A Kafka topic name (validated as Kafka does); `fallback` when absent or wrong (the problem is reported). */
+export function readKafkaTopicName(value: unknown, path: string, problems: Problems, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') {
+    problems.report(path, `expected a Kafka topic name, got ${describeValue(value)}`);
+    return fallback;
+  }
+  const problem = kafkaTopicProblem(value);
+  if (problem === null) return value;
+  problems.report(path, problem);
+  return fallback;
 }

@@ -3,11 +3,10 @@
  * id) and how long one may outlive its connection. Sessions exist where there is something to keep:
  * on a proxy with delivery rules (subscriptions and their positions in the delivery topics).
  */
-import { kafkaTopicProblem } from '../common/kafka-topic.js';
 import type { DeliveryRuleConfig, RetainedConfig } from './delivery.js';
 import { deliveryRulePath } from './delivery.js';
 import { deepFreeze } from './freeze.js';
-import { describeValue, readBoolean, readInteger, readSection, type Problems } from './readers.js';
+import { readBoolean, readInteger, readKafkaTopicName, readSection, type Problems } from './readers.js';
 
 export interface SessionsConfig {
   /** false: every session ends with its connection (CONNACK Session Present 0, Session Expiry 0) [true]. */
@@ -36,18 +35,9 @@ const SESSIONS_KEYS = ['enabled', 'topic', 'maxExpirySeconds', 'leaseSeconds'] a
 
 export function readSessions(value: unknown, problems: Problems): SessionsConfig {
   const section = readSection(value, 'sessions', SESSIONS_KEYS, problems);
-  let topic = SESSIONS_DEFAULTS.topic;
-  const rawTopic = section['topic'];
-  if (typeof rawTopic === 'string') {
-    const problem = kafkaTopicProblem(rawTopic);
-    if (problem === null) topic = rawTopic;
-    else problems.report('sessions.topic', problem);
-  } else if (rawTopic !== undefined) {
-    problems.report('sessions.topic', `expected a Kafka topic name, got ${describeValue(rawTopic)}`);
-  }
   return {
     enabled: readBoolean(section['enabled'], 'sessions.enabled', problems, SESSIONS_DEFAULTS.enabled),
-    topic,
+    topic: readKafkaTopicName(section['topic'], 'sessions.topic', problems, SESSIONS_DEFAULTS.topic),
     maxExpirySeconds: readInteger(section['maxExpirySeconds'], 'sessions.maxExpirySeconds', 1, SESSION_EXPIRY_NEVER, problems, SESSIONS_DEFAULTS.maxExpirySeconds),
     leaseSeconds: readInteger(section['leaseSeconds'], 'sessions.leaseSeconds', 1, 3600, problems, SESSIONS_DEFAULTS.leaseSeconds),
   };

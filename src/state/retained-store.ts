@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { CompactedStore } from '../kafka/compacted-store.js';
+import type { CompactedStore } from '../kafka/compacted-store.js';
 import { TopicNotCompactedError } from '../kafka/compacted-topic.js';
-import { checkCompactedTopic, type CheckOutcome } from '../kafka/compacted-topic-check.js';
+import type { CheckOutcome } from '../kafka/compacted-topic-check.js';
+import { StateTopic, type StateTopicPhase } from '../kafka/state-topic.js';
 import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
 import { describeCause } from '../kafka/reader-health.js';
 import { retainedCodec } from './retained-codec.js';
@@ -24,7 +25,7 @@ export interface KafkaRetainedStoreOptions {
   readonly retryMs?: { readonly first: number; readonly max: number };
 }
 
-export type RetainedStoreState = 'checking' | 'reading' | 'ready' | 'misconfigured' | 'closed';
+export type RetainedStoreState = StateTopicPhase;
 
 const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 
@@ -35,51 +36,50 @@ const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
  * acknowledged it and this store read it back, so a SUBSCRIBE here after it sees it.
  */
 export class KafkaRetainedStore implements RetainedStore {
-  readonly ready: Promise<void>;
-  /** Resolves with the outcome of the first attempt to check the topic (`unreachable` when Kafka did not answer it). */
-  readonly checked: Promise<'created' | 'exists' | 'unreachable' | TopicNotCompactedError>;
   private readonly index = new TopicIndex<RetainedMessage>();
-  private store: CompactedStore<RetainedMessage> | undefined;
-  private readonly started: Promise<CompactedStore<RetainedMessage>>;
-  private markStarted: (store: CompactedStore<RetainedMessage>) => void = () => undefined;
-  private failStart: (error: Error) => void = () => undefined;
-  private starting = false;
-  private phase: RetainedStoreState = 'checking';
-  private problem: Error | undefined;
-  private closed = false;
-  private reportCheck: (outcome: 'created' | 'exists' | 'unreachable' | TopicNotCompactedError) => void = () => undefined;
+  private readonly topic: StateTopic<RetainedMessage>;
 
   constructor(private readonly options: KafkaRetainedStoreOptions) {
-    this.checked = new Promise((resolve) => (this.reportCheck = resolve));
-    this.started = new Promise((resolve, reject) => {
-      this.markStarted = resolve;
-      this.failStart = reject;
+    this.topic = new StateTopic<RetainedMessage>({
+      topic: options.topic,
+      connection: options.connection,
+      logger: options.logger,
+      what: 'retained messages',
+      codec: retainedCodec,
+      maxWaitMs: options.maxWaitMs ?? 500,
+      ...(options.retryMs !== undefined && { retryMs: options.retryMs }),
+      onChange: (key, value) => {
+        if (value === undefined) this.index.delete(key);
+        else this.index.set(key, value);
+      },
     });
-    this.started.catch(() => undefined);
-    this.ready = this.started.then((store) => store.ready);
-    this.ready.catch(() => undefined);
+  }
+
+  /** Resolves with the outcome of the first attempt to check the topic (`unreachable` when Kafka did not answer it). */
+  get checked(): Promise<CheckOutcome> {
+    return this.topic.checked;
+  }
+
+  get ready(): Promise<void> {
+    return this.topic.ready;
   }
 
   /**
    * Checks the topic (retried until Kafka answers) and starts reading it; resolves with the first
    * check's outcome. Writes made before wait for it.
    */
-  start(): Promise<'created' | 'exists' | 'unreachable' | TopicNotCompactedError> {
-    if (!this.starting) {
-      this.starting = true;
-      this.begin().then(this.markStarted, this.failStart);
-    }
-    return this.checked;
+  start(): Promise<CheckOutcome> {
+    return this.topic.start();
   }
 
   /** Where the store is: checking the topic, reading it, ready, or stopped by a topic that is not compacted. */
   get state(): RetainedStoreState {
-    return this.phase;
+    return this.topic.state;
   }
 
   /** Why the store cannot serve (`misconfigured`), for readiness and logs. */
   get failure(): Error | undefined {
-    return this.problem;
+    return this.topic.failure;
   }
 
   /** Topics holding a retained message (expired ones included until they are replaced or cleared). */
@@ -90,7 +90,7 @@ export class KafkaRetainedStore implements RetainedStore {
   matching(filter: string, now: number): readonly RetainedMessage[] {
     let found: RetainedMessage[];
     if (!filter.includes('+') && !filter.includes('#')) {
-      const message = this.store?.get(filter);
+      const message = this.topic.store?.get(filter);
       found = message === undefined ? [] : [message];
     } else {
       found = this.index.match(filter);
@@ -99,7 +99,7 @@ export class KafkaRetainedStore implements RetainedStore {
   }
 
   async set(message: RetainedMessage): Promise<void> {
-    if (this.closed) throw new RetainedWriteError('closed', 'the retained store is closed');
+    if (this.topic.isClosed) throw new RetainedWriteError('closed', 'the retained store is closed');
     const timeoutMs = this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -112,60 +112,24 @@ export class KafkaRetainedStore implements RetainedStore {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.phase = 'closed';
-    this.failStart(new RetainedWriteError('closed', 'the retained store was closed before it started'));
-    await this.store?.close();
+  close(): Promise<void> {
+    return this.topic.close();
   }
 
   private async write(message: RetainedMessage): Promise<void> {
-    const store = await this.started;
+    let store: CompactedStore<RetainedMessage>;
+    try {
+      store = await this.topic.started;
+    } catch (error) {
+      if (error instanceof TopicNotCompactedError) throw new RetainedWriteError('misconfigured', error.message, { cause: error });
+      throw new RetainedWriteError('closed', 'the retained store was closed before it started', { cause: error });
+    }
     try {
       if (message.payload.length === 0) await store.delete(message.topic);
       else await store.set(message.topic, message);
     } catch (error) {
       if (error instanceof RetainedWriteError) throw error;
-      throw new RetainedWriteError(this.closed ? 'closed' : 'unavailable', `the retained message for ${message.topic} was not written: ${describeCause(error)}`, { cause: error });
+      throw new RetainedWriteError(this.topic.isClosed ? 'closed' : 'unavailable', `the retained message for ${message.topic} was not written: ${describeCause(error)}`, { cause: error });
     }
-  }
-
-  /** The topic checked (retried until Kafka answers), then the store that reads it. */
-  private async begin(): Promise<CompactedStore<RetainedMessage>> {
-    const { topic, connection, logger } = this.options;
-    // The state is known when `checked` settles: set before the outcome is reported.
-    const report = (outcome: CheckOutcome): void => {
-      if (outcome instanceof TopicNotCompactedError) {
-        this.phase = 'misconfigured';
-        this.problem = outcome;
-      }
-      this.reportCheck(outcome);
-    };
-    try {
-      const check = { topic, connection, logger, what: 'retained messages', closed: () => this.closed, report };
-      await checkCompactedTopic({ ...check, ...(this.options.retryMs !== undefined && { retryMs: this.options.retryMs }) });
-    } catch (error) {
-      if (!(error instanceof TopicNotCompactedError)) throw error;
-      throw new RetainedWriteError('misconfigured', error.message, { cause: error });
-    }
-    if (this.closed) throw new RetainedWriteError('closed', 'the retained store was closed before it started');
-    this.phase = 'reading';
-    const store = new CompactedStore<RetainedMessage>({
-      topic,
-      connection,
-      logger,
-      codec: retainedCodec,
-      reader: { maxWaitMs: this.options.maxWaitMs ?? 500 },
-      onChange: (key, value) => {
-        if (value === undefined) this.index.delete(key);
-        else this.index.set(key, value);
-      },
-    });
-    this.store = store;
-    void store.ready.then(() => {
-      if (this.phase === 'reading') this.phase = 'ready';
-    }, () => undefined);
-    return store;
   }
 }

@@ -21,6 +21,7 @@ import { ReplicaLeases } from '../../delivery/replica-leases.js';
 import { sessionMetrics } from '../../observability/session-metrics.js';
 import type { InboundPublish, MqttSession, WillMessage } from '../../mqtt/types.js';
 import type { Part } from '../part.js';
+import { startStateTopic, stateTopicReadiness } from './state-readiness.js';
 import type { AccessPart } from './access-part.js';
 
 export interface DeliveryPart extends Part {
@@ -107,11 +108,7 @@ function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: Prox
   return {
     name: 'sessions',
     async start() {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.kafka.connectionTimeoutMs)));
-      const outcome = await Promise.race([store.start(), late]);
-      clearTimeout(timer);
-      if (outcome instanceof TopicNotCompactedError) throw new Error(`sessions.topic: ${outcome.message}`);
+      await startStateTopic(() => store.start(), 'sessions.topic', config.kafka.connectionTimeoutMs, (outcome): outcome is TopicNotCompactedError => outcome instanceof TopicNotCompactedError);
       void store.ready.then(() => {
         delivery.sweepSessions();
         return leases.start();
@@ -125,17 +122,6 @@ function sessionsPart(store: KafkaSessionStore, delivery: Delivery, config: Prox
       await leases.stop();
       await store.close();
     },
-    ready: (): Readiness => sessionsReadiness(store, config.sessions.topic),
+    ready: (): Readiness => stateTopicReadiness(store, 'sessions', config.sessions.topic),
   };
-}
-
-function sessionsReadiness(store: KafkaSessionStore, topic: string): Readiness {
-  switch (store.state) {
-    case 'ready':
-      return { ready: true };
-    case 'misconfigured':
-      return { ready: false, reason: store.failure?.message ?? `sessions topic ${topic} cannot be used` };
-    default:
-      return { ready: false, reason: `reading the sessions (${topic})` };
-  }
 }

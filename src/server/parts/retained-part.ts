@@ -12,6 +12,9 @@ import type { Readiness } from '../../observability/admin-server.js';
 import type { Logger } from '../../observability/logger.js';
 import { KafkaRetainedStore, type RetainedStore } from '../../state/retained-store.js';
 import type { Part } from '../part.js';
+import { startStateTopic, stateTopicReadiness } from './state-readiness.js';
+
+const notCompacted = (outcome: unknown): outcome is TopicNotCompactedError => outcome instanceof TopicNotCompactedError;
 
 export interface RetainedPart extends Part {
   /** undefined when retained messages are off (`retained.enabled: false`). */
@@ -29,27 +32,9 @@ export function createRetainedPart(config: ProxyConfig, logger: Logger): Retaine
   return {
     name: 'retained',
     store,
-    async start() {
-      // The first answer about the topic decides whether the proxy may start; a Kafka that does not
-      // answer within the connection timeout is left to the store's retries.
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), config.kafka.connectionTimeoutMs)));
-      const outcome = await Promise.race([store.start(), late]);
-      clearTimeout(timer);
-      if (outcome instanceof TopicNotCompactedError) throw new Error(`retained.topic: ${outcome.message}`);
-    },
+    // The first answer about the topic decides whether the proxy may start.
+    start: () => startStateTopic(() => store.start(), 'retained.topic', config.kafka.connectionTimeoutMs, notCompacted),
     stop: () => store.close(),
-    ready: (): Readiness => readiness(store, config.retained.topic),
+    ready: (): Readiness => stateTopicReadiness(store, 'retained messages', config.retained.topic),
   };
-}
-
-function readiness(store: KafkaRetainedStore, topic: string): Readiness {
-  switch (store.state) {
-    case 'ready':
-      return { ready: true };
-    case 'misconfigured':
-      return { ready: false, reason: store.failure?.message ?? `retained topic ${topic} cannot be used` };
-    default:
-      return { ready: false, reason: `reading the retained messages (${topic})` };
-  }
 }
