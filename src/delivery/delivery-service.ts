@@ -189,7 +189,7 @@ function persistentSessions(
   const { connection, logger, config } = options;
   const queueHighWater = Math.max(1, Math.floor(config.limits.maxQueuedDeliveries / 2));
   const resume = new SessionResume({ connection, logger, fanOut: parts.fanOut, engine: () => relay, livePosition: (t, p) => reading.position(t, p), queueHighWater });
-  const persistent = new PersistentSessions({ ...sessions, subscriptions, engine: () => relay, resume, live: reading, logger });
+  const persistent = new PersistentSessions({ ...sessions, subscriptions, engine: () => relay, resume, live: reading, logger, openTimeoutMs: config.kafka.requestTimeoutMs });
   sessions.store.onRecord((clientId, record) => persistent.onRecord(clientId, record));
   return persistent;
 }

@@ -11,7 +11,8 @@ import type { KafkaSessionStore, StoredSession, StoredWill } from '../state/sess
 import { storedWill } from './stored-will.js';
 import { sessionExpiresAt } from '../state/session-store.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
-import { SessionPositions, type DeliveryToken } from './session-positions.js';
+import { isDeliveryToken as isToken, SessionPositions, type DeliveryToken } from './session-positions.js';
+import { withTimeout } from '../common/with-timeout.js';
 import type { SessionResume } from './session-resume.js';
 import type { SessionEngine } from './types.js';
 
@@ -27,6 +28,8 @@ export interface PersistentSessionsOptions {
   readonly logger: Logger;
   /** How long after a change a connected session is written [1000]. */
   readonly persistDelayMs?: number;
+  /** The longest a CONNECT waits for its session record to be written [10000]; then it is refused (server unavailable). */
+  readonly openTimeoutMs?: number;
   /** Counts what happens to sessions (metrics). */
   readonly count?: (event: 'created' | 'resumed' | 'taken-over' | 'expired') => void;
 }
@@ -72,7 +75,8 @@ export class PersistentSessions {
 
   async open(session: MqttSession, request: SessionRequest): Promise<SessionOpened> {
     const { store, replicaId } = this.options;
-    await store.ready;
+    // Not read to its end yet (the proxy is not ready): a stored session could be missed.
+    if (store.state !== 'ready') throw new Error('the sessions are not read yet');
     const { clientId } = session;
     const previous = this.byClientId.get(clientId);
     // Taken over on this replica: its last record first, so this one resumes from it.
@@ -98,7 +102,7 @@ export class PersistentSessions {
     };
     this.clearExpiry(clientId);
     const local = this.track(session, record);
-    await store.set(clientId, record);
+    await withTimeout(store.set(clientId, record), this.options.openTimeoutMs ?? 10_000, 'the session record was not written in time');
     local.confirmed = true;
     if (stored !== undefined) this.restore(local, stored);
     if (expirySeconds > 0) this.options.count?.(stored === undefined ? 'created' : 'resumed');
@@ -292,8 +296,4 @@ export class PersistentSessions {
     clearTimeout(this.expiryTimers.get(clientId));
     this.expiryTimers.delete(clientId);
   }
-}
-
-function isToken(value: unknown): value is DeliveryToken {
-  return typeof value === 'object' && value !== null && typeof (value as DeliveryToken).offset === 'bigint' && typeof (value as DeliveryToken).topic === 'string';
 }

@@ -11,6 +11,11 @@ export interface DeliveryToken {
   readonly qos: 1 | 2;
 }
 
+/** A token this module made (the engine hands back whatever it was given). */
+export function isDeliveryToken(value: unknown): value is DeliveryToken {
+  return typeof value === 'object' && value !== null && typeof (value as DeliveryToken).offset === 'bigint' && typeof (value as DeliveryToken).topic === 'string';
+}
+
 interface Cursor {
   /** The next offset this session may be given. */
   next: bigint;

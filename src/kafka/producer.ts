@@ -13,6 +13,7 @@ import { SinkLanes, type DeliveryClass } from './sink-lanes.js';
 import { TargetTopics } from './target-topics.js';
 import { TopicCatalog } from './topic-catalog.js';
 import type { StaticTopic } from './topic-check.js';
+import { withTimeout } from '../common/with-timeout.js';
 
 export type { DeliveryClass } from './sink-lanes.js';
 
@@ -231,11 +232,3 @@ class KafkaSink implements RecordSink {
   }
 }
 
-/** `promise`, or a rejection with `message` when it has not settled within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
