@@ -6,8 +6,11 @@ import type { Logger } from '../observability/logger.js';
 import type { KafkaSessionStore, ReplicaLease, StoredSession } from '../state/session-store.js';
 import { willFromStored } from './stored-will.js';
 
+/** What the leases need of the session store. */
+export type LeaseStore = Pick<KafkaSessionStore, 'get' | 'entries' | 'leases' | 'set' | 'delete' | 'renewLease' | 'dropLease'>;
+
 export interface ReplicaLeasesOptions {
-  readonly store: KafkaSessionStore;
+  readonly store: LeaseStore;
   readonly replicaId: string;
   /** How long a lease lasts without renewal [15000]; renewed three times per lease. */
   readonly leaseMs?: number;
