@@ -130,7 +130,8 @@ describe('persistent sessions on two replicas', { skip }, () => {
     first.send(bytes.publish({ topic: `up/${id}`, qos: 2, packetId: 7, payload }, 5));
     await first.waitFor('pubrec', 'PUBREC', 10_000);
     first.destroy();
-    await sleep(500);
+    // The ids awaiting PUBREL are stored when the connection ends: the other replica reads that record.
+    await sleep(1500);
     const { client: second, connack } = await rawSession(1, id);
     assert.equal(connack.sessionPresent, true);
     second.send(bytes.publish({ topic: `up/${id}`, qos: 2, packetId: 7, payload, dup: true }, 5));
