@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 import { readLagGauge } from './reader-lag.js';
+import { registerSessionMetrics } from './session-metrics.js';
 
 /**
  * Every metric the proxy exports, in one registry per proxy (so two proxies in one process, as in
@@ -155,12 +156,13 @@ export const CONNECT_REFUSALS = [
 ] as const;
 export type ConnectRefusal = (typeof CONNECT_REFUSALS)[number];
 
+/** The proxy's metrics; the read-lag and sessions gauges, filled in by their modules, are made here so they are always exported. */
 export function createMetrics(options: { collectDefault?: boolean } = {}): ProxyMetrics {
   const registry = new Registry();
   if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  // Each Kafka reader (delivery, later sessions and retained) reports its lag into this one.
   readLagGauge(registry);
+  registerSessionMetrics(registry);
   const p = METRIC_PREFIX;
   let read: (() => ScrapedState) | undefined;
   let readDelivery: (() => DeliveryState) | undefined;

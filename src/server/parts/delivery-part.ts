@@ -18,7 +18,7 @@ import type { ProxyMetrics } from '../../observability/metrics.js';
 import type { RetainedStore } from '../../state/retained-store.js';
 import { KafkaSessionStore } from '../../state/session-store.js';
 import { ReplicaLeases } from '../../delivery/replica-leases.js';
-import { sessionMetrics } from '../../observability/session-metrics.js';
+import { observeSessions } from '../../observability/session-metrics.js';
 import type { InboundPublish, MqttSession, WillMessage } from '../../mqtt/types.js';
 import type { Part } from '../part.js';
 import { startStateTopic, stateTopicReadiness } from './state-readiness.js';
@@ -57,7 +57,7 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
     ? new KafkaSessionStore({ topic: config.sessions.topic, connection: connectionFromConfig(config.kafka, 'sessions'), logger: logger.child({ component: 'sessions' }) })
     : undefined;
   let delivered: Delivery | undefined;
-  const count = store === undefined ? undefined : sessionMetrics(metrics.registry, () => ({ stored: countSessions(store), connected: delivered?.persistentSessions() ?? 0 }));
+  const count = store === undefined ? undefined : observeSessions(metrics.registry, () => ({ stored: countSessions(store), connected: delivered?.persistentSessions() ?? 0 }));
   const delivery: Delivery = createDelivery({
     config,
     router: compileDeliveryRouter(config.delivery),
