@@ -78,7 +78,7 @@ export class FanOut {
    */
   toSession(session: MqttSession, positions: SessionPositions, kafkaTopic: string, partition: number, record: ReaderRecord): DeliveryOutcome | undefined {
     const route = this.route(kafkaTopic, partition, record);
-    const subscriptions = route === undefined ? [] : [...this.options.subscriptions.match(route.mqttTopic)].filter((m) => m.subscriber === session).map((m) => m.options);
+    const subscriptions = route === undefined ? [] : this.optionsOf(session, route.mqttTopic);
     if (route === undefined || subscriptions.length === 0) {
       positions.passed(kafkaTopic, partition, record.offset);
       return undefined;
@@ -92,7 +92,7 @@ export class FanOut {
   rebuilt(session: MqttSession, kafkaTopic: string, partition: number, record: ReaderRecord): OutboundMessage | undefined {
     const route = this.route(kafkaTopic, partition, record);
     if (route === undefined) return undefined;
-    const subscriptions = [...this.options.subscriptions.match(route.mqttTopic)].filter((m) => m.subscriber === session).map((m) => m.options);
+    const subscriptions = this.optionsOf(session, route.mqttTopic);
     const message = subscriptions.length === 0 ? 'none' : messageFor(session.clientId, subscriptions, route, ownPayload(record.value), Date.now());
     return typeof message === 'string' ? undefined : message;
   }
@@ -114,6 +114,11 @@ export class FanOut {
   /** A retained message for a new subscription: the ACL, then the engine, counted like the rest. */
   retained(session: MqttSession, message: OutboundMessage): void {
     this.count(this.options.access().authorizeDelivery(session, message.topic) ? this.deliver(session, message) : 'denied');
+  }
+
+  /** The options of one session's direct subscriptions that match a topic (a resuming session's own reads). */
+  private optionsOf(session: MqttSession, mqttTopic: string): SubscriptionOptions[] {
+    return [...this.options.subscriptions.match(mqttTopic)].filter((m) => m.subscriber === session).map((m) => m.options);
   }
 
   private route(kafkaTopic: string, partition: number, record: ReaderRecord): DeliveryRoute | undefined {
