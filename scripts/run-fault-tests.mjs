@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { testFiles } from './test-files.mjs';
+import { runNodeTests, testFiles } from './test-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kafkaDev = path.join(root, 'scripts', 'kafka-dev');
@@ -30,22 +30,15 @@ process.on('exit', () => {
 console.log(`fault tests use their own Kafka at 127.0.0.1:${port} (data in ${kafkaEnv.KAFKA_DATA_DIR})`);
 
 const targets = process.argv.slice(2);
-// --test-force-exit: a timer or socket a failed test left behind must not keep its file's process
-// (and so the whole run) alive.
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=1', '--test-force-exit', ...testFiles(targets.length > 0 ? targets : ['dist/test/faults/'], root)],
-  {
-    cwd: root,
-    env: {
-      ...process.env,
-      FAULTS_KAFKA_PORT: String(port),
-      FAULTS_KAFKA_DATA_DIR: kafkaEnv.KAFKA_DATA_DIR,
-      CLUSTER_KAFKA_PORT: process.env.CLUSTER_KAFKA_PORT ?? String(port + 100),
-      KAFKA_BROKERS: `127.0.0.1:${port}`,
-      BACKPRESSURE_SECONDS: process.env.BACKPRESSURE_SECONDS ?? '60',
-    },
-    stdio: 'inherit',
+const result = runNodeTests(testFiles(targets.length > 0 ? targets : ['dist/test/faults/'], root), {
+  cwd: root,
+  env: {
+    ...process.env,
+    FAULTS_KAFKA_PORT: String(port),
+    FAULTS_KAFKA_DATA_DIR: kafkaEnv.KAFKA_DATA_DIR,
+    CLUSTER_KAFKA_PORT: process.env.CLUSTER_KAFKA_PORT ?? String(port + 100),
+    KAFKA_BROKERS: `127.0.0.1:${port}`,
+    BACKPRESSURE_SECONDS: process.env.BACKPRESSURE_SECONDS ?? '60',
   },
-);
+});
 process.exitCode = result.status ?? 1;

@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { testFiles } from './test-files.mjs';
+import { runNodeTests, testFiles } from './test-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const kafkaDev = path.join(root, 'scripts', 'kafka-dev');
@@ -47,11 +47,5 @@ console.log(
 
 const suites = args.filter((arg) => !arg.startsWith('--kafka-version='));
 const targets = suites.length > 0 ? suites : ['dist/test/unit/', 'dist/test/integration/', 'dist/test/conformance/', 'dist/test/fuzz/'];
-// --test-force-exit: a timer or socket a failed test left behind must not keep its file's process
-// (and so the whole run) alive.
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', ...testFiles(targets, root)], {
-  cwd: root,
-  env,
-  stdio: 'inherit',
-});
+const result = runNodeTests(testFiles(targets, root), { cwd: root, env });
 process.exitCode = result.status ?? 1;

@@ -11,6 +11,7 @@ import type { Logger } from '../observability/logger.js';
 import type { DeliveryState, ProxyMetrics } from '../observability/metrics.js';
 import { readerLagGauge } from '../observability/reader-lag.js';
 import type { RetainedStore } from '../state/retained-store.js';
+import type { SessionEvent } from '../observability/session-metrics.js';
 import { FanOut } from './fan-out.js';
 import { LocalSubscriptions, type ShareGroup } from './local-subscriptions.js';
 import { QueueBound } from './queue-bound.js';
@@ -21,6 +22,8 @@ import { TopicReading } from './topic-reading.js';
 import type { SessionEngine } from './types.js';
 import { PersistentSessions } from './persistent-sessions.js';
 import { SessionResume } from './session-resume.js';
+import { ExactlyOnceIngest, type IngestSide } from './exactly-once-ingest.js';
+import { PublishedLookup } from './published-lookup.js';
 import type { KafkaSessionStore } from '../state/session-store.js';
 
 export interface DeliveryOptions {
@@ -34,15 +37,20 @@ export interface DeliveryOptions {
   readonly retained: Pick<RetainedStore, 'matching'> | undefined;
   /** Persistent sessions; undefined when they are off (every session ends with its connection). */
   readonly sessions:
-    | { readonly store: KafkaSessionStore; readonly maxExpirySeconds: number; readonly replicaId: string; readonly count?: (event: 'created' | 'resumed' | 'taken-over' | 'expired') => void }
+    | { readonly store: KafkaSessionStore; readonly maxExpirySeconds: number; readonly replicaId: string; readonly count?: (event: SessionEvent) => void }
     | undefined;
 }
 
 export type DeliveryHooks = Required<Pick<MqttHooks, 'capabilities' | 'onSubscribe' | 'onUnsubscribe' | 'onClosed'>> &
-  Pick<MqttHooks, 'openSession' | 'onSessionEnd' | 'onDeliveryAcknowledged' | 'onDeliveryReleased'>;
+  Pick<MqttHooks, 'openSession' | 'onSessionEnd' | 'onDeliveryAcknowledged' | 'onDeliveryReleased' | 'onQoS2Released'>;
 
 export interface Delivery {
   readonly hooks: DeliveryHooks;
+  /**
+   * Ingest's PUBLISH hook with inbound QoS 2 kept exactly once in persistent sessions; undefined
+   * when sessions are off (ingest's own hook is used).
+   */
+  exactlyOnce(ingest: IngestSide): MqttHooks['onPublish'] | undefined;
   /** The engine the hooks serve; once, before any connection. */
   attach(engine: SessionEngine): void;
   /** Deletes the stored sessions past their expiry; how many. */
@@ -123,6 +131,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         ...(persistent !== undefined && { positionsOf: (session: MqttSession) => persistent.positionsOf(session) }),
       });
     },
+    exactlyOnce: (ingest) => (persistent === undefined ? undefined : exactlyOnceIngest(options, persistent, ingest)),
     sweepSessions: () => persistent?.sweep() ?? 0,
     flushSessions: () => persistent?.flush() ?? Promise.resolve(),
     persistentSessions: () => persistent?.connected ?? 0,
@@ -164,7 +173,21 @@ function withSessions(hooks: ReturnType<typeof subscribeHooks>, persistent: Pers
     onSessionEnd: (session, end) => persistent.ended(session, end),
     onDeliveryAcknowledged: (session, token) => persistent.acknowledged(session, token),
     onDeliveryReleased: (session, token) => persistent.released(session, token),
+    onQoS2Released: (session, packetId) => persistent.inboundReleased(session, packetId),
   };
+}
+
+/** Inbound QoS 2 of persistent sessions: intents stored before Kafka, retransmissions in doubt looked up there. */
+function exactlyOnceIngest(options: DeliveryOptions, persistent: PersistentSessions, ingest: IngestSide): MqttHooks['onPublish'] {
+  const lookup = new PublishedLookup({ connection: options.connection, logger: options.logger });
+  const count = options.sessions?.count;
+  return new ExactlyOnceIngest({
+    sessions: persistent,
+    lookup,
+    ingest,
+    logger: options.logger,
+    ...(count !== undefined && { count: (outcome: 'found' | 'not-found') => count(outcome === 'found' ? 'retransmission-found' : 'retransmission-written') }),
+  }).onPublish;
 }
 
 /** The engine through a late binding: the hooks exist before the engine they serve. */

@@ -11,7 +11,10 @@ import type { KafkaSessionStore, StoredSession, StoredWill } from '../state/sess
 import { storedWill } from './stored-will.js';
 import { sessionExpiresAt } from '../state/session-store.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
-import { isDeliveryToken as isToken, SessionPositions, type DeliveryToken } from './session-positions.js';
+import { isDeliveryToken as isToken, SessionPositions } from './session-positions.js';
+import { InboundIntents } from './inbound-intents.js';
+import { ExpiryTimers } from './session-expiry.js';
+import { snapshotSession, type LivePositions } from './session-snapshot.js';
 import { withTimeout } from '../common/with-timeout.js';
 import type { SessionResume } from './session-resume.js';
 import type { SessionEngine } from './types.js';
@@ -21,7 +24,7 @@ export interface PersistentSessionsOptions {
   readonly subscriptions: LocalSubscriptions;
   readonly engine: () => SessionEngine;
   readonly resume: SessionResume;
-  readonly live: { position(topic: string, partition: number): bigint | undefined; partitionsOf(topic: string): readonly number[]; topicsFor(filter: string): readonly string[] };
+  readonly live: LivePositions;
   readonly maxExpirySeconds: number;
   /** This replica, as session records name their owner. */
   readonly replicaId: string;
@@ -40,6 +43,7 @@ interface Local {
   readonly epoch: number;
   expirySeconds: number;
   readonly positions: SessionPositions;
+  readonly intents: InboundIntents;
   /** Our record was read back: records after it for this client id are someone else's. */
   confirmed: boolean;
   /** Another connection's record came after ours: nothing more is written for this one. */
@@ -60,10 +64,12 @@ const TAKEN_OVER_WAIT_MS = 2000;
 export class PersistentSessions {
   private readonly bySession = new Map<MqttSession, Local>();
   private readonly byClientId = new Map<string, Local>();
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly expiry: ExpiryTimers;
   private readonly writes = new Set<Promise<void>>();
 
-  constructor(private readonly options: PersistentSessionsOptions) {}
+  constructor(private readonly options: PersistentSessionsOptions) {
+    this.expiry = new ExpiryTimers(options.store, options.logger, () => options.count?.('expired'));
+  }
 
   positionsOf(session: MqttSession): SessionPositions | undefined {
     return this.bySession.get(session)?.positions;
@@ -97,10 +103,11 @@ export class PersistentSessions {
       positions: stored?.positions ?? {},
       inflight: stored?.inflight ?? [],
       inboundQoS2: stored?.inboundQoS2 ?? [],
+      ...(stored?.inboundInDoubt !== undefined && { inboundInDoubt: stored.inboundInDoubt }),
       ...(session.username !== undefined && { username: session.username }),
       ...(request.will !== undefined && { will: storedWill(request.will, expirySeconds) }),
     };
-    this.clearExpiry(clientId);
+    this.expiry.clear(clientId);
     const local = this.track(session, record);
     await withTimeout(store.set(clientId, record), this.options.openTimeoutMs ?? 10_000, 'the session record was not written in time');
     local.confirmed = true;
@@ -121,8 +128,30 @@ export class PersistentSessions {
    * released, so that after a crash the client gets PUBREL again, never the PUBLISH.
    */
   released(session: MqttSession, token: unknown): Promise<void> | undefined {
+    return isToken(token) ? this.persistSoon(session) : undefined;
+  }
+
+  /**
+   * The QoS 2 messages the client sends are kept (its session outlives the connection): their
+   * intents, which {@link persistSoon} stores. Undefined when the session ends with its connection.
+   */
+  inboundOf(session: MqttSession): InboundIntents | undefined {
     const local = this.bySession.get(session);
-    if (local === undefined || local.fenced || !isToken(token)) return undefined;
+    return local === undefined || local.fenced || local.expirySeconds === 0 ? undefined : local.intents;
+  }
+
+  /** PUBREL from the client: PUBCOMP waits until the session no longer holds the identifier. */
+  inboundReleased(session: MqttSession, packetId: number): Promise<void> | undefined {
+    const intents = this.inboundOf(session);
+    if (intents === undefined) return undefined;
+    intents.forget(packetId);
+    return this.persistSoon(session);
+  }
+
+  /** Stores the session as it is now; the asks of one tick share one write. Rejects when it was not written. */
+  persistSoon(session: MqttSession): Promise<void> | undefined {
+    const local = this.bySession.get(session);
+    if (local === undefined || local.fenced) return undefined;
     local.soon ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
       local.soon = undefined;
       clearTimeout(local.timer);
@@ -153,7 +182,7 @@ export class PersistentSessions {
       record = { ...kept, connected: false, disconnectedAt: Date.now() };
     }
     void this.write(local, record).finally(local.end);
-    if (record !== undefined) this.armExpiry(session.clientId, local.connectionId, local.expirySeconds);
+    if (record !== undefined) this.expiry.arm(session.clientId, local.connectionId, local.expirySeconds);
   }
 
   /** Every record read from the sessions topic, this replica's own included. */
@@ -168,7 +197,7 @@ export class PersistentSessions {
     }
     if (record.connected && record.owner !== this.options.replicaId) {
       if (this.options.engine().cancelWill(clientId)) this.options.logger.debug({ clientId }, 'will cancelled: the client connected on another replica');
-      this.clearExpiry(clientId);
+      this.expiry.clear(clientId);
     }
   }
 
@@ -191,8 +220,7 @@ export class PersistentSessions {
   }
 
   close(): void {
-    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
-    this.expiryTimers.clear();
+    this.expiry.close();
     for (const local of this.bySession.values()) clearTimeout(local.timer);
   }
 
@@ -201,7 +229,7 @@ export class PersistentSessions {
     const ended = new Promise<void>((resolve) => (end = resolve));
     const local: Local = {
       session, connectionId: record.connectionId, epoch: record.epoch, expirySeconds: record.expirySeconds,
-      positions: new SessionPositions(record.positions), confirmed: false, fenced: false,
+      positions: new SessionPositions(record.positions), intents: new InboundIntents(record.connectionId, record.inboundInDoubt), confirmed: false, fenced: false,
       timer: undefined, writing: Promise.resolve(), ended, end, stopResume: undefined, soon: undefined, will: record.will,
     };
     this.bySession.set(session, local);
@@ -233,24 +261,7 @@ export class PersistentSessions {
   }
 
   private recordOf(local: Local, outbound: SessionEnd['outbound'], inboundQoS2: readonly number[]): StoredSession {
-    const { live } = this.options;
-    const subs = this.options.subscriptions.directOf(local.session);
-    const topics = new Set(subs.flatMap((s) => live.topicsFor(s.filter)));
-    const window = new Map<DeliveryToken, { packetId: number | undefined; state: 'queued' | 'sent' | 'released' }>();
-    for (const entry of outbound) if (isToken(entry.message.token)) window.set(entry.message.token, { packetId: entry.packetId, state: entry.state });
-    return {
-      connectionId: local.connectionId,
-      epoch: local.epoch,
-      owner: this.options.replicaId,
-      connected: true,
-      expirySeconds: local.expirySeconds,
-      subscriptions: subs.map(({ filter, options: o }) => ({ filter, qos: o.qos, noLocal: o.noLocal, retainAsPublished: o.retainAsPublished, ...(o.subscriptionIdentifier !== undefined && { subscriptionIdentifier: o.subscriptionIdentifier }) })),
-      positions: local.positions.stored((t, p) => live.position(t, p), topics, (t) => live.partitionsOf(t)),
-      inflight: local.positions.inflight(window),
-      inboundQoS2: [...inboundQoS2],
-      ...(local.session.username !== undefined && { username: local.session.username }),
-      ...(local.will !== undefined && { will: local.will }),
-    };
+    return snapshotSession(local, { live: this.options.live, subscriptions: this.options.subscriptions, replicaId: this.options.replicaId }, outbound, inboundQoS2);
   }
 
   /**
@@ -275,25 +286,5 @@ export class PersistentSessions {
     const done = local.writing;
     void done.finally(() => this.writes.delete(done));
     return writing;
-  }
-
-  private armExpiry(clientId: string, connectionId: string, seconds: number): void {
-    this.clearExpiry(clientId);
-    if (seconds >= 0xffff_ffff) return;
-    const timer = setTimeout(() => {
-      this.expiryTimers.delete(clientId);
-      const current = this.options.store.get(clientId);
-      if (current?.connectionId !== connectionId || current.connected) return;
-      this.options.logger.info({ clientId }, 'session expired: deleted');
-      this.options.count?.('expired');
-      void this.options.store.delete(clientId).catch(() => undefined);
-    }, Math.min(seconds * 1000, 2 ** 31 - 1));
-    timer.unref();
-    this.expiryTimers.set(clientId, timer);
-  }
-
-  private clearExpiry(clientId: string): void {
-    clearTimeout(this.expiryTimers.get(clientId));
-    this.expiryTimers.delete(clientId);
   }
 }

@@ -42,6 +42,13 @@ export interface InboundPublish {
   readonly properties: PublishProperties | undefined;
   /** Milliseconds since the epoch when the PUBLISH was received. */
   readonly receivedAt: number;
+  /** The client's packet identifier: QoS 1 and 2 PUBLISHes of a connection. */
+  readonly packetId?: number;
+  /**
+   * Set by whoever keeps the session (not the engine): names this QoS 2 message uniquely for its
+   * client identifier, so that a retransmission after a crash can be recognised where it was written.
+   */
+  readonly publishId?: string;
 }
 
 /**
@@ -171,6 +178,13 @@ export interface MqttHooks {
    * makes the server send the PUBLISH again, which the client would take for a new message).
    */
   onDeliveryReleased?(session: MqttSession, token: unknown): Promise<void> | undefined;
+  /**
+   * The client sent PUBREL for a QoS 2 PUBLISH it sent (known to the engine or not): PUBCOMP waits
+   * for the promise returned (a session store writes down first that the packet identifier is free,
+   * so that after a crash a new message with it is never taken for the old one). A rejection closes
+   * the connection without PUBCOMP: the client sends PUBREL again.
+   */
+  onQoS2Released?(session: MqttSession, packetId: number): Promise<void> | undefined;
 }
 
 export type { ConnectionInfo, OutboundMessage, OutboundSnapshotEntry, WillMessage };

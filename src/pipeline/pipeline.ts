@@ -3,16 +3,16 @@ import type { LimitsConfig } from '../config/types.js';
 import type { ProduceError, ProduceFailureReason } from '../kafka/errors.js';
 import type { DeliveryClass, RecordSink } from '../kafka/producer.js';
 import type { Router } from '../mapping/router.js';
-import type { Route } from '../mapping/types.js';
+import type { Route, RouteResult } from '../mapping/types.js';
 import { ReasonCode, type ReasonCodeValue } from '../mqtt/reason-codes.js';
 import type { ProxyMetrics } from '../observability/metrics.js';
 import type { InboundPublish, MqttSession, PublishReply } from '../mqtt/types.js';
 import type { RetainedStore } from '../state/retained-store.js';
-import { recordBytes, type KafkaRecord, type WriteReceipt } from '../kafka/record.js';
-import { AckSequencer } from './ack-sequencer.js';
+import type { WriteReceipt } from '../kafka/record.js';
+import { PublisherState as SessionState } from './publisher-state.js';
 import { InflightBudget, type ReadSwitch } from './inflight-budget.js';
 import { OverloadLog, PublishCounters, type Transport } from './publish-counters.js';
-import { buildRecord } from './record.js';
+import { accountedBytes, buildRecord } from './record.js';
 import { alongsideRetained } from './retained-ingest.js';
 
 export interface PipelineOptions {
@@ -39,13 +39,7 @@ export interface PipelineOptions {
   readonly retained?: RetainedStore;
 }
 
-/** Accounted bytes per record on top of its payload, topic, key and headers: the objects around it. */
-export const RECORD_OVERHEAD_BYTES = 1024;
-
-/** Bytes a record counts against `limits.maxInflightBytes`: its own (the MQTT topic is a header) and the objects around it. */
-export function accountedBytes(record: KafkaRecord): number {
-  return RECORD_OVERHEAD_BYTES + recordBytes(record);
-}
+export { accountedBytes, RECORD_OVERHEAD_BYTES } from './record.js';
 
 /**
  * Decides whether a session may publish to a topic. `allow`; `deny` (MQTT 5: PUBACK / PUBREC 0x87;
@@ -66,27 +60,6 @@ export interface IngestReply extends PublishReply {
 
 /** Why the pipeline refused a message: the ACL, the mapping, or Kafka's answer. */
 export type RefusalCause = 'acl' | 'unmapped' | 'invalid-kafka-topic' | ProduceFailureReason;
-
-/** Per connection: the PUBACK order, and a child logger made at its first line (most never log). */
-class SessionState {
-  readonly sequencer = new AckSequencer();
-  private logger: Logger | undefined;
-
-  constructor(
-    private readonly parent: Logger,
-    private readonly session: MqttSession,
-  ) {}
-
-  get log(): Logger {
-    this.logger ??= this.parent.child({
-      clientId: this.session.clientId,
-      remoteAddress: this.session.remoteAddress,
-      listener: this.session.listener,
-      protocolVersion: this.session.protocolVersion,
-    });
-    return this.logger;
-  }
-}
 
 const DELIVERY: readonly DeliveryClass[] = ['qos0', 'qos1', 'qos2'];
 
@@ -177,6 +150,22 @@ export class PublishPipeline {
   }
 
   /**
+   * A PUBLISH already in Kafka (a retransmission found there): acknowledged in its turn, after the
+   * messages the client sent before it, and not written again.
+   */
+  acceptWritten(session: MqttSession, reply: IngestReply): void {
+    const state = this.stateOf(session);
+    const ticket = state.sequencer.reserve();
+    state.sequencer.settle(ticket, () => reply.accept());
+  }
+
+  /** The Kafka topic a PUBLISH to `topic` from `session` goes to under the rules in effect; undefined when it is refused. */
+  kafkaTopicOf(session: MqttSession, topic: string): string | undefined {
+    const route = this.routeOf(session, topic);
+    return route.kind === 'mapped' ? route.kafkaTopic : undefined;
+  }
+
+  /**
    * `transport`: how the message came in, for the counters. A session that was never attached (an
    * HTTP request) counts against the bounds but is never paused: its caller refuses new requests
    * while {@link overloaded}.
@@ -262,7 +251,7 @@ export class PublishPipeline {
       return undefined;
     }
 
-    const route = this.router.route({ topic: message.topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
+    const route = this.routeOf(session, message.topic);
     this.counters.publish(message.qos, route.rule ?? 'unmapped', transport);
     if (this.draining) {
       // In line like any answer: the acks of records already on their way leave first.
@@ -281,6 +270,10 @@ export class PublishPipeline {
       return undefined;
     }
     return route;
+  }
+
+  private routeOf(session: MqttSession, topic: string): RouteResult {
+    return this.router.route({ topic, clientId: session.clientId, username: session.username, certCN: session.certificateIdentity });
   }
 
   private stateOf(session: MqttSession): SessionState {

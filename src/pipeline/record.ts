@@ -1,4 +1,4 @@
-import type { HeaderValue, KafkaRecord } from '../kafka/record.js';
+import { recordBytes, type HeaderValue, type KafkaRecord } from '../kafka/record.js';
 import type { Route } from '../mapping/types.js';
 import type { InboundPublish, MqttSession } from '../mqtt/types.js';
 
@@ -9,12 +9,22 @@ export const Header = {
   retain: 'mqtt.retain',
   clientId: 'mqtt.client_id',
   will: 'mqtt.will',
+  /** QoS 2 from a persistent session: unique for the client id (how a retransmission is recognised). */
+  publishId: 'mqtt.publish_id',
   contentType: 'mqtt.content_type',
   payloadFormatIndicator: 'mqtt.payload_format_indicator',
   responseTopic: 'mqtt.response_topic',
   correlationData: 'mqtt.correlation_data',
   messageExpiryInterval: 'mqtt.message_expiry_interval',
 } as const;
+
+/** Accounted bytes per record on top of its payload, topic, key and headers: the objects around it. */
+export const RECORD_OVERHEAD_BYTES = 1024;
+
+/** Bytes a record counts against `limits.maxInflightBytes`: its own (the MQTT topic is a header) and the objects around it. */
+export function accountedBytes(record: KafkaRecord): number {
+  return RECORD_OVERHEAD_BYTES + recordBytes(record);
+}
 
 const QOS_TEXT = ['0', '1', '2'] as const;
 
@@ -36,6 +46,7 @@ export function buildRecord(message: InboundPublish, session: MqttSession, route
   addHeader(headers, Header.retain, message.retain ? 'true' : 'false');
   addHeader(headers, Header.clientId, session.clientId);
   if (message.will) addHeader(headers, Header.will, 'true');
+  if (message.publishId !== undefined) addHeader(headers, Header.publishId, message.publishId);
   if (p !== undefined) {
     if (p.contentType !== undefined) addHeader(headers, Header.contentType, p.contentType);
     if (p.payloadFormatIndicator !== undefined) addHeader(headers, Header.payloadFormatIndicator, p.payloadFormatIndicator ? '1' : '0');

@@ -61,7 +61,8 @@ export function composeProxy(config: ProxyConfig, options: ComposeOptions): Comp
   const ingest = createIngestPart({ config, logger, metrics, sink: kafka.sink, access, retained: retained.store });
   const httpIngest = createHttpIngestPart({ config, logger, metrics, pipeline: ingest.pipeline, access });
   const delivery = createDeliveryPart({ config, logger, metrics, access, retained: retained.store, publishWill: (session, will) => ingest.hooks.onPublish(session, will, WILL_REPLY) });
-  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery?.hooks) });
+  const exactlyOnce = delivery?.exactlyOnce(ingest.pipeline);
+  const mqtt = createMqttPart({ config, logger, metrics, hooks: composeHooks(ingest.hooks, delivery === undefined ? undefined : { ...delivery.hooks, ...(exactlyOnce !== undefined && { onPublish: exactlyOnce }) }) });
   ingest.attach(mqtt.engine);
   delivery?.attach(mqtt.engine);
   const listeners = createListenersPart(config, logger, metrics, mqtt.onConnection, (listener) => httpIngest.connectionHandler(listener));

@@ -50,6 +50,15 @@ export interface ReplicaLease {
   readonly leaseMs: number;
 }
 
+/** A QoS 2 PUBLISH written down before it was sent to Kafka. */
+export interface StoredInboundIntent {
+  readonly packetId: number;
+  /** The `mqtt.publish_id` header its record carries: unique for the client id. */
+  readonly publishId: string;
+  /** When the PUBLISH arrived (ms since the epoch): its record's timestamp; the lookup starts there. */
+  readonly at: number;
+}
+
 /** MQTT client ids cannot hold U+0000 [MQTT-1.5.4-2]: keys starting with it are the proxy's own. */
 export const LEASE_KEY_PREFIX = '\u0000replica/';
 
@@ -69,8 +78,13 @@ export interface StoredSession {
   /** Kafka topic -> partition -> next offset to deliver (everything before it is done). */
   readonly positions: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly inflight: readonly StoredInflight[];
-  /** QoS 2 packet identifiers received whose PUBREL has not come. */
+  /** QoS 2 packet identifiers received and written to Kafka (PUBREC sent) whose PUBREL has not come. */
   readonly inboundQoS2: readonly number[];
+  /**
+   * QoS 2 PUBLISHes received that may or may not be in Kafka (written down before they were sent
+   * there): a retransmission of one is looked up in Kafka by its publish id before it is sent again.
+   */
+  readonly inboundInDoubt?: readonly StoredInboundIntent[];
   /** The authenticated user (a will adopted by another replica is published as theirs). */
   readonly username?: string;
   /** While connected: the will to publish if the connection ends without DISCONNECT. */
@@ -120,5 +134,11 @@ export function shapeProblem(raw: Record<string, unknown>): string | undefined {
   if (!isRecord(raw['positions']) || !Object.values(raw['positions']).every((p) => isRecord(p) && Object.values(p).every((o) => typeof o === 'string' && /^\d+$/.test(o)))) return 'positions malformed';
   if (!Array.isArray(raw['inflight']) || !raw['inflight'].every((e) => isRecord(e) && typeof e['topic'] === 'string' && typeof e['offset'] === 'string' && /^\d+$/.test(e['offset']))) return 'inflight malformed';
   if (!Array.isArray(raw['inboundQoS2']) || !raw['inboundQoS2'].every((id) => Number.isInteger(id))) return 'inboundQoS2 malformed';
+  const doubts = raw['inboundInDoubt'];
+  if (doubts !== undefined && (!Array.isArray(doubts) || !doubts.every(isIntent))) return 'inboundInDoubt malformed';
   return undefined;
+}
+
+function isIntent(value: unknown): boolean {
+  return isRecord(value) && Number.isInteger(value['packetId']) && typeof value['publishId'] === 'string' && Number.isFinite(value['at']);
 }

@@ -4,7 +4,7 @@ import type { KafkaConnectionOptions } from '../kafka/connection-options.js';
 import { StateTopic, type StateTopicPhase } from '../kafka/state-topic.js';
 import { LEASE_KEY_PREFIX, sessionCodec, type ReplicaLease, type SessionTopicValue, type StoredSession } from './session-record.js';
 
-export type { ReplicaLease, StoredInflight, StoredSession, StoredSubscription, StoredWill } from './session-record.js';
+export type { ReplicaLease, StoredInboundIntent, StoredInflight, StoredSession, StoredSubscription, StoredWill } from './session-record.js';
 export { sessionExpiresAt } from './session-record.js';
 
 export interface SessionStoreOptions {

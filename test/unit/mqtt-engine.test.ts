@@ -285,3 +285,41 @@ describe('publishes handed on', () => {
     client.destroy();
   });
 });
+
+describe('PUBCOMP waits for onQoS2Released', () => {
+  let under: EngineUnderTest;
+  const released: Array<{ packetId: number; done: () => void; fail: () => void }> = [];
+  before(async () => {
+    under = await startEngine({
+      hooks: {
+        onQoS2Released: (_session, packetId) =>
+          new Promise<void>((resolve, reject) => released.push({ packetId, done: resolve, fail: () => reject(new Error('not stored')) })),
+      },
+    });
+  });
+  after(() => under.close());
+
+  for (const version of [4, 5] as const) {
+    test(`MQTT-4.3.3-11 v${version}: PUBCOMP leaves once the hook's promise resolves, for a known packet id and an unknown one; a rejection closes without PUBCOMP`, async () => {
+      released.length = 0;
+      const { client } = await connected(under.port, version, `pubcomp-hold-${version}`);
+      client.send(bytes.publish({ topic: 'hold/q2', qos: 2, packetId: 5 }, version));
+      await client.waitFor('pubrec');
+      client.send(bytes.ack(0x62, 5), bytes.ack(0x62, 9));
+      await until(() => released.length === 2, 'the hook asked for both PUBRELs');
+      assert.deepEqual(released.map((r) => r.packetId), [5, 9]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(client.of('pubcomp').length, 0, 'no PUBCOMP before the session is stored');
+      released[0]!.done();
+      released[1]!.done();
+      await client.waitForCount((p) => p.cmd === 'pubcomp', 2, 'both PUBCOMPs');
+      assert.deepEqual(client.of('pubcomp').map((p) => p.messageId), [5, 9]);
+      if (version === 5) assert.deepEqual(client.of('pubcomp').map((p) => (p as { reasonCode?: number }).reasonCode ?? 0), [0, 0x92]);
+      client.send(bytes.ack(0x62, 11));
+      await until(() => released.length === 3, 'the third PUBREL asked');
+      released[2]!.fail();
+      assert.ok(await client.waitClosed(), 'closed when the release could not be stored');
+      assert.equal(client.of('pubcomp').length, 2, 'no PUBCOMP for the PUBREL whose release was not stored');
+    });
+  }
+});

@@ -103,6 +103,11 @@ describe('buildRecord: MQTT 3.1.1 headers', () => {
     assert.equal(buildRecord(publish({ retain: true }), session(), route()).headers[Header.retain], 'true');
   });
 
+  test('a publish id (QoS 2 of a persistent session) becomes mqtt.publish_id; none, no header', () => {
+    assert.equal(buildRecord(publish({ qos: 2, publishId: 'c0ffee:7' }), session(), route()).headers[Header.publishId], 'c0ffee:7');
+    assert.equal(buildRecord(publish({ qos: 2 }), session(), route()).headers[Header.publishId], undefined);
+  });
+
   test('the client id header is the session client id, whatever the username', () => {
     const r = buildRecord(publish(), session({ clientId: 'other', username: undefined }), route());
     assert.equal(r.headers[Header.clientId], 'other');
@@ -129,6 +134,7 @@ describe('buildRecord: MQTT 3.1.1 headers', () => {
       retain: 'mqtt.retain',
       clientId: 'mqtt.client_id',
       will: 'mqtt.will',
+      publishId: 'mqtt.publish_id',
       contentType: 'mqtt.content_type',
       payloadFormatIndicator: 'mqtt.payload_format_indicator',
       responseTopic: 'mqtt.response_topic',

@@ -40,7 +40,7 @@ export class InboundReply implements PublishReply {
       return;
     }
     endQoS2(connection, packetId);
-    connection.writer.ack('pubcomp', packetId);
+    sendPubcomp(connection, packetId, true);
   }
 
   reject(reasonCode: ReasonCodeValue, reason: string): void {
@@ -103,4 +103,27 @@ export function endQoS2(connection: Connection, packetId: number): boolean {
   flow.unacknowledged--;
   connection.ctx.qos2Pending--;
   return true;
+}
+
+/**
+ * PUBCOMP for a released identifier, once the hooks have written down that it is free (the flow
+ * has ended in the engine first, so what they write no longer holds it). If they cannot, the client
+ * is disconnected without PUBCOMP and sends PUBREL again.
+ */
+export function sendPubcomp(connection: Connection, packetId: number, known: boolean): void {
+  const send = (): void => {
+    if (connection.gone) return;
+    if (known || connection.protocolVersion !== 5) connection.writer.ack('pubcomp', packetId);
+    else connection.writer.packet({ cmd: 'pubcomp', messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
+  };
+  const released = connection.ctx.hooks.onQoS2Released;
+  const session = connection.session;
+  let hold: Promise<void> | undefined;
+  try {
+    hold = released === undefined || session === undefined ? undefined : released(session, packetId);
+  } catch (error) {
+    hold = Promise.reject(error);
+  }
+  if (hold === undefined) return send();
+  hold.then(send, () => connection.drop(ReasonCode.UnspecifiedError, 'the session could not be stored'));
 }

@@ -47,6 +47,7 @@ export function handlePublish(connection: Connection, packet: IPublishPacket): v
     will: false,
     properties: publishPropertiesOf(packet.properties),
     receivedAt: connection.receivedAt,
+    packetId,
   };
   try {
     ctx.hooks.onPublish(connection.session!, message, reply);

@@ -19,13 +19,16 @@ import type { RetainedStore } from '../../state/retained-store.js';
 import { KafkaSessionStore } from '../../state/session-store.js';
 import { ReplicaLeases } from '../../delivery/replica-leases.js';
 import { observeSessions } from '../../observability/session-metrics.js';
-import type { InboundPublish, MqttSession, WillMessage } from '../../mqtt/types.js';
+import type { InboundPublish, MqttHooks, MqttSession, WillMessage } from '../../mqtt/types.js';
+import type { IngestSide } from '../../delivery/exactly-once-ingest.js';
 import type { Part } from '../part.js';
 import { startStateTopic, stateTopicReadiness } from './state-readiness.js';
 import type { AccessPart } from './access-part.js';
 
 export interface DeliveryPart extends Part {
   readonly hooks: DeliveryHooks;
+  /** Ingest's PUBLISH hook with inbound QoS 2 exactly once in persistent sessions; undefined when sessions are off. */
+  exactlyOnce(ingest: IngestSide): MqttHooks['onPublish'] | undefined;
   attach(engine: SessionEngine): void;
   /**
    * The session store as a part of its own, started before the MQTT engine and stopped after it:
@@ -83,6 +86,7 @@ export function createDeliveryPart({ config, logger, metrics, access, retained, 
       publishWill: (clientId, username, will) => publishWill(willSession(clientId, username), willPublish(will)),
     })),
     attach: (engine) => delivery.attach(engine),
+    exactlyOnce: (ingest) => delivery.exactlyOnce(ingest),
     start: () => Promise.resolve(),
     stop: () => delivery.close(),
   };

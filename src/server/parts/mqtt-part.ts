@@ -47,7 +47,8 @@ export function createMqttPart({ config, logger, metrics, hooks }: MqttPartOptio
 
 /**
  * Ingest's hooks with delivery's added: the connection events go to both (ingest first), the
- * subscriber side to delivery alone.
+ * subscriber side to delivery alone; a PUBLISH hook of delivery's (ingest's, kept exactly once in
+ * persistent sessions) replaces ingest's.
  */
 export function composeHooks(ingest: MqttHooks, delivery: Partial<MqttHooks> | undefined): MqttHooks {
   if (delivery === undefined) return ingest;
@@ -70,5 +71,7 @@ export function composeHooks(ingest: MqttHooks, delivery: Partial<MqttHooks> | u
   if (delivery.openSession !== undefined) hooks.openSession = delivery.openSession;
   if (delivery.onSessionEnd !== undefined) hooks.onSessionEnd = delivery.onSessionEnd;
   if (delivery.onDeliveryReleased !== undefined) hooks.onDeliveryReleased = delivery.onDeliveryReleased;
+  if (delivery.onQoS2Released !== undefined) hooks.onQoS2Released = delivery.onQoS2Released;
+  if (delivery.onPublish !== undefined) hooks.onPublish = delivery.onPublish;
   return hooks;
 }
