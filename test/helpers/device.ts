@@ -20,6 +20,11 @@ export interface DeviceOptions {
   readonly reconnectMs?: number;
   /** QoS 2: send a PUBLISH again with DUP on the same connection when no PUBREC came within this many ms. */
   readonly retransmitMs?: number;
+  /**
+   * A persistent session (Clean Session 0; MQTT 5 Session Expiry 600 s): after a reconnect the
+   * messages not acknowledged go again with their packet ids, and so do the PUBRELs not completed.
+   */
+  readonly persistent?: boolean;
 }
 
 interface Outstanding {
@@ -115,6 +120,11 @@ export class Device {
     return this.outstanding.size;
   }
 
+  /** QoS 2 messages whose PUBREL went out and whose PUBCOMP has not come. */
+  get unreleased(): number {
+    return this.awaitingPubcomp.size;
+  }
+
   get isConnected(): boolean {
     return this.connected;
   }
@@ -163,15 +173,21 @@ export class Device {
       if (socket !== this.socket) return;
       this.connected = false;
       this.writable = true;
-      this.byPacketId.clear();
-      this.awaitingPubcomp.clear();
-      for (const o of this.outstanding.values()) o.packetId = undefined;
+      // A persistent session keeps its packet identifiers across connections [MQTT-4.4.0-1].
+      if (this.options.persistent !== true) {
+        this.byPacketId.clear();
+        this.awaitingPubcomp.clear();
+        for (const o of this.outstanding.values()) o.packetId = undefined;
+      }
       if (this.running) this.reconnectTimer = setTimeout(() => this.connect(), this.options.reconnectMs ?? 300);
     });
     socket.on('connect', () => {
       socket.write(
         mqttPacket.generate(
-          { cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clientId: this.options.clientId, clean: true, keepalive: 30 },
+          {
+            cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clientId: this.options.clientId, clean: this.options.persistent !== true, keepalive: 30,
+            ...(this.options.persistent === true && this.version === 5 && { properties: { sessionExpiryInterval: 600 } }),
+          },
           { protocolVersion: this.version },
         ),
       );
@@ -189,7 +205,9 @@ export class Device {
         }
         this.connected = true;
         this.connects++;
-        // Everything not acknowledged goes again, oldest first: the device's own outgoing store.
+        if (this.options.persistent === true && !(packet as { sessionPresent?: boolean }).sessionPresent && this.connects > 1) this.errors.push('session lost (Session Present 0)');
+        // PUBRELs not completed go again, then everything not acknowledged, oldest first: the device's own outgoing store.
+        for (const id of this.awaitingPubcomp) this.write(mqttPacket.generate({ cmd: 'pubrel', messageId: id }, { protocolVersion: this.version }));
         for (const o of [...this.outstanding.values()].sort((a, b) => a.seq - b.seq)) this.send(o, o.attempts > 0);
         this.pump();
         break;
