@@ -178,8 +178,12 @@ export class PersistentSessions {
     local.expirySeconds = Math.min(end.expirySeconds, this.options.maxExpirySeconds);
     let record: StoredSession | undefined;
     if (local.expirySeconds > 0) {
-      const { will: _will, ...kept } = this.recordOf(local, end.outbound, end.inboundQoS2);
-      record = { ...kept, connected: false, disconnectedAt: Date.now() };
+      const { will, ...kept } = this.recordOf(local, end.outbound, end.inboundQoS2);
+      const now = Date.now();
+      // A will waiting out its delay stays in the record: if this replica is lost, another publishes it.
+      const waiting = will !== undefined && end.willDelayMs !== undefined ? { will, willAt: now + end.willDelayMs } : undefined;
+      record = { ...kept, connected: false, disconnectedAt: now, ...waiting };
+      if (waiting !== undefined) this.expiry.dropWillAfter(session.clientId, local.connectionId, waiting.willAt);
     }
     void this.write(local, record).finally(local.end);
     if (record !== undefined) this.expiry.arm(session.clientId, local.connectionId, local.expirySeconds);
@@ -195,9 +199,11 @@ export class PersistentSessions {
       this.options.logger.info({ clientId, takenOverBy: record.owner }, 'session taken over by a connection on another replica');
       this.options.engine().disconnect(local.session, ReasonCode.SessionTakenOver, 'another connection uses this client identifier');
     }
-    if (record.connected && record.owner !== this.options.replicaId) {
-      if (this.options.engine().cancelWill(clientId)) this.options.logger.debug({ clientId }, 'will cancelled: the client connected on another replica');
-      this.expiry.clear(clientId);
+    // Another replica's record: the client connected there, or a replica took this one's sessions
+    // over (their wills with them); a will waiting here is not published.
+    if (record.owner !== this.options.replicaId) {
+      if (this.options.engine().cancelWill(clientId)) this.options.logger.debug({ clientId, owner: record.owner }, 'will cancelled: the session is on another replica');
+      if (record.connected) this.expiry.clear(clientId);
     }
   }
 

@@ -1,6 +1,8 @@
 // Each replica renews a lease in the sessions topic. When one's lease lapses (it was killed, or cut
 // off), the first live replica takes over what it held: its connected sessions become disconnected
-// (so they expire), and their wills are published after their delay unless the client came back.
+// (so they expire), and their wills (and the wills already waiting out their delay) become this
+// replica's, published when due unless the client came back. The record names the new owner and
+// keeps the will until it is published, so a chain of lost replicas still publishes it once.
 import type { WillMessage } from '../mqtt/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { KafkaSessionStore, ReplicaLease, StoredSession } from '../state/session-store.js';
@@ -60,7 +62,8 @@ export class ReplicaLeases {
     const live = [...leases.values()].filter((l) => l.renewedAt + l.leaseMs > now).map((l) => l.replica).sort();
     if (live[0] !== replicaId) return;
     for (const [clientId, session] of store.entries()) {
-      if (!session.connected || session.owner === replicaId || this.adopting.has(clientId)) continue;
+      if (session.owner === replicaId || this.adopting.has(clientId)) continue;
+      if (!session.connected && session.willAt === undefined) continue;
       const lostAt = this.lostAt(leases.get(session.owner), now);
       if (lostAt !== undefined) void this.adopt(clientId, session, lostAt);
     }
@@ -82,16 +85,18 @@ export class ReplicaLeases {
   }
 
   private async adopt(clientId: string, session: StoredSession, lostAt: number): Promise<void> {
-    const { store, logger } = this.options;
+    const { store, logger, replicaId } = this.options;
     this.adopting.add(clientId);
     try {
       if (store.get(clientId)?.connectionId !== session.connectionId) return;
-      const { will: _will, ...rest } = session;
+      const { will, willAt: waitingSince, ...rest } = session;
+      const willAt = will === undefined ? undefined : (waitingSince ?? lostAt + will.delaySeconds * 1000);
+      const adopted: StoredSession = { ...rest, owner: replicaId, connected: false, disconnectedAt: session.disconnectedAt ?? lostAt, ...(will !== undefined && { will, willAt }) };
       if (session.expirySeconds === 0) await store.delete(clientId);
-      else await store.set(clientId, { ...rest, connected: false, disconnectedAt: lostAt });
-      logger.info({ clientId, replica: session.owner, will: session.will !== undefined }, 'session of a lost replica taken over: disconnected');
+      else await store.set(clientId, adopted);
+      logger.info({ clientId, replica: session.owner, will: will !== undefined }, session.connected ? 'session of a lost replica taken over: disconnected' : 'waiting will of a lost replica taken over');
       this.options.count?.('adopted');
-      if (session.will !== undefined) this.scheduleWill(clientId, session, lostAt);
+      if (will !== undefined) this.scheduleWill(clientId, adopted, willAt!);
     } catch (error) {
       logger.warn({ err: error, clientId }, 'session of a lost replica not taken over; tried again');
     } finally {
@@ -99,17 +104,21 @@ export class ReplicaLeases {
     }
   }
 
-  /** After the will's delay (counted from when the replica was lost), unless the client connected again. */
-  private scheduleWill(clientId: string, session: StoredSession, lostAt: number): void {
+  /** When the will is due, unless the client connected again; then the record no longer holds it. */
+  private scheduleWill(clientId: string, session: StoredSession, willAt: number): void {
     const will = willFromStored(session.will!);
     const timer = setTimeout(() => {
       this.willTimers.delete(timer);
-      const current = this.options.store.get(clientId);
+      const { store, logger } = this.options;
+      const current = store.get(clientId);
       if (current !== undefined && current.connectionId !== session.connectionId) return;
-      this.options.logger.info({ clientId, topic: will.topic }, 'will of a client of a lost replica published');
+      logger.info({ clientId, topic: will.topic }, 'will of a client of a lost replica published');
       this.options.publishWill(clientId, session.username, will);
       this.options.count?.('will-published');
-    }, Math.max(0, lostAt + will.delayMs - Date.now()));
+      if (current === undefined) return;
+      const { will: _will, willAt: _at, ...rest } = current;
+      void store.set(clientId, rest).catch((error: unknown) => logger.warn({ err: error, clientId }, 'published will not removed from the session record'));
+    }, Math.max(0, willAt - Date.now()));
     this.willTimers.add(timer);
   }
 }

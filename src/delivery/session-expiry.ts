@@ -1,14 +1,19 @@
-// One timer per disconnected session this replica ended: when it runs out and the session is still
-// the one that ended here, disconnected, the session is deleted (a tombstone). The sweep catches
-// the sessions whose timers were on a replica that is gone.
+// The timers of the disconnected sessions this replica ended. Expiry: when it runs out and the
+// session is still the one that ended here, disconnected, the session is deleted (a tombstone); the
+// sweep catches the sessions whose timers were on a replica that is gone. A will waiting out its
+// delay: once the engine has published it, the record no longer holds it (no one publishes it again).
 import type { Logger } from '../observability/logger.js';
 import type { KafkaSessionStore } from '../state/session-store.js';
 
 /** A Session Expiry Interval of 0xFFFFFFFF means the session does not expire (MQTT 5, 3.1.2.11.2). */
 const NEVER = 0xffff_ffff;
 
+/** Time the engine is given to publish a will once due, before the record drops it. */
+const WILL_PUBLISH_MS = 1000;
+
 export class ExpiryTimers {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly wills = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: KafkaSessionStore,
@@ -31,13 +36,28 @@ export class ExpiryTimers {
     this.timers.set(clientId, timer);
   }
 
+  /** After `willAt` (and a second for the engine to publish it), the record is written without the will. */
+  dropWillAfter(clientId: string, connectionId: string, willAt: number): void {
+    clearTimeout(this.wills.get(clientId));
+    const timer = setTimeout(() => {
+      this.wills.delete(clientId);
+      const current = this.store.get(clientId);
+      if (current?.connectionId !== connectionId || current.connected || current.will === undefined) return;
+      const { will: _will, willAt: _at, ...rest } = current;
+      void this.store.set(clientId, rest).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'published will not removed from the session record'));
+    }, Math.max(0, willAt - Date.now()) + WILL_PUBLISH_MS);
+    timer.unref();
+    this.wills.set(clientId, timer);
+  }
+
   clear(clientId: string): void {
     clearTimeout(this.timers.get(clientId));
     this.timers.delete(clientId);
   }
 
   close(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of [...this.timers.values(), ...this.wills.values()]) clearTimeout(timer);
     this.timers.clear();
+    this.wills.clear();
   }
 }

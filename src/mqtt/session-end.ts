@@ -23,16 +23,18 @@ export function connectionClosed(connection: Connection): void {
     ctx.connected--;
   }
   callHook(ctx, 'onDisconnect', () => ctx.hooks.onDisconnect?.(session, reason));
+  const will = connection.will;
+  const willDelayMs = will !== undefined && connection.willOnClose ? will.delayMs : 0;
   if (connection.sessionOpened && ctx.hooks.onSessionEnd !== undefined) {
     const end = {
       expirySeconds: connection.grantedSessionExpiry,
       outbound: connection.outbound?.snapshot() ?? [],
       inboundQoS2: connection.inbound?.awaitingPubrel() ?? [],
+      ...(willDelayMs > 0 && { willDelayMs }),
     };
     callHook(ctx, 'onSessionEnd', () => ctx.hooks.onSessionEnd!(session, end));
   }
   callHook(ctx, 'onClosed', () => ctx.hooks.onClosed?.(session));
-  const will = connection.will;
   if (will !== undefined && connection.willOnClose) {
     ctx.wills.schedule(connection.clientId, will.delayMs, () => publishWill(ctx, session, will));
   }

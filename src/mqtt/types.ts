@@ -137,6 +137,8 @@ export interface SessionEnd {
   readonly outbound: readonly OutboundSnapshotEntry[];
   /** QoS 2 packet identifiers received whose PUBREL has not come. */
   readonly inboundQoS2: readonly number[];
+  /** The will is waiting out this delay (ms, > 0): the engine publishes it then, unless the client connects again. */
+  readonly willDelayMs?: number;
 }
 
 export interface MqttHooks {

@@ -87,8 +87,14 @@ export interface StoredSession {
   readonly inboundInDoubt?: readonly StoredInboundIntent[];
   /** The authenticated user (a will adopted by another replica is published as theirs). */
   readonly username?: string;
-  /** While connected: the will to publish if the connection ends without DISCONNECT. */
+  /**
+   * While connected: the will to publish if the connection ends without DISCONNECT. While
+   * disconnected, with `willAt`: the will waiting out its delay (the owner publishes it then; if the
+   * owner is lost, the replica that takes its sessions over does).
+   */
   readonly will?: StoredWill;
+  /** When the waiting will is due (ms since the epoch); only while disconnected. */
+  readonly willAt?: number;
 }
 
 /** What the sessions topic holds under one key. */
@@ -134,6 +140,7 @@ export function shapeProblem(raw: Record<string, unknown>): string | undefined {
   if (!isRecord(raw['positions']) || !Object.values(raw['positions']).every((p) => isRecord(p) && Object.values(p).every((o) => typeof o === 'string' && /^\d+$/.test(o)))) return 'positions malformed';
   if (!Array.isArray(raw['inflight']) || !raw['inflight'].every((e) => isRecord(e) && typeof e['topic'] === 'string' && typeof e['offset'] === 'string' && /^\d+$/.test(e['offset']))) return 'inflight malformed';
   if (!Array.isArray(raw['inboundQoS2']) || !raw['inboundQoS2'].every((id) => Number.isInteger(id))) return 'inboundQoS2 malformed';
+  if (raw['willAt'] !== undefined && !Number.isFinite(raw['willAt'])) return 'willAt malformed';
   const doubts = raw['inboundInDoubt'];
   if (doubts !== undefined && (!Array.isArray(doubts) || !doubts.every(isIntent))) return 'inboundInDoubt malformed';
   return undefined;

@@ -196,24 +196,32 @@ describe('persistent sessions on two replicas', { skip }, () => {
     taker.send(bytes.ack(0x40, publish.messageId!));
   });
 
-  test('MQTT-3.1.2-8: the will of a client whose replica is killed is published by the other replica once the lease lapses; a reconnect within the Will Delay cancels it', async () => {
+  test('MQTT-3.1.2-8: the will of a client whose replica is killed is published by the other replica once the lease lapses, also one already waiting out its Will Delay there; a reconnect within the Will Delay cancels it', async () => {
     const watcher = await subscriber(direct(1), { 'up/will/+': { qos: 1 } }, { protocolVersion: 5, clientId: 'will-watcher' });
     clients.push(watcher.client);
     const will = (id: string, delay: number): mqtt.IClientOptions => ({ protocolVersion: 5, clientId: id, clean: false, properties: { sessionExpiryInterval: 300 }, will: { topic: `up/will/${id}`, payload: Buffer.from(`gone-${id}`), qos: 1, retain: false, properties: { willDelayInterval: delay } } });
     const lost = await mqtt.connectAsync(direct(0), { ...will('lost', 0), reconnectPeriod: 0 });
     const back = await mqtt.connectAsync(direct(0), { ...will('back', 8), reconnectPeriod: 0 });
-    lost.on('error', () => undefined);
-    back.on('error', () => undefined);
+    // Gone without DISCONNECT before the kill: its will waits out its 4 s delay on the replica killed.
+    const waiting = await mqtt.connectAsync(direct(0), { ...will('waiting', 4), reconnectPeriod: 0 });
+    for (const c of [lost, back, waiting]) c.on('error', () => undefined);
+    await sleep(500);
+    waiting.stream.destroy();
+    const droppedAt = Date.now();
     await sleep(1000);
     const killedAt = Date.now();
     replicas[0]!.kill('SIGKILL');
     await until(() => watcher.received.some((r) => r.topic === 'up/will/lost'), 20_000, 'the will of the client of the killed replica');
     const seconds = (Date.now() - killedAt) / 1000;
     assert.ok(seconds < 12, `published ${seconds.toFixed(1)} s after the kill (lease 3 s)`);
+    await until(() => watcher.received.some((r) => r.topic === 'up/will/waiting'), 20_000, 'the will that was waiting out its delay on the killed replica');
+    const waited = (Date.now() - droppedAt) / 1000;
+    assert.ok(waited >= 4 && waited < 15, `the waiting will published ${waited.toFixed(1)} s after its client went (delay 4 s, lease 3 s)`);
     const returned = await mqtt.connectAsync(direct(1), { ...will('back', 8), reconnectPeriod: 0 });
     clients.push(returned);
     await sleep(9000);
     assert.equal(watcher.received.filter((r) => r.topic === 'up/will/back').length, 0, 'cancelled by the reconnect within its delay');
     assert.equal(watcher.received.filter((r) => r.topic === 'up/will/lost').length, 1, 'published once');
+    assert.equal(watcher.received.filter((r) => r.topic === 'up/will/waiting').length, 1, 'the waiting will published once');
   });
 });

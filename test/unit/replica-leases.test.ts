@@ -43,7 +43,8 @@ describe('replica leases', () => {
     const adopted = store.sessions.get('dev')!;
     assert.equal(adopted.connected, false);
     assert.equal(adopted.disconnectedAt, NOW - 5_000, 'disconnected when the lease lapsed');
-    assert.equal(adopted.will, undefined, 'the will is not kept twice');
+    assert.equal(adopted.owner, 'b', 'the session is the taker\'s now');
+    assert.equal(adopted.will, undefined, 'once published, the will is no longer in the record');
     assert.deepEqual(published, ['dev:gone']);
     assert.equal(store.sessions.get('other')!.connected, true, 'a live replica\'s session is left alone');
   });
@@ -81,5 +82,34 @@ describe('replica leases', () => {
     leases.check(later);
     await tick();
     assert.equal(store.sessions.get('orphan')!.connected, false);
+  });
+
+  it('MQTT-3.1.3-9: a will already waiting out its delay when its replica was lost is taken over, kept in the record until due, published then and dropped', async () => {
+    const now = Date.now();
+    const waiting = session('a', { connected: false, disconnectedAt: now - 1000, will: { ...will, delaySeconds: 1 }, willAt: now + 60 });
+    const store = memoryStore({ dev: waiting, alive: session('c', { connected: false, will, willAt: now + 60, connectionId: 'conn-alive' }) }, [lease('a', now - 20_000), lease('b', now), lease('c', now)]);
+    const published: string[] = [];
+    leasesFor('b', store, published).check(now);
+    await tick();
+    const adopted = store.sessions.get('dev')!;
+    assert.equal(adopted.owner, 'b');
+    assert.equal(adopted.willAt, now + 60, 'due when it was due');
+    assert.ok(adopted.will !== undefined, 'kept until published: if this replica is lost too, the next one publishes it');
+    assert.deepEqual(published, [], 'not before it is due');
+    await tick(100);
+    assert.deepEqual(published, ['dev:gone'], 'published once, when due; the live replica\'s waiting will is left to it');
+    assert.equal(store.sessions.get('dev')!.will, undefined, 'dropped from the record once published');
+    assert.equal(store.sessions.get('alive')!.owner, 'c');
+  });
+
+  it('a waiting will taken over is not published when the client connects again before it is due', async () => {
+    const now = Date.now();
+    const store = memoryStore({ dev: session('a', { connected: false, disconnectedAt: now, will, willAt: now + 50 }) }, [lease('a', now - 20_000), lease('b', now)]);
+    const published: string[] = [];
+    leasesFor('b', store, published).check(now);
+    await tick();
+    store.sessions.set('dev', session('b', { connectionId: 'conn-back' }));
+    await tick(80);
+    assert.deepEqual(published, []);
   });
 });
