@@ -87,6 +87,8 @@ export class PersistentSessions {
     const previous = this.byClientId.get(clientId);
     // Taken over on this replica: its last record first, so this one resumes from it.
     if (previous !== undefined) await Promise.race([previous.ended, new Promise((resolve) => setTimeout(resolve, TAKEN_OVER_WAIT_MS))]);
+    // What another replica wrote before this CONNECT (its connection of this client id ending) is read first.
+    await withTimeout(store.sync(), this.options.openTimeoutMs ?? 10_000, 'the sessions topic was not read to its end in time');
     const found = store.get(clientId);
     const expiresAt = found === undefined ? undefined : sessionExpiresAt(found);
     const usable = found !== undefined && found.expirySeconds > 0 && (expiresAt === undefined || expiresAt > Date.now());

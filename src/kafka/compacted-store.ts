@@ -65,6 +65,8 @@ export class CompactedStore<V> {
   private markReady: () => void = () => undefined;
   private failReady: (error: Error) => void = () => undefined;
   private loggedUnreadable = false;
+  private queuedSync: Promise<void> | undefined;
+  private lastSync: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CompactedStoreOptions<V>) {
     this.reader = new KafkaReader({
@@ -123,15 +125,37 @@ export class CompactedStore<V> {
     await Promise.all([this.reader.close(), this.writer.close()]);
   }
 
+  /**
+   * Resolves once the store has read everything the topic held when this was called: what other
+   * replicas wrote before then is seen. Calls made while one is waiting to start share it.
+   */
+  sync(): Promise<void> {
+    if (this.queuedSync !== undefined) return this.queuedSync;
+    const round = this.lastSync.then(async () => {
+      this.queuedSync = undefined;
+      if (this.closed) throw new Error(`the store of ${this.options.topic} is closed`);
+      const ends = await this.reader.offsets(this.options.topic, 'latest');
+      await Promise.all([...ends].map(([partition, end]) => (end > 0n ? this.readPast(partition, end - 1n) : undefined)));
+    });
+    this.queuedSync = round;
+    this.lastSync = round.catch(() => undefined);
+    return round;
+  }
+
   private async write(key: string, value: Buffer | null): Promise<void> {
     if (this.closed) throw new Error(`the store of ${this.options.topic} is closed`);
     const at = await this.writer.write(key, value);
-    const position = this.reader.position(this.options.topic, at.partition);
-    if (position !== undefined && position > at.offset) return;
+    await this.readPast(at.partition, at.offset);
+  }
+
+  /** Resolves once the record at `offset` of `partition` has been applied. */
+  private async readPast(partition: number, offset: bigint): Promise<void> {
+    const position = this.reader.position(this.options.topic, partition);
+    if (position !== undefined && position > offset) return;
     await new Promise<void>((resolve, reject) => {
-      let list = this.waiters.get(at.partition);
-      if (list === undefined) this.waiters.set(at.partition, (list = []));
-      list.push({ offset: at.offset, resolve, reject });
+      let list = this.waiters.get(partition);
+      if (list === undefined) this.waiters.set(partition, (list = []));
+      list.push({ offset, resolve, reject });
     });
   }
 

@@ -83,6 +83,11 @@ export class KafkaSessionStore {
     return out;
   }
 
+  /** Resolves once every record written before the call (by any replica) has been read. */
+  async sync(): Promise<void> {
+    await (await this.topic.started).sync();
+  }
+
   async set(clientId: string, session: StoredSession): Promise<void> {
     await (await this.topic.started).set(clientId, { kind: 'session', session });
   }

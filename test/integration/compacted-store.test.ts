@@ -1,5 +1,6 @@
 // The compacted-topic store against a real Kafka: read to its end at start (100,000 keys, time
-// printed), tombstones, writes read back on every store of the topic, unreadable values.
+// printed), tombstones, writes read back on every store of the topic, sync() reading another
+// store's writes, unreadable values.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { CompactedStore, type ValueCodec } from '../../src/kafka/compacted-store.js';
@@ -93,6 +94,24 @@ test('writes and tombstones are read back, by the writer before set() resolves a
   assert.equal(c.size, 201);
   assert.deepEqual(c.get('dev-2'), { id: 'dev-2', n: 7 });
   assert.deepEqual(c.get('many-199'), { id: 'many-199', n: 199 });
+});
+
+test('sync(): once it resolves, a store has read what another store wrote before the call (each of 50 writes, checked at once)', async () => {
+  const topic = uniqueName('store-sync');
+  await createTopic(brokers, topic, { partitions: 2, configs: COMPACTED });
+  const writer = store(topic, sessionCodec);
+  const follower = store(topic, sessionCodec, { reader: { maxWaitMs: 500 } });
+  await Promise.all([writer.ready, follower.ready]);
+  let seenBeforeSync = 0;
+  for (let n = 0; n < 50; n++) {
+    await writer.set(`dev-${n % 5}`, { id: `dev-${n % 5}`, n });
+    if (follower.get(`dev-${n % 5}`)?.n === n) seenBeforeSync++;
+    await Promise.all([follower.sync(), follower.sync()]);
+    assert.equal(follower.get(`dev-${n % 5}`)?.n, n, `write ${n} read by the other store once sync() resolved`);
+  }
+  console.log(`# sync: ${seenBeforeSync} of 50 writes had reached the other store before sync()`);
+  await follower.close();
+  await assert.rejects(follower.sync(), /closed/);
 });
 
 test('a value the codec cannot read drops its key and is logged once', async () => {
