@@ -150,11 +150,15 @@ export class PersistentSessions {
     return this.persistSoon(session);
   }
 
-  /** Stores the session as it is now; the asks of one tick share one write. Rejects when it was not written. */
+  /**
+   * Stores the session as it is now. The asks made while a write is on its way share the next one,
+   * made once that write is done (so a busy session has one write on its way and one gathering).
+   * Rejects when it was not written.
+   */
   persistSoon(session: MqttSession): Promise<void> | undefined {
     const local = this.bySession.get(session);
     if (local === undefined || local.fenced) return undefined;
-    local.soon ??= new Promise((resolve) => setImmediate(resolve)).then(async () => {
+    local.soon ??= local.writing.then(() => new Promise((resolve) => setImmediate(resolve))).then(async () => {
       local.soon = undefined;
       clearTimeout(local.timer);
       local.timer = undefined;
@@ -211,15 +215,7 @@ export class PersistentSessions {
 
   /** Sessions disconnected past their expiry, wherever they were, are deleted (a tombstone). */
   sweep(now = Date.now()): number {
-    let deleted = 0;
-    for (const [clientId, record] of this.options.store.entries()) {
-      const expiresAt = sessionExpiresAt(record);
-      if (expiresAt === undefined || expiresAt > now || this.byClientId.has(clientId)) continue;
-      void this.options.store.delete(clientId).catch((error: unknown) => this.options.logger.warn({ err: error, clientId }, 'expired session not deleted; tried again at the next sweep'));
-      this.options.count?.('expired');
-      deleted++;
-    }
-    return deleted;
+    return this.expiry.sweep(now, (clientId) => this.byClientId.has(clientId));
   }
 
   /** Resolves once every write under way (the last ones of ended sessions too) is done. */

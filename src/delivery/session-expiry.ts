@@ -3,7 +3,7 @@
 // sweep catches the sessions whose timers were on a replica that is gone. A will waiting out its
 // delay: once the engine has published it, the record no longer holds it (no one publishes it again).
 import type { Logger } from '../observability/logger.js';
-import type { KafkaSessionStore } from '../state/session-store.js';
+import { sessionExpiresAt, type KafkaSessionStore } from '../state/session-store.js';
 
 /** A Session Expiry Interval of 0xFFFFFFFF means the session does not expire (MQTT 5, 3.1.2.11.2). */
 const NEVER = 0xffff_ffff;
@@ -48,6 +48,19 @@ export class ExpiryTimers {
     }, Math.max(0, willAt - Date.now()) + WILL_PUBLISH_MS);
     timer.unref();
     this.wills.set(clientId, timer);
+  }
+
+  /** Deletes every stored session past its expiry but those `connectedHere`; how many. */
+  sweep(now: number, connectedHere: (clientId: string) => boolean): number {
+    let deleted = 0;
+    for (const [clientId, record] of this.store.entries()) {
+      const expiresAt = sessionExpiresAt(record);
+      if (expiresAt === undefined || expiresAt > now || connectedHere(clientId)) continue;
+      void this.store.delete(clientId).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'expired session not deleted; tried again at the next sweep'));
+      this.expired();
+      deleted++;
+    }
+    return deleted;
   }
 
   clear(clientId: string): void {
