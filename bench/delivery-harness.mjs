@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -200,6 +201,21 @@ export async function startProxy(file, port) {
   await waitForPort(port);
   await sleep(1500);
   return child;
+}
+
+/** The proxy on a config text, once its /readyz (on `adminPort`) says ready; with the time that took. */
+export async function startReadyProxy(name, yaml, adminPort) {
+  const file = path.join(os.tmpdir(), `mkp-bench-${name}-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, yaml);
+  const startedAt = performance.now();
+  const child = start('proxy', 'node', [path.join(ROOT, 'bin/mqtt-kafka-proxy'), '--config', file]);
+  while (true) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) break;
+    } catch {}
+    await sleep(50);
+  }
+  return { child, readyMs: performance.now() - startedAt };
 }
 
 export function startMosquitto(dir, port) {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import mqtt from 'mqtt';
-import { BENCH, cpuSeconds, log, sleep, start, startKafka, stop } from './delivery-harness.mjs';
+import { BENCH, cpuSeconds, log, sleep, start, startKafka, startReadyProxy, stop } from './delivery-harness.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -79,15 +79,7 @@ async function main() {
   const admin = new Admin({ clientId: 'mkp-bench-admin', bootstrapBrokers: brokers.split(',') });
   await admin.createTopics({ topics: [topic, commands], partitions: 3, replicas: 1 });
   await admin.close();
-  const file = path.join(os.tmpdir(), `mkp-bench-inbound-qos2-${process.pid}.yaml`);
-  fs.writeFileSync(file, config(brokers, topic, commands, `bench.inbound-qos2-sessions-${stamp}`));
-  const child = start('proxy', 'node', [path.join(BENCH, '..', 'bin/mqtt-kafka-proxy'), '--config', file]);
-  while (true) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${PORTS.admin}/readyz`)).status === 200) break;
-    } catch {}
-    await sleep(50);
-  }
+  const { child } = await startReadyProxy('inbound-qos2', config(brokers, topic, commands, `bench.inbound-qos2-sessions-${stamp}`), PORTS.admin);
   // Alternated, twice, so that a warming JIT or a busy broker does not favour one of them.
   for (const round of [1, 2]) {
     await row(`clean-${round}`, false, child.pid);

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Admin, Consumer, MessagesStreamModes, Producer } from '@platformatic/kafka';
 import mqtt from 'mqtt';
-import { BENCH, cpuSeconds, log, rssBytes, sleep, start, startKafka, startMosquitto, stop, waitForPort } from './delivery-harness.mjs';
+import { BENCH, cpuSeconds, log, rssBytes, sleep, start, startKafka, startMosquitto, startReadyProxy, stop, waitForPort } from './delivery-harness.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -44,18 +44,8 @@ http: { host: 127.0.0.1, port: ${PORTS.admin} }
 log: { level: warn }
 `;
 
-async function proxy(brokers, commands, sessions) {
-  const file = path.join(os.tmpdir(), `mkp-bench-sessions-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, config(brokers, commands, sessions));
-  const startedAt = performance.now();
-  const child = start('proxy', 'node', [path.join(BENCH, '..', 'bin/mqtt-kafka-proxy'), '--config', file]);
-  while (true) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${PORTS.admin}/readyz`)).status === 200) break;
-    } catch {}
-    await sleep(50);
-  }
-  return { child, readyMs: performance.now() - startedAt };
+function proxy(brokers, commands, sessions) {
+  return startReadyProxy('sessions', config(brokers, commands, sessions), PORTS.admin);
 }
 
 async function produce(brokers, topic, key, count) {

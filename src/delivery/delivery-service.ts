@@ -177,6 +177,8 @@ function withSessions(hooks: ReturnType<typeof subscribeHooks>, persistent: Pers
   };
 }
 
+const RETRANSMISSION_EVENT = { found: 'retransmission-found', 'not-found': 'retransmission-written', 'given-up': 'retransmission-unresolved' } as const;
+
 /** Inbound QoS 2 of persistent sessions: intents stored before Kafka, retransmissions in doubt looked up there. */
 function exactlyOnceIngest(options: DeliveryOptions, persistent: PersistentSessions, ingest: IngestSide): MqttHooks['onPublish'] {
   const lookup = new PublishedLookup({ connection: options.connection, logger: options.logger });
@@ -186,7 +188,7 @@ function exactlyOnceIngest(options: DeliveryOptions, persistent: PersistentSessi
     lookup,
     ingest,
     logger: options.logger,
-    ...(count !== undefined && { count: (outcome: 'found' | 'not-found') => count(outcome === 'found' ? 'retransmission-found' : 'retransmission-written') }),
+    ...(count !== undefined && { count: (outcome: 'found' | 'not-found' | 'given-up') => count(RETRANSMISSION_EVENT[outcome]) }),
   }).onPublish;
 }
 

@@ -27,9 +27,12 @@ export interface ExactlyOnceOptions {
   readonly lookup: { find(query: PublishedQuery): Promise<boolean> };
   readonly ingest: IngestSide;
   readonly logger: Logger;
-  /** A retransmission looked up in Kafka: found there (not written again) or not (written). */
-  readonly count?: (outcome: 'found' | 'not-found') => void;
+  /** A retransmission looked up in Kafka: found there (not written again), not (written), or not looked up after several tries (written). */
+  readonly count?: (outcome: 'found' | 'not-found' | 'given-up') => void;
 }
+
+/** Look-ups of one message that may fail (each a disconnect) before it is written without one. */
+const MAX_LOOKUP_TRIES = 3;
 
 interface Intended {
   readonly message: InboundPublish;
@@ -44,6 +47,8 @@ interface Line {
 
 export class ExactlyOnceIngest {
   private readonly lines = new WeakMap<MqttSession, Line>();
+  /** Publish ids whose look-up failed, with how many times (forgotten once one succeeds or is given up). */
+  private readonly failedLookups = new Map<string, number>();
 
   constructor(private readonly options: ExactlyOnceOptions) {}
 
@@ -86,25 +91,43 @@ export class ExactlyOnceIngest {
   }
 
   private async resolve(session: MqttSession, message: InboundPublish, reply: PublishReply, intents: InboundIntents, doubt: StoredInboundIntent): Promise<void> {
-    const { ingest, lookup, logger } = this.options;
-    const kafkaTopic = ingest.kafkaTopicOf(session, message.topic);
-    let found = false;
-    if (kafkaTopic !== undefined) {
-      try {
-        found = await lookup.find({ kafkaTopic, publishId: doubt.publishId, at: doubt.at });
-      } catch (error) {
-        logger.warn({ clientId: session.clientId, packetId: doubt.packetId, err: error }, 'QoS 2 retransmission not looked up in Kafka: the client is disconnected and sends it again');
-        fail(reply, ReasonCode.ServerBusy, 'could not tell whether the message is in Kafka already');
-        return;
-      }
-      this.options.count?.(found ? 'found' : 'not-found');
-      logger.info({ clientId: session.clientId, packetId: doubt.packetId, publishId: doubt.publishId, kafkaTopic, found }, found ? 'QoS 2 retransmission found in Kafka: acknowledged, not written again' : 'QoS 2 retransmission not in Kafka: written');
-    }
+    const kafkaTopic = this.options.ingest.kafkaTopicOf(session, message.topic);
+    const found = kafkaTopic === undefined ? false : await this.lookUp(session, doubt, kafkaTopic, reply);
+    if (found === undefined) return;
     if (found) {
-      if (!reply.gone) ingest.acceptWritten(session, reply);
+      if (!reply.gone) this.options.ingest.acceptWritten(session, reply);
       return;
     }
     await this.sendWhenStored(session, this.intend(session, message, intents), reply);
+  }
+
+  /**
+   * Whether the message is in Kafka (false also when the look-up failed several times: it is then
+   * written, so that a client is never held off for good); undefined when it failed and the client
+   * was sent away to send it again.
+   */
+  private async lookUp(session: MqttSession, doubt: StoredInboundIntent, kafkaTopic: string, reply: PublishReply): Promise<boolean | undefined> {
+    const { logger, count } = this.options;
+    const fields = { clientId: session.clientId, packetId: doubt.packetId, publishId: doubt.publishId, kafkaTopic };
+    try {
+      const found = await this.options.lookup.find({ kafkaTopic, publishId: doubt.publishId, at: doubt.at });
+      this.failedLookups.delete(doubt.publishId);
+      count?.(found ? 'found' : 'not-found');
+      logger.info({ ...fields, found }, found ? 'QoS 2 retransmission found in Kafka: acknowledged, not written again' : 'QoS 2 retransmission not in Kafka: written');
+      return found;
+    } catch (error) {
+      const tries = (this.failedLookups.get(doubt.publishId) ?? 0) + 1;
+      if (tries < MAX_LOOKUP_TRIES) {
+        this.failedLookups.set(doubt.publishId, tries);
+        logger.warn({ ...fields, tries, err: error }, 'QoS 2 retransmission not looked up in Kafka: the client is disconnected and sends it again');
+        fail(reply, ReasonCode.ServerBusy, 'could not tell whether the message is in Kafka already');
+        return undefined;
+      }
+      this.failedLookups.delete(doubt.publishId);
+      count?.('given-up');
+      logger.warn({ ...fields, tries, err: error }, 'QoS 2 retransmission not looked up in Kafka after several tries: written, it may be there twice');
+      return false;
+    }
   }
 
   private queue(session: MqttSession, step: () => void | Promise<void>): void {

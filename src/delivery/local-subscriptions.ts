@@ -94,6 +94,13 @@ export class LocalSubscriptions {
     return out;
   }
 
+  /** A session's shared subscriptions (`$share/{group}/{filter}`) with their options. */
+  sharedOf(session: MqttSession): Array<{ filter: string; shareGroup: string; options: SubscriptionOptions }> {
+    const out: Array<{ filter: string; shareGroup: string; options: SubscriptionOptions }> = [];
+    for (const { filter, shareGroup, options } of this.bySession.get(session)?.values() ?? []) if (shareGroup !== undefined) out.push({ filter, shareGroup, options });
+    return out;
+  }
+
   /** The direct subscriptions whose filter matches a topic name. */
   match(topic: string): Iterable<SubscriptionMatch<MqttSession>> {
     return this.direct.match(topic);

@@ -244,7 +244,7 @@ export class PersistentSessions {
   private restore(local: Local, stored: StoredSession): void {
     const { subscriptions } = this.options;
     for (const s of stored.subscriptions) {
-      subscriptions.add(local.session, s.filter, { qos: s.qos, noLocal: s.noLocal, retainAsPublished: s.retainAsPublished, subscriptionIdentifier: s.subscriptionIdentifier, shareGroup: undefined });
+      subscriptions.add(local.session, s.filter, { qos: s.qos, noLocal: s.noLocal, retainAsPublished: s.retainAsPublished, subscriptionIdentifier: s.subscriptionIdentifier, shareGroup: s.shareGroup });
     }
     // After CONNACK: the resent messages follow it.
     setImmediate(() => {

@@ -25,6 +25,12 @@ export interface PublishedLookupOptions {
   readonly settleMs?: number;
   /** Read from this long before the PUBLISH arrived (clock steps, LogAppendTime topics) [10000]. */
   readonly marginMs?: number;
+  /**
+   * A partition is read no further than records stamped this long after the PUBLISH arrived: its
+   * record was written within its produce timeout, so the look-up reads about that much of the log
+   * however long ago that was [60000].
+   */
+  readonly windowMs?: number;
   /** A look-up that takes longer fails (the client retransmits later) [30000]. */
   readonly timeoutMs?: number;
 }
@@ -37,7 +43,8 @@ export class PublishedLookup {
   constructor(private readonly options: PublishedLookupOptions) {}
 
   async find(query: PublishedQuery): Promise<boolean> {
-    const { settleMs = 2000, marginMs = 10_000, timeoutMs = 30_000 } = this.options;
+    const { settleMs = 2000, marginMs = 10_000, windowMs = 60_000, timeoutMs = 30_000 } = this.options;
+    const past = query.at + windowMs;
     const wait = query.at + settleMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const wanted = Buffer.from(query.publishId);
@@ -52,8 +59,12 @@ export class PublishedLookup {
     const onBatch = (batch: ReaderBatch): void => {
       const end = ends.get(batch.partition);
       if (end === undefined) return;
-      if (batch.records.some((r) => carries(r.headers, wanted))) settle(true);
-      else if (batch.nextOffset >= end) done(batch.partition);
+      for (const record of batch.records) {
+        if (carries(record.headers, wanted)) return settle(true);
+        // Written after the window: the message's record would have come before it.
+        if (record.timestamp > past) return done(batch.partition);
+      }
+      if (batch.nextOffset >= end) done(batch.partition);
     };
     const reader = new KafkaReader({ connection: this.options.connection, logger: this.options.logger, onBatch, maxWaitMs: 100 });
     const timer = setTimeout(() => fail(new Error(`publish ${query.publishId} not looked up in ${query.kafkaTopic} within ${timeoutMs} ms`)), timeoutMs);

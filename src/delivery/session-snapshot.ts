@@ -43,7 +43,11 @@ export function snapshotSession(source: SnapshotSource, context: SnapshotContext
     owner: context.replicaId,
     connected: true,
     expirySeconds: source.expirySeconds,
-    subscriptions: subs.map(({ filter, options: o }) => ({ filter, qos: o.qos, noLocal: o.noLocal, retainAsPublished: o.retainAsPublished, ...(o.subscriptionIdentifier !== undefined && { subscriptionIdentifier: o.subscriptionIdentifier }) })),
+    subscriptions: [...subs, ...context.subscriptions.sharedOf(source.session)].map(({ filter, options: o }) => ({
+      filter, qos: o.qos, noLocal: o.noLocal, retainAsPublished: o.retainAsPublished,
+      ...(o.subscriptionIdentifier !== undefined && { subscriptionIdentifier: o.subscriptionIdentifier }),
+      ...(o.shareGroup !== undefined && { shareGroup: o.shareGroup }),
+    })),
     positions: source.positions.stored((t, p) => live.position(t, p), topics, (t) => live.partitionsOf(t)),
     inflight: source.positions.inflight(window),
     inboundQoS2: [...inboundQoS2],

@@ -6,7 +6,7 @@ const SESSIONS_METRIC = 'mqtt_kafka_proxy_sessions';
 const EVENTS_METRIC = 'mqtt_kafka_proxy_session_events_total';
 
 /** What happened to persistent sessions on this replica. */
-export const SESSION_EVENTS = ['created', 'resumed', 'taken-over', 'expired', 'adopted', 'will-published', 'retransmission-found', 'retransmission-written'] as const;
+export const SESSION_EVENTS = ['created', 'resumed', 'taken-over', 'expired', 'adopted', 'will-published', 'retransmission-found', 'retransmission-written', 'retransmission-unresolved'] as const;
 export type SessionEvent = (typeof SESSION_EVENTS)[number];
 
 export interface SessionCounts {

@@ -8,6 +8,8 @@ export interface StoredSubscription {
   readonly noLocal: boolean;
   readonly retainAsPublished: boolean;
   readonly subscriptionIdentifier?: number;
+  /** A shared subscription's group (`$share/{group}/{filter}`): served by the group's consumer, no positions of its own. */
+  readonly shareGroup?: string;
 }
 
 /** A delivered message not completely acknowledged (or queued) when the record was written. */
@@ -136,7 +138,7 @@ export function shapeProblem(raw: Record<string, unknown>): string | undefined {
   if (typeof raw['owner'] !== 'string') return 'owner missing';
   if (typeof raw['connected'] !== 'boolean') return 'connected missing';
   if (!Number.isInteger(raw['expirySeconds'])) return 'expirySeconds missing';
-  if (!Array.isArray(raw['subscriptions']) || !raw['subscriptions'].every((s) => isRecord(s) && typeof s['filter'] === 'string')) return 'subscriptions malformed';
+  if (!Array.isArray(raw['subscriptions']) || !raw['subscriptions'].every((s) => isRecord(s) && typeof s['filter'] === 'string' && (s['shareGroup'] === undefined || typeof s['shareGroup'] === 'string'))) return 'subscriptions malformed';
   if (!isRecord(raw['positions']) || !Object.values(raw['positions']).every((p) => isRecord(p) && Object.values(p).every((o) => typeof o === 'string' && /^\d+$/.test(o)))) return 'positions malformed';
   if (!Array.isArray(raw['inflight']) || !raw['inflight'].every((e) => isRecord(e) && typeof e['topic'] === 'string' && typeof e['offset'] === 'string' && /^\d+$/.test(e['offset']))) return 'inflight malformed';
   if (!Array.isArray(raw['inboundQoS2']) || !raw['inboundQoS2'].every((id) => Number.isInteger(id))) return 'inboundQoS2 malformed';

@@ -3,7 +3,7 @@
 // ids across reconnects (its session) and sends again what got no PUBREC, and PUBREL for what did.
 // Every message acknowledged must be in Kafka, and none twice.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { deliveryReport, formatReport } from '../helpers/delivery.js';
 import { startDevices, type Device } from '../helpers/device.js';
 import { faultsConfig, faultsKafka, LOAD_SECONDS, sleep } from '../helpers/faults.js';
@@ -12,9 +12,6 @@ import { freePort, HaProxy, ProxyProcess } from '../helpers/processes.js';
 
 const kafka = faultsKafka();
 const brokers = [kafka.bootstrap];
-let proxies: ProxyProcess[] = [];
-let devices: Device[] = [];
-let haproxy: HaProxy | undefined;
 
 // Records wait 200 ms for company (lingerMs), so a kill always catches QoS 2 messages whose intent
 // is stored and whose record is not in Kafka yet: retransmissions in doubt, written on resume.
@@ -25,17 +22,7 @@ retained: { enabled: false }
 sessions: { topic: ${sessions}, leaseSeconds: 3 }
 `).replace('  requestTimeoutMs: 5000\n', '  requestTimeoutMs: 5000\n  lingerMs: 200\n');
 
-async function tearDown(): Promise<void> {
-  for (const device of devices) device.close();
-  devices = [];
-  await haproxy?.stop();
-  haproxy = undefined;
-  await Promise.all(proxies.map((p) => p.dispose()));
-  proxies = [];
-}
-
 before(() => kafka.start());
-after(tearDown);
 
 /** Log lines of the look-ups of retransmissions in doubt, over every process that ran. */
 function lookups(all: readonly ProxyProcess[]): { found: number; written: number } {
@@ -51,11 +38,14 @@ test('inbound QoS 2 with persistent sessions through HAProxy, each replica SIGKI
   const ports = [await freePort(), await freePort()];
   const front = await freePort();
   const config = yaml(topic, commands, sessions);
+  // Every process started, the killed ones too (their logs count), and what runs now.
   const all: ProxyProcess[] = [];
+  const proxies: ProxyProcess[] = [];
+  let devices: Device[] = [];
+  const haproxy = new HaProxy(front, ports);
   try {
     for (const port of ports) all.push(await ProxyProcess.start({ yaml: config, port, brokers: kafka.bootstrap }));
-    proxies = [...all];
-    haproxy = new HaProxy(front, ports);
+    proxies.push(...all);
     await haproxy.ready();
     const target = () => ({ host: '127.0.0.1', port: front });
     devices = [
@@ -99,7 +89,8 @@ test('inbound QoS 2 with persistent sessions through HAProxy, each replica SIGKI
     assert.equal(report.duplicates, 0, `duplicates in Kafka: ${report.duplicateExamples.join(' ')}`);
     assert.equal(report.found, report.acked, 'everything in Kafka was acknowledged');
   } finally {
-    await tearDown();
+    for (const device of devices) device.close();
+    await haproxy.stop();
     await Promise.all(all.map((p) => p.dispose()));
   }
 });

@@ -65,6 +65,7 @@ export interface TestMessage {
   /** undefined or null: a tombstone. */
   readonly value?: string | Buffer | null;
   readonly timestamp?: number;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A producer for tests: sends in chunks (of `chunk` messages per request), acks=all. */
@@ -84,6 +85,7 @@ export class TestProducer {
         ...(m.key !== undefined && m.key !== null && { key: Buffer.from(m.key) }),
         value: m.value === undefined || m.value === null ? undefined : Buffer.from(m.value),
         ...(m.timestamp !== undefined && { timestamp: BigInt(m.timestamp) }),
+        ...(m.headers !== undefined && { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) }),
       }));
       await this.producer.send({ messages: part, acks: -1 });
     }

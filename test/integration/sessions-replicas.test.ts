@@ -93,6 +93,21 @@ describe('persistent sessions on two replicas', { skip }, () => {
     });
   }
 
+  test('MQTT-4.8.2 shared subscription in a persistent session: kept on the other replica; what its group missed while away comes after the reconnect', async () => {
+    const id = 'shared-session';
+    const session = { protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 }, clientId: id };
+    const first = await subscriber(direct(0), { [`$share/workers/devices/${id}/commands`]: { qos: 1 } }, session);
+    await producer.send(commands, [{ key: id, value: 'before' }]);
+    await until(() => first.received.length === 1, 20_000, 'the group serves its member');
+    await sleep(1500); // the session (and the group's position) stored
+    await first.client.endAsync();
+    await producer.send(commands, Array.from({ length: 5 }, (_, n) => ({ key: id, value: `away-${n}` })));
+    const again = await subscriber(direct(1), {}, session);
+    clients.push(again.client);
+    await until(() => again.received.length >= 5, 30_000, 'the 5 commands written while the group had no member');
+    assert.deepEqual(again.received.map((r) => r.payload), Array.from({ length: 5 }, (_, n) => `away-${n}`), 'in order, once, without subscribing again');
+  });
+
   test('MQTT-4.4.0-1: unacknowledged QoS 1 and QoS 2 messages are sent again on the other replica with DUP and their packet identifiers; PUBREL again for a released one', async () => {
     const id = 'redeliver-5';
     const { client: first } = await rawSession(0, id, true);

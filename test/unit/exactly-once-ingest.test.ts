@@ -188,6 +188,24 @@ describe('ExactlyOnceIngest', () => {
     assert.deepEqual(r.events, ['publish t/8 -']);
   });
 
+  test('a look-up that fails three times for the same message: the third retransmission is written (counted), so a client is never held off for good', async () => {
+    const restored = new InboundIntents('conn-b', [{ packetId: 7, publishId: 'conn-a:3', at: 500 }]);
+    const r = rig({ restored, found: () => Promise.reject(new Error('timeout')) });
+    const answers: string[][] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const reply = new Reply();
+      r.guard.onPublish(session, publish(7), reply);
+      await tick();
+      await tick();
+      answers.push(reply.answers);
+    }
+    assert.deepEqual(answers, [['fail 137'], ['fail 137'], []], 'sent away twice, then taken');
+    r.writes[0]!.resolve();
+    await tick();
+    assert.deepEqual(r.events, ['publish t/7 conn-b:1']);
+    assert.deepEqual(r.counted, ['given-up']);
+  });
+
   test('a retransmission in doubt whose topic no rule maps is handed on (ingest refuses it) without a look-up', async () => {
     const restored = new InboundIntents('conn-b', [{ packetId: 7, publishId: 'conn-a:3', at: 500 }]);
     const r = rig({ restored });
