@@ -6,7 +6,7 @@
 import type { WillMessage } from '../mqtt/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { KafkaSessionStore, ReplicaLease, StoredSession } from '../state/session-store.js';
-import { willFromStored } from './stored-will.js';
+import { dropPublishedWill, willFromStored } from './stored-will.js';
 
 /** What the leases need of the session store. */
 export type LeaseStore = Pick<KafkaSessionStore, 'get' | 'entries' | 'leases' | 'set' | 'delete' | 'renewLease' | 'dropLease'>;
@@ -115,9 +115,7 @@ export class ReplicaLeases {
       logger.info({ clientId, topic: will.topic }, 'will of a client of a lost replica published');
       this.options.publishWill(clientId, session.username, will);
       this.options.count?.('will-published');
-      if (current === undefined) return;
-      const { will: _will, willAt: _at, ...rest } = current;
-      void store.set(clientId, rest).catch((error: unknown) => logger.warn({ err: error, clientId }, 'published will not removed from the session record'));
+      if (current !== undefined) dropPublishedWill(store, clientId, current, logger);
     }, Math.max(0, willAt - Date.now()));
     this.willTimers.add(timer);
   }

@@ -4,6 +4,7 @@
 // delay: once the engine has published it, the record no longer holds it (no one publishes it again).
 import type { Logger } from '../observability/logger.js';
 import { sessionExpiresAt, type KafkaSessionStore } from '../state/session-store.js';
+import { dropPublishedWill } from './stored-will.js';
 
 /** A Session Expiry Interval of 0xFFFFFFFF means the session does not expire (MQTT 5, 3.1.2.11.2). */
 const NEVER = 0xffff_ffff;
@@ -43,8 +44,7 @@ export class ExpiryTimers {
       this.wills.delete(clientId);
       const current = this.store.get(clientId);
       if (current?.connectionId !== connectionId || current.connected || current.will === undefined) return;
-      const { will: _will, willAt: _at, ...rest } = current;
-      void this.store.set(clientId, rest).catch((error: unknown) => this.logger.warn({ err: error, clientId }, 'published will not removed from the session record'));
+      dropPublishedWill(this.store, clientId, current, this.logger);
     }, Math.max(0, willAt - Date.now()) + WILL_PUBLISH_MS);
     timer.unref();
     this.wills.set(clientId, timer);

@@ -1,6 +1,7 @@
-// A will as the session record keeps it, and back. Pure.
+// A will as the session record keeps it, and back (pure); and the record without it once published.
 import type { WillMessage } from '../mqtt/types.js';
-import type { StoredWill } from '../state/session-store.js';
+import type { KafkaSessionStore, StoredSession, StoredWill } from '../state/session-store.js';
+import type { Logger } from '../observability/logger.js';
 
 /** The will to keep with a session whose expiry is `expirySeconds`: its delay at most that [v5 3.1.3.2.2]. */
 export function storedWill(will: WillMessage, expirySeconds: number): StoredWill {
@@ -37,4 +38,10 @@ export function willFromStored(stored: StoredWill): WillMessage {
     properties: Object.keys(properties).length === 0 ? undefined : properties,
     delayMs: stored.delaySeconds * 1000,
   };
+}
+
+/** The will was published: the record no longer holds it, so no replica publishes it again. */
+export function dropPublishedWill(store: Pick<KafkaSessionStore, 'set'>, clientId: string, session: StoredSession, logger: Logger): void {
+  const { will: _will, willAt: _at, ...rest } = session;
+  void store.set(clientId, rest).catch((error: unknown) => logger.warn({ err: error, clientId }, 'published will not removed from the session record'));
 }
